@@ -1,0 +1,41 @@
+# Every target with a "## comment" is listed by `make help`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint format clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(STAMP) ## Create .venv and install chronolake (editable) with its dev tools
+	@:
+
+# Re-installs only when pyproject.toml changes, so `make test` stays fast.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "chronolake needs Python >= 3.11 ($(PYTHON) is older); try: make PYTHON=python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: venv ## Run the time-travel demo (recreates ./demo-lake)
+	$(BIN)/python -m chronolake.demo
+
+test: venv ## Run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: venv ## ruff check, ruff format --check and mypy
+	$(BIN)/ruff check chronolake tests
+	$(BIN)/ruff format --check chronolake tests
+	$(BIN)/mypy
+
+format: venv ## Format the code and apply ruff's safe fixes
+	$(BIN)/ruff format chronolake tests
+	$(BIN)/ruff check --fix chronolake tests
+
+clean: ## Remove the demo lake, caches and build output (keeps .venv)
+	rm -rf demo-lake build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,177 @@
+"""PEP 249 connection to an embedded lake (SQLite catalog + local Parquet)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from chronolake.catalog.base import Catalog
+from chronolake.catalog.sqlite import create_sqlite_engine
+from chronolake.errors import InterfaceError, NotFound, ProgrammingError
+from chronolake.settings import Settings, system_clock
+from chronolake.sql.executor import Executor
+from chronolake.sql.names import resolve_table
+from chronolake.sql.session import Session, to_us
+from chronolake.storage.layout import LakeLayout, check_tenant
+
+
+def _as_arrow(obj: Any) -> pa.Table:
+    if isinstance(obj, pa.Table):
+        return obj
+    if isinstance(obj, pa.RecordBatch):
+        return pa.Table.from_batches([obj])
+    mod = type(obj).__module__.split(".")[0]
+    if mod == "pandas":
+        return pa.Table.from_pandas(obj, preserve_index=False)
+    if mod == "polars":
+        return obj.to_arrow()  # type: ignore[no-any-return]
+    raise ProgrammingError(
+        f"Cannot register an object of type {type(obj).__name__}: pass a pyarrow Table, "
+        "a pandas DataFrame or a polars DataFrame."
+    )
+
+
+class Connection:
+    """A session on one tenant of a lake.
+
+    >>> import chronolake, tempfile
+    >>> con = chronolake.connect(tempfile.mkdtemp())
+    >>> _ = con.execute("CREATE TABLE t (id INT)")
+    >>> con.execute("SELECT count(*) FROM t").fetchone()
+    (0,)
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        tenant: str = "default",
+        autocommit: bool = True,
+        clock: Callable[[], dt.datetime] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        check_tenant(tenant)
+        base = settings or Settings()
+        if clock is not None:
+            base = Settings(**{**base.__dict__, "clock": clock})
+        layout = LakeLayout(Path(path).expanduser().absolute())
+        layout.root.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(create_sqlite_engine(layout.catalog_path, base.catalog_busy_timeout_s))
+        catalog.create_all()
+        catalog.ensure_tenant(tenant, to_us((base.clock or system_clock)()))
+        self._session = Session(layout, catalog, tenant, base, autocommit)
+        self._executor = Executor(self._session)
+        self._closed = False
+
+    @property
+    def tenant(self) -> str:
+        return self._session.tenant
+
+    @property
+    def autocommit(self) -> bool:
+        return self._session.autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._session.autocommit = bool(value)
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("Connection is closed.")
+
+    def cursor(self) -> Any:
+        from chronolake.api.cursor import Cursor
+
+        self._check()
+        return Cursor(self)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        return self.cursor().execute(sql, params)
+
+    def commit(self) -> None:
+        self._check()
+        if self._session.txn is not None:
+            self._executor.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._check()
+        if self._session.txn is not None:
+            self._executor.execute("ROLLBACK")
+
+    def register(self, name: str, obj: Any) -> None:
+        """Make an Arrow table or a pandas/polars DataFrame readable as ``name`` (never stored)."""
+        self._check()
+        table = _as_arrow(obj)
+        key = name.upper() if name == name.lower() or name == name.upper() else name
+        internal = f"__cl_reg_{len(self._session.registered)}_{abs(hash(key)) % 10**8}"
+        old = self._session.registered.get(key)
+        if old:
+            self._session.duck.unregister(old)
+        self._session.duck.register(internal, table)
+        self._session.registered[key] = internal
+
+    def unregister(self, name: str) -> None:
+        key = name.upper() if name == name.lower() or name == name.upper() else name
+        internal = self._session.registered.pop(key, None)
+        if internal is None:
+            raise NotFound(f"Nothing is registered as '{name}'.")
+        self._session.duck.unregister(internal)
+
+    def table_history(self, name: str) -> list[dict[str, Any]]:
+        """Snapshots that changed a table: id, commit time, query id, operation, rows."""
+        self._check()
+        from sqlglot import exp
+
+        from chronolake.sql.parse import DIALECT
+        from chronolake.sql.session import from_us
+
+        s = self._session
+        node = exp.to_table(name, dialect=DIALECT)
+        from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+        node = normalize_identifiers(node, dialect=DIALECT)
+        ns = s.catalog.namespace(s.tenant, s.catalog.latest_snapshot(s.tenant))
+        table = resolve_table(ns, s, node)
+        rows = s.catalog.table_history(s.tenant, table.table_id)
+        for r in rows:
+            r["commit_time"] = from_us(int(r["commit_time"]))
+        return rows
+
+    def close(self) -> None:
+        if not self._closed:
+            self._session.close()
+            self._session.catalog.engine.dispose()
+            self._closed = True
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self._session.txn is not None and not self._closed:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        self.close()
+
+
+def connect(
+    path: str | Path,
+    *,
+    tenant: str = "default",
+    autocommit: bool = True,
+    clock: Callable[[], dt.datetime] | None = None,
+    settings: Settings | None = None,
+) -> Connection:
+    """Open (creating if needed) the lake at ``path`` as ``tenant``.
+
+    >>> import chronolake, tempfile
+    >>> con = chronolake.connect(tempfile.mkdtemp())
+    >>> con.execute("SELECT 42").fetchall()
+    [(42,)]
+    """
+    return Connection(path, tenant=tenant, autocommit=autocommit, clock=clock, settings=settings)

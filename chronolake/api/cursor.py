@@ -1,0 +1,133 @@
+"""PEP 249 cursor with the Snowflake connector's habits (sfqid, fetch_arrow_all, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from chronolake.errors import InterfaceError
+
+if TYPE_CHECKING:
+    from chronolake.api.connection import Connection
+
+
+def _description(table: pa.Table) -> list[tuple[Any, ...]]:
+    out = []
+    for f in table.schema:
+        precision = scale = None
+        if pa.types.is_decimal(f.type):
+            precision, scale = f.type.precision, f.type.scale
+        out.append((f.name, str(f.type), None, None, precision, scale, True))
+    return out
+
+
+class Cursor:
+    """Runs statements and fetches their results.
+
+    >>> import chronolake, tempfile
+    >>> con = chronolake.connect(tempfile.mkdtemp())
+    >>> con.cursor().execute("SELECT 1 + 1 AS two").fetchone()
+    (2,)
+    """
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._table: pa.Table | None = None
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._pos = 0
+        self.rowcount = -1
+        self.sfqid: str | None = None
+        self._closed = False
+
+    @property
+    def query_id(self) -> str | None:
+        return self.sfqid
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        return None if self._table is None else _description(self._table)
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("Cursor is closed.")
+        self.connection._check()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+        self._check()
+        if params is not None and isinstance(params, (str, bytes)) or isinstance(params, dict):
+            raise InterfaceError("params must be a sequence of values for the '?' placeholders.")
+        self._table, self._rows, self._pos, self.rowcount = None, None, 0, -1
+        result = self.connection._executor.execute(sql, params)
+        self._table = result.table
+        self.rowcount = result.rowcount
+        self.sfqid = result.query_id
+        return self
+
+    def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> Cursor:
+        total = 0
+        for params in seq_of_params:
+            self.execute(sql, params)
+            total += max(self.rowcount, 0)
+        self.rowcount = total
+        return self
+
+    def _materialize(self) -> list[tuple[Any, ...]]:
+        if self._table is None:
+            raise InterfaceError("No result: execute a statement that returns rows first.")
+        if self._rows is None:
+            cols = [c.to_pylist() for c in self._table.columns]
+            self._rows = list(zip(*cols, strict=True)) if cols else []
+        return self._rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._materialize()
+        if self._pos >= len(rows):
+            return None
+        self._pos += 1
+        return rows[self._pos - 1]
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        rows = self._materialize()
+        n = self.arraysize if size is None else size
+        out = rows[self._pos : self._pos + n]
+        self._pos += len(out)
+        return out
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows = self._materialize()
+        out = rows[self._pos :]
+        self._pos = len(rows)
+        return out
+
+    def fetch_arrow_all(self) -> pa.Table | None:
+        self._check()
+        return self._table
+
+    def fetch_pandas_all(self) -> Any:
+        if self._table is None:
+            raise InterfaceError("No result: execute a statement that returns rows first.")
+        return self._table.to_pandas()
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    def close(self) -> None:
+        self._closed = True
+        self._table = self._rows = None
+
+    def setinputsizes(self, sizes: Any) -> None:
+        """PEP 249: accepted and ignored."""
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        """PEP 249: accepted and ignored."""
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,62 @@
+"""Bulk loading from Python, like the Snowflake connector's ``write_pandas``."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlglot import exp
+
+from chronolake.api.connection import Connection, _as_arrow
+
+_ids = itertools.count(1)
+
+
+def write_arrow(
+    con: Connection,
+    data: Any,
+    table_name: str,
+    *,
+    auto_create_table: bool = False,
+    overwrite: bool = False,
+) -> tuple[bool, int]:
+    """Append an Arrow table (or pandas/polars DataFrame) to ``table_name`` in one statement.
+
+    Columns are matched by name. Returns (success, rows written), as write_pandas does.
+    """
+    arrow = _as_arrow(data)
+    tmp = f"__CL_LOAD_{next(_ids)}"
+    con.register(tmp, arrow)
+    try:
+        target = exp.to_table(table_name, dialect="snowflake")
+        cols = [exp.to_identifier(c, quoted=True) for c in arrow.column_names]
+        src = exp.select(*cols).from_(exp.to_table(tmp, quoted=True))
+        cur = con.cursor()
+        if auto_create_table:
+            create = exp.Create(
+                this=target.copy(),
+                kind="TABLE",
+                exists=not overwrite,
+                replace=overwrite,
+                expression=src.copy().where(exp.false()),
+            )
+            cur.execute(create.sql("snowflake"))
+        elif overwrite:
+            cur.execute(exp.TruncateTable(expressions=[target.copy()]).sql("snowflake"))
+        schema = exp.Schema(this=target, expressions=[exp.to_identifier(c.name.upper()) if c.name == c.name.lower() else c for c in cols])
+        cur.execute(exp.insert(src, schema).sql("snowflake") if False else exp.Insert(this=schema, expression=src).sql("snowflake"))
+        return True, max(cur.rowcount, 0)
+    finally:
+        con.unregister(tmp)
+
+
+def write_pandas(
+    con: Connection,
+    df: Any,
+    table_name: str,
+    *,
+    auto_create_table: bool = False,
+    overwrite: bool = False,
+) -> tuple[bool, int]:
+    """Append a pandas DataFrame to ``table_name`` (see ``write_arrow``)."""
+    return write_arrow(con, df, table_name, auto_create_table=auto_create_table, overwrite=overwrite)

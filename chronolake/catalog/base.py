@@ -1,0 +1,356 @@
+"""The portable catalog: reads at a snapshot, and commits, in SQLAlchemy Core.
+
+Backends (SQLite now, PostgreSQL later) only provide the engine; every query lives here.
+Reads at a snapshot need no transaction: rows visible at an already committed snapshot
+never change (a later commit only sets ``end_snapshot`` to a larger snapshot id).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+
+from chronolake.catalog import schema as s
+from chronolake.catalog.model import (
+    ColumnInfo,
+    DatabaseInfo,
+    DataFile,
+    DeleteFile,
+    Namespace,
+    SchemaInfo,
+    Snapshot,
+    TableInfo,
+)
+from chronolake.errors import OperationalError
+
+DEFAULT_DATABASE = "MAIN"
+DEFAULT_SCHEMA = "PUBLIC"
+
+
+def new_id() -> int:
+    """A catalog object id: random, so writers need no shared sequence before commit."""
+    return secrets.randbits(62) or 1
+
+
+def visible(table: Any, snapshot_id: int) -> Any:
+    """The interval rule: begin <= S < coalesce(end, infinity)."""
+    return and_(
+        table.c.begin_snapshot <= snapshot_id,
+        or_(table.c.end_snapshot.is_(None), table.c.end_snapshot > snapshot_id),
+    )
+
+
+class _LRU(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class Catalog:
+    """Metadata of every tenant of one lake."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._namespaces: _LRU = _LRU(64)
+        self._files: _LRU = _LRU(4096)
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def create_all(self) -> None:
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            s.metadata.create_all(conn)
+            row = conn.execute(
+                select(s.catalog_meta.c.value).where(s.catalog_meta.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(s.catalog_meta).values(
+                        key="schema_version", value=str(s.CATALOG_SCHEMA_VERSION)
+                    )
+                )
+            elif int(row[0]) > s.CATALOG_SCHEMA_VERSION:
+                raise OperationalError(
+                    f"This lake's catalog has schema version {row[0]}, newer than this "
+                    f"chronolake understands ({s.CATALOG_SCHEMA_VERSION}). Upgrade chronolake."
+                )
+
+    def ensure_tenant(self, tenant: str, now_us: int) -> None:
+        """Create the tenant with database MAIN and schema PUBLIC (existing from the start)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(s.tenants.c.tenant_id).where(s.tenants.c.tenant_id == tenant)
+            ).first()
+        if found:
+            return
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            if conn.execute(
+                select(s.tenants.c.tenant_id).where(s.tenants.c.tenant_id == tenant)
+            ).first():
+                return
+            conn.execute(insert(s.tenants).values(tenant_id=tenant, created_time=now_us))
+            db_id, schema_id = new_id(), new_id()
+            conn.execute(
+                insert(s.databases).values(
+                    tenant_id=tenant, database_id=db_id, begin_snapshot=0, name=DEFAULT_DATABASE
+                )
+            )
+            conn.execute(
+                insert(s.schemas).values(
+                    tenant_id=tenant,
+                    schema_id=schema_id,
+                    begin_snapshot=0,
+                    database_id=db_id,
+                    name=DEFAULT_SCHEMA,
+                )
+            )
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def latest_snapshot(self, tenant: str, conn: Connection | None = None) -> Snapshot:
+        q = (
+            select(
+                s.snapshots.c.snapshot_id, s.snapshots.c.commit_time, s.snapshots.c.schema_snapshot
+            )
+            .where(s.snapshots.c.tenant_id == tenant)
+            .order_by(s.snapshots.c.snapshot_id.desc())
+            .limit(1)
+        )
+        if conn is None:
+            with self.engine.connect() as c:
+                row = c.execute(q).first()
+        else:
+            row = conn.execute(q).first()
+        if row is None:
+            return Snapshot(0, 0, 0)
+        return Snapshot(int(row[0]), int(row[1]), int(row[2]))
+
+    def snapshot(self, tenant: str, snapshot_id: int) -> Snapshot | None:
+        if snapshot_id == 0:
+            return Snapshot(0, 0, 0)
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(
+                    s.snapshots.c.snapshot_id,
+                    s.snapshots.c.commit_time,
+                    s.snapshots.c.schema_snapshot,
+                ).where(
+                    s.snapshots.c.tenant_id == tenant, s.snapshots.c.snapshot_id == snapshot_id
+                )
+            ).first()
+        return None if row is None else Snapshot(int(row[0]), int(row[1]), int(row[2]))
+
+    def snapshot_at_time(self, tenant: str, time_us: int, inclusive: bool) -> int:
+        """The latest snapshot committed at (or, not inclusive, strictly before) a time; 0 if none."""
+        t = s.snapshots
+        cond = t.c.commit_time <= time_us if inclusive else t.c.commit_time < time_us
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(func.max(t.c.snapshot_id)).where(t.c.tenant_id == tenant, cond)
+            ).first()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def statement_points(self, tenant: str, query_id: str) -> tuple[int | None, int] | None:
+        """(snapshot the statement's transaction produced, latest snapshot at its end)."""
+        t = s.statements
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(t.c.produced_snapshot, t.c.visible_snapshot).where(
+                    t.c.tenant_id == tenant, t.c.query_id == query_id
+                )
+            ).first()
+        if row is None:
+            return None
+        return (None if row[0] is None else int(row[0])), int(row[1])
+
+    # -- namespace ------------------------------------------------------------------------
+
+    def namespace(self, tenant: str, snap: Snapshot) -> Namespace:
+        """Databases, schemas, tables and columns visible at a snapshot (cached per DDL version)."""
+        key = (tenant, snap.schema_snapshot)
+        with self._lock:
+            cached = self._namespaces.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        sid = snap.schema_snapshot
+        with self.engine.connect() as c:
+            dbs = {
+                int(r.database_id): DatabaseInfo(int(r.database_id), r.name)
+                for r in c.execute(
+                    select(s.databases).where(
+                        s.databases.c.tenant_id == tenant, visible(s.databases, sid)
+                    )
+                )
+            }
+            scs = {
+                int(r.schema_id): SchemaInfo(int(r.schema_id), int(r.database_id), r.name)
+                for r in c.execute(
+                    select(s.schemas).where(s.schemas.c.tenant_id == tenant, visible(s.schemas, sid))
+                )
+            }
+            cols: dict[int, list[ColumnInfo]] = {}
+            for r in c.execute(
+                select(s.columns).where(s.columns.c.tenant_id == tenant, visible(s.columns, sid))
+            ):
+                cols.setdefault(int(r.table_id), []).append(
+                    ColumnInfo(int(r.column_id), r.name, r.type, int(r.position), r.default_sql)
+                )
+            tbls = {}
+            for r in c.execute(
+                select(s.tables).where(s.tables.c.tenant_id == tenant, visible(s.tables, sid))
+            ):
+                tcols = tuple(sorted(cols.get(int(r.table_id), []), key=lambda x: x.position))
+                tbls[int(r.table_id)] = TableInfo(
+                    int(r.table_id),
+                    int(r.schema_id),
+                    r.name,
+                    tcols,
+                    int(r.created_snapshot),
+                    int(r.next_column_id),
+                )
+        ns = Namespace(dbs, scs, tbls)
+        with self._lock:
+            self._namespaces.put(key, ns)
+        return ns
+
+    # -- files ----------------------------------------------------------------------------
+
+    def table_version(self, tenant: str, table_id: int, snapshot_id: int) -> int:
+        """The last snapshot <= snapshot_id that changed the table (its state is that one's)."""
+        t = s.table_changes
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(func.max(t.c.snapshot_id)).where(
+                    t.c.tenant_id == tenant, t.c.table_id == table_id, t.c.snapshot_id <= snapshot_id
+                )
+            ).first()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def table_files(self, tenant: str, table_id: int, snapshot_id: int) -> tuple[DataFile, ...]:
+        return self.table_state(tenant, table_id, snapshot_id)[1]
+
+    def table_state(
+        self, tenant: str, table_id: int, snapshot_id: int
+    ) -> tuple[int, tuple[DataFile, ...]]:
+        """(table version, data files with their delete file) at a snapshot; cached."""
+        version = self.table_version(tenant, table_id, snapshot_id)
+        key = (tenant, table_id, version)
+        with self._lock:
+            cached = self._files.get(key)
+        if cached is not None:
+            return version, cached
+        f, d = s.data_files, s.delete_files
+        q = (
+            select(
+                f.c.file_id,
+                f.c.path,
+                f.c.row_count,
+                f.c.byte_size,
+                f.c.first_row_id,
+                f.c.has_row_ids,
+                d.c.delete_file_id,
+                d.c.path.label("dpath"),
+                d.c.delete_count,
+                d.c.byte_size.label("dsize"),
+            )
+            .select_from(
+                f.outerjoin(
+                    d,
+                    and_(
+                        d.c.tenant_id == f.c.tenant_id,
+                        d.c.data_file_id == f.c.file_id,
+                        visible(d, version),
+                    ),
+                )
+            )
+            .where(f.c.tenant_id == tenant, f.c.table_id == table_id, visible(f, version))
+            .order_by(f.c.begin_snapshot, f.c.file_id)
+        )
+        out = []
+        with self.engine.connect() as c:
+            for r in c.execute(q):
+                dl = (
+                    DeleteFile(int(r.delete_file_id), r.dpath, int(r.delete_count), int(r.dsize))
+                    if r.delete_file_id is not None
+                    else None
+                )
+                out.append(
+                    DataFile(
+                        int(r.file_id),
+                        r.path,
+                        int(r.row_count),
+                        int(r.byte_size),
+                        int(r.first_row_id),
+                        bool(r.has_row_ids),
+                        dl,
+                    )
+                )
+        files = tuple(out)
+        with self._lock:
+            self._files.put(key, files)
+        return version, files
+
+    def allocate_row_ids(self, tenant: str, table_id: int, count: int) -> int:
+        """Reserve ``count`` row ids now (used inside transactions that need them early)."""
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            return self.take_row_ids(conn, tenant, table_id, count)
+
+    @staticmethod
+    def take_row_ids(conn: Connection, tenant: str, table_id: int, count: int) -> int:
+        t = s.table_row_ids
+        row = conn.execute(
+            select(t.c.next_row_id).where(t.c.tenant_id == tenant, t.c.table_id == table_id)
+        ).first()
+        if row is None:
+            first = 0
+            conn.execute(insert(t).values(tenant_id=tenant, table_id=table_id, next_row_id=count))
+        else:
+            first = int(row[0])
+            conn.execute(
+                update(t)
+                .where(t.c.tenant_id == tenant, t.c.table_id == table_id)
+                .values(next_row_id=first + count)
+            )
+        return first
+
+    # -- history --------------------------------------------------------------------------
+
+    def table_history(self, tenant: str, table_id: int) -> list[dict[str, Any]]:
+        tc, sn = s.table_changes, s.snapshots
+        q = (
+            select(
+                tc.c.snapshot_id,
+                sn.c.commit_time,
+                sn.c.query_id,
+                tc.c.operation,
+                tc.c.rows_added,
+                tc.c.rows_removed,
+            )
+            .select_from(
+                tc.join(
+                    sn, and_(sn.c.tenant_id == tc.c.tenant_id, sn.c.snapshot_id == tc.c.snapshot_id)
+                )
+            )
+            .where(tc.c.tenant_id == tenant, tc.c.table_id == table_id)
+            .order_by(tc.c.snapshot_id)
+        )
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def insert_statements(self, rows: Iterable[dict[str, Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            conn.execute(insert(s.statements), rows)

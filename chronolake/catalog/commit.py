@@ -1,0 +1,387 @@
+"""Commit: one catalog transaction that re-checks the requirements and appends a snapshot.
+
+A commit is data (``CommitRequest``): the namespace and file lists the transaction started
+from, and the ones it ends with. Applying it computes the difference, validates that nobody
+else changed the same rows or definitions since the read snapshot, then writes it all and the
+new snapshot row at once. Appends never conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from chronolake.catalog import schema as s
+from chronolake.catalog.base import Catalog
+from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableInfo
+from chronolake.errors import ConflictError
+
+
+@dataclass
+class CommitRequest:
+    txn_id: str
+    query_id: str
+    operation: str
+    read_snapshot: int
+    now_us: int
+    base_ns: Namespace
+    new_ns: Namespace
+    base_files: dict[int, tuple[DataFile, ...]]  # committed file lists of the tables touched
+    new_files: dict[int, tuple[DataFile, ...]]
+    table_ops: dict[int, str] = field(default_factory=dict)  # table id -> operation name
+    statements: list[dict[str, Any]] = field(default_factory=list)  # log rows of this txn
+
+    def is_empty(self) -> bool:
+        return self.base_ns == self.new_ns and all(
+            self.base_files.get(t, ()) == f for t, f in self.new_files.items()
+        )
+
+
+def _conflict(table: str, winner: int) -> ConflictError:
+    return ConflictError(
+        f"Transaction conflict on table {table}: snapshot {winner} changed it first. "
+        "Nothing of this transaction was committed; retry it.",
+        table=table,
+        snapshot=winner,
+    )
+
+
+class _Apply:
+    def __init__(self, conn: Connection, tenant: str, req: CommitRequest, snap: int) -> None:
+        self.conn, self.tenant, self.req, self.snap = conn, tenant, req, snap
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self) -> None:
+        req, conn, tenant = self.req, self.conn, self.tenant
+        tc = s.table_changes
+        ddl_tables = [
+            tid
+            for tid, t in req.new_ns.tables.items()
+            if tid in req.base_ns.tables and req.base_ns.tables[tid] != t
+        ] + [tid for tid in req.base_ns.tables if tid not in req.new_ns.tables]
+        data_tables = [tid for tid in req.new_files if tid in req.base_ns.tables]
+        check = sorted(set(ddl_tables) | set(data_tables))
+        if check:
+            rows = conn.execute(
+                select(tc.c.table_id, func.max(tc.c.snapshot_id))
+                .where(
+                    tc.c.tenant_id == tenant,
+                    tc.c.table_id.in_(check),
+                    tc.c.snapshot_id > req.read_snapshot,
+                    tc.c.ddl.is_(True),
+                )
+                .group_by(tc.c.table_id)
+            ).all()
+            for tid, winner in rows:
+                raise _conflict(req.base_ns.tables[int(tid)].name, int(winner))
+        self._validate_names()
+        self._validate_files()
+
+    def _validate_names(self) -> None:
+        req, conn, tenant = self.req, self.conn, self.tenant
+        t = s.tables
+        for tid, tbl in req.new_ns.tables.items():
+            old = req.base_ns.tables.get(tid)
+            if old is not None and (old.name, old.schema_id) == (tbl.name, tbl.schema_id):
+                continue
+            row = conn.execute(
+                select(t.c.table_id, t.c.begin_snapshot).where(
+                    t.c.tenant_id == tenant,
+                    t.c.schema_id == tbl.schema_id,
+                    t.c.name == tbl.name,
+                    t.c.end_snapshot.is_(None),
+                    t.c.table_id != tid,
+                    t.c.begin_snapshot > req.read_snapshot,
+                )
+            ).first()
+            if row is not None:
+                raise _conflict(tbl.name, int(row[1]))
+        for kind, tab, idcol, base, new in (
+            ("database", s.databases, "database_id", req.base_ns.databases, req.new_ns.databases),
+            ("schema", s.schemas, "schema_id", req.base_ns.schemas, req.new_ns.schemas),
+        ):
+            for oid, obj in new.items():
+                if oid in base and base[oid] == obj:
+                    continue
+                q = select(tab.c.begin_snapshot).where(
+                    tab.c.tenant_id == tenant,
+                    tab.c.name == obj.name,
+                    tab.c.end_snapshot.is_(None),
+                    tab.c[idcol] != oid,
+                    tab.c.begin_snapshot > req.read_snapshot,
+                )
+                if kind == "schema":
+                    q = q.where(tab.c.database_id == obj.database_id)  # type: ignore[attr-defined]
+                row = conn.execute(q).first()
+                if row is not None:
+                    raise _conflict(obj.name, int(row[0]))
+
+    def _validate_files(self) -> None:
+        """Deletes from a committed file conflict with any other delete from it since the read."""
+        req, conn, tenant = self.req, self.conn, self.tenant
+        touched: dict[int, int] = {}
+        for tid, new in req.new_files.items():
+            base = {f.file_id: f for f in req.base_files.get(tid, ())}
+            new_by_id = {f.file_id: f for f in new}
+            for fid, f in base.items():
+                n = new_by_id.get(fid)
+                if n is None or n.delete != f.delete:
+                    touched[fid] = tid
+        if not touched:
+            return
+        ids = list(touched)
+        d, f = s.delete_files, s.data_files
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            row = conn.execute(
+                select(d.c.data_file_id, d.c.begin_snapshot).where(
+                    d.c.tenant_id == tenant,
+                    d.c.data_file_id.in_(chunk),
+                    d.c.begin_snapshot > req.read_snapshot,
+                )
+            ).first()
+            if row is None:
+                row = conn.execute(
+                    select(f.c.file_id, f.c.end_snapshot).where(
+                        f.c.tenant_id == tenant,
+                        f.c.file_id.in_(chunk),
+                        f.c.end_snapshot.is_not(None),
+                    )
+                ).first()
+            if row is not None:
+                tid = touched[int(row[0])]
+                tbl = req.base_ns.tables.get(tid) or req.new_ns.tables.get(tid)
+                raise _conflict(tbl.name if tbl else str(tid), int(row[1]))
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _end(self, table: Any, **key: Any) -> None:
+        conds = [table.c.tenant_id == self.tenant, table.c.end_snapshot.is_(None)]
+        conds += [table.c[k] == v for k, v in key.items()]
+        self.conn.execute(update(table).where(and_(*conds)).values(end_snapshot=self.snap))
+
+    def apply_namespace(self) -> set[int]:
+        """Write DDL differences; return ids of tables whose definition changed."""
+        req, tenant, snap = self.req, self.tenant, self.snap
+        for oid, db in req.base_ns.databases.items():
+            if req.new_ns.databases.get(oid) != db:
+                self._end(s.databases, database_id=oid)
+        for oid, db in req.new_ns.databases.items():
+            if req.base_ns.databases.get(oid) != db:
+                self.conn.execute(
+                    insert(s.databases).values(
+                        tenant_id=tenant, database_id=oid, begin_snapshot=snap, name=db.name
+                    )
+                )
+        for oid, sc in req.base_ns.schemas.items():
+            if req.new_ns.schemas.get(oid) != sc:
+                self._end(s.schemas, schema_id=oid)
+        for oid, sc in req.new_ns.schemas.items():
+            if req.base_ns.schemas.get(oid) != sc:
+                self.conn.execute(
+                    insert(s.schemas).values(
+                        tenant_id=tenant,
+                        schema_id=oid,
+                        begin_snapshot=snap,
+                        database_id=sc.database_id,
+                        name=sc.name,
+                    )
+                )
+        changed: set[int] = set()
+        for tid, old in req.base_ns.tables.items():
+            new = req.new_ns.tables.get(tid)
+            if new == old:
+                continue
+            changed.add(tid)
+            if new is None or (new.name, new.schema_id, new.next_column_id) != (
+                old.name,
+                old.schema_id,
+                old.next_column_id,
+            ):
+                self._end(s.tables, table_id=tid)
+                if new is not None:
+                    self._insert_table(new, old.created_snapshot or snap)
+            if new is not None:
+                self._apply_columns(old, new)
+        for tid, new in req.new_ns.tables.items():
+            if tid not in req.base_ns.tables:
+                changed.add(tid)
+                self._insert_table(new, snap)
+                self._apply_columns(None, new)
+        return changed
+
+    def _insert_table(self, t: TableInfo, created: int) -> None:
+        self.conn.execute(
+            insert(s.tables).values(
+                tenant_id=self.tenant,
+                table_id=t.table_id,
+                begin_snapshot=self.snap,
+                schema_id=t.schema_id,
+                name=t.name,
+                created_snapshot=created,
+                next_column_id=t.next_column_id,
+            )
+        )
+
+    def _apply_columns(self, old: TableInfo | None, new: TableInfo) -> None:
+        before = {c.column_id: c for c in (old.columns if old else ())}
+        after = {c.column_id: c for c in new.columns}
+        for cid, c in before.items():
+            if after.get(cid) != c:
+                self._end(s.columns, table_id=new.table_id, column_id=cid)
+        rows = [
+            {
+                "tenant_id": self.tenant,
+                "table_id": new.table_id,
+                "column_id": cid,
+                "begin_snapshot": self.snap,
+                "name": c.name,
+                "type": c.type,
+                "position": c.position,
+                "default_sql": c.default_sql,
+            }
+            for cid, c in after.items()
+            if before.get(cid) != c
+        ]
+        if rows:
+            self.conn.execute(insert(s.columns), rows)
+
+    def apply_files(self) -> dict[int, tuple[int, int, int]]:
+        """Write file differences; return per table (rows added, rows removed, bytes added)."""
+        req, tenant, snap, conn = self.req, self.tenant, self.snap, self.conn
+        out: dict[int, tuple[int, int, int]] = {}
+        for tid, new in req.new_files.items():
+            base = {f.file_id: f for f in req.base_files.get(tid, ())}
+            new_by_id = {f.file_id: f for f in new}
+            added = removed = nbytes = 0
+            fresh = [f for f in new if f.file_id not in base]
+            need_ids = sum(f.row_count for f in fresh if f.first_row_id is None)
+            next_rid = Catalog.take_row_ids(conn, tenant, tid, need_ids) if need_ids else 0
+            file_rows, stat_rows, del_rows = [], [], []
+            for f in fresh:
+                first = f.first_row_id
+                if first is None:
+                    first, next_rid = next_rid, next_rid + f.row_count
+                file_rows.append(
+                    {
+                        "tenant_id": tenant,
+                        "file_id": f.file_id,
+                        "table_id": tid,
+                        "begin_snapshot": snap,
+                        "path": f.path,
+                        "row_count": f.row_count,
+                        "byte_size": f.byte_size,
+                        "first_row_id": first,
+                        "has_row_ids": f.has_row_ids,
+                    }
+                )
+                stat_rows += [
+                    {
+                        "tenant_id": tenant,
+                        "file_id": f.file_id,
+                        "column_id": cid,
+                        "min_value": lo,
+                        "max_value": hi,
+                        "null_count": nulls,
+                    }
+                    for cid, lo, hi, nulls in f.stats
+                ]
+                added += f.row_count
+                nbytes += f.byte_size
+                if f.delete is not None:
+                    del_rows.append(self._delete_row(tid, f))
+                    removed += f.delete.delete_count
+                    nbytes += f.delete.byte_size
+            for fid, old in base.items():
+                n = new_by_id.get(fid)
+                if n is None:
+                    self._end(s.data_files, file_id=fid)
+                    removed += old.live_rows
+                elif n.delete != old.delete:
+                    if old.delete is not None:
+                        self._end(s.delete_files, delete_file_id=old.delete.delete_file_id)
+                    if n.delete is not None:
+                        del_rows.append(self._delete_row(tid, n))
+                        nbytes += n.delete.byte_size
+                    removed += (n.delete.delete_count if n.delete else 0) - (
+                        old.delete.delete_count if old.delete else 0
+                    )
+            if file_rows:
+                conn.execute(insert(s.data_files), file_rows)
+            if stat_rows:
+                conn.execute(insert(s.file_column_stats), stat_rows)
+            if del_rows:
+                conn.execute(insert(s.delete_files), del_rows)
+            out[tid] = (added, removed, nbytes)
+        return out
+
+    def _delete_row(self, tid: int, f: DataFile) -> dict[str, Any]:
+        assert f.delete is not None
+        return {
+            "tenant_id": self.tenant,
+            "delete_file_id": f.delete.delete_file_id,
+            "data_file_id": f.file_id,
+            "table_id": tid,
+            "begin_snapshot": self.snap,
+            "path": f.delete.path,
+            "delete_count": f.delete.delete_count,
+            "byte_size": f.delete.byte_size,
+        }
+
+
+def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
+    """Validate and write ``req`` as the tenant's next snapshot, atomically."""
+    with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
+        latest = catalog.latest_snapshot(tenant, conn)
+        snap_id = latest.snapshot_id + 1
+        applier = _Apply(conn, tenant, req, snap_id)
+        if latest.snapshot_id > req.read_snapshot:
+            applier.validate()
+        commit_us = max(req.now_us, latest.commit_time_us + 1)
+        ddl_changed = applier.apply_namespace()
+        file_stats = applier.apply_files()
+        schema_snapshot = snap_id if req.base_ns != req.new_ns else latest.schema_snapshot
+        total_added = sum(a for a, _, _ in file_stats.values())
+        total_removed = sum(r for _, r, _ in file_stats.values())
+        conn.execute(
+            insert(s.snapshots).values(
+                tenant_id=tenant,
+                snapshot_id=snap_id,
+                commit_time=commit_us,
+                schema_snapshot=schema_snapshot,
+                txn_id=req.txn_id,
+                query_id=req.query_id,
+                operation=req.operation,
+                rows_inserted=total_added,
+                rows_deleted=total_removed,
+                bytes_added=sum(b for _, _, b in file_stats.values()),
+            )
+        )
+        change_rows = []
+        for tid in sorted(ddl_changed | set(file_stats)):
+            added, removed, _ = file_stats.get(tid, (0, 0, 0))
+            change_rows.append(
+                {
+                    "tenant_id": tenant,
+                    "table_id": tid,
+                    "snapshot_id": snap_id,
+                    "ddl": tid in ddl_changed,
+                    "operation": req.table_ops.get(tid, req.operation),
+                    "rows_added": added,
+                    "rows_removed": removed,
+                }
+            )
+        if change_rows:
+            conn.execute(insert(s.table_changes), change_rows)
+        if req.statements:
+            rows = [dict(r, produced_snapshot=snap_id) for r in req.statements]
+            conn.execute(insert(s.statements), rows)
+        conn.execute(
+            update(s.statements)
+            .where(s.statements.c.tenant_id == tenant, s.statements.c.txn_id == req.txn_id)
+            .values(produced_snapshot=snap_id)
+        )
+    return Snapshot(snap_id, commit_us, schema_snapshot)

@@ -1,0 +1,201 @@
+"""The catalog's tables, in SQLAlchemy Core, portable across SQLite and PostgreSQL.
+
+Every key starts with the tenant. Every versioned row has ``begin_snapshot`` and
+``end_snapshot``: it is visible at snapshot S iff ``begin <= S < coalesce(end, infinity)``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+CATALOG_SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+
+def _versioned() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("begin_snapshot", BigInteger, nullable=False),
+        Column("end_snapshot", BigInteger, nullable=True),
+    ]
+
+
+catalog_meta = Table(
+    "cl_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+tenants = Table(
+    "cl_tenants",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+snapshots = Table(
+    "cl_snapshots",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("snapshot_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("commit_time", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("schema_snapshot", BigInteger, nullable=False),  # latest DDL snapshot <= this one
+    Column("txn_id", String(64), nullable=False),
+    Column("query_id", String(64), nullable=True),  # the statement that committed it
+    Column("operation", String(32), nullable=False),
+    Column("rows_inserted", BigInteger, nullable=False, default=0),
+    Column("rows_deleted", BigInteger, nullable=False, default=0),
+    Column("bytes_added", BigInteger, nullable=False, default=0),
+    Index("cl_snapshots_time", "tenant_id", "commit_time"),
+)
+
+# One row per (table, snapshot that changed it): the table's own version chain.
+table_changes = Table(
+    "cl_table_changes",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("table_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("snapshot_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("ddl", Boolean, nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("rows_added", BigInteger, nullable=False),
+    Column("rows_removed", BigInteger, nullable=False),
+)
+
+databases = Table(
+    "cl_databases",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("database_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("begin_snapshot", BigInteger, primary_key=True, autoincrement=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("name", String(255), nullable=False),
+)
+
+schemas = Table(
+    "cl_schemas",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("schema_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("begin_snapshot", BigInteger, primary_key=True, autoincrement=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("database_id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+)
+
+tables = Table(
+    "cl_tables",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("table_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("begin_snapshot", BigInteger, primary_key=True, autoincrement=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("schema_id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("created_snapshot", BigInteger, nullable=False),
+    Column("next_column_id", Integer, nullable=False),
+)
+
+columns = Table(
+    "cl_columns",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("table_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("column_id", Integer, primary_key=True, autoincrement=False),
+    Column("begin_snapshot", BigInteger, primary_key=True, autoincrement=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("default_sql", Text, nullable=True),
+)
+
+# Row ids are handed out from a per-table counter that only grows.
+table_row_ids = Table(
+    "cl_table_row_ids",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("table_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("next_row_id", BigInteger, nullable=False),
+)
+
+data_files = Table(
+    "cl_data_files",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("file_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("table_id", BigInteger, nullable=False),
+    Column("begin_snapshot", BigInteger, nullable=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("path", Text, nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("byte_size", BigInteger, nullable=False),
+    Column("first_row_id", BigInteger, nullable=False),
+    Column("has_row_ids", Boolean, nullable=False),
+    Index("cl_data_files_table", "tenant_id", "table_id", "begin_snapshot"),
+)
+
+file_column_stats = Table(
+    "cl_file_column_stats",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("file_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("column_id", Integer, primary_key=True, autoincrement=False),
+    Column("min_value", Text, nullable=True),
+    Column("max_value", Text, nullable=True),
+    Column("null_count", BigInteger, nullable=True),
+)
+
+delete_files = Table(
+    "cl_delete_files",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("delete_file_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("data_file_id", BigInteger, nullable=False),
+    Column("table_id", BigInteger, nullable=False),
+    Column("begin_snapshot", BigInteger, nullable=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("path", Text, nullable=False),
+    Column("delete_count", BigInteger, nullable=False),
+    Column("byte_size", BigInteger, nullable=False),
+    Index("cl_delete_files_table", "tenant_id", "table_id", "begin_snapshot"),
+    Index("cl_delete_files_data", "tenant_id", "data_file_id"),
+)
+
+statements = Table(
+    "cl_statements",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("query_id", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("user_name", String(255), nullable=False),
+    Column("query_text", Text, nullable=False),
+    Column("query_type", String(64), nullable=False),
+    Column("database_name", String(255), nullable=True),
+    Column("schema_name", String(255), nullable=True),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=False),
+    Column("execution_status", String(32), nullable=False),
+    Column("error_message", Text, nullable=True),
+    Column("txn_id", String(64), nullable=True),
+    Column("read_snapshot", BigInteger, nullable=True),
+    Column("produced_snapshot", BigInteger, nullable=True),
+    Column("visible_snapshot", BigInteger, nullable=False),  # latest committed at its end
+    Column("rows_produced", BigInteger, nullable=False, default=0),
+    Column("rows_inserted", BigInteger, nullable=False, default=0),
+    Column("rows_updated", BigInteger, nullable=False, default=0),
+    Column("rows_deleted", BigInteger, nullable=False, default=0),
+    Index("cl_statements_txn", "tenant_id", "txn_id"),
+    Index("cl_statements_time", "tenant_id", "start_time"),
+)

@@ -1,0 +1,39 @@
+"""The ``chronolake`` command group; errors of the lake become one red line and exit code 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+import chronolake
+
+from .history import history
+from .output import print_error
+from .shell import shell
+from .sql import sql
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except chronolake.Error as e:
+            print_error(e)
+            raise click.exceptions.Exit(1) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chronolake")
+def cli() -> None:
+    """chronolake: a time-travel SQL store over Parquet that speaks Snowflake SQL."""
+
+
+cli.add_command(sql)
+cli.add_command(shell)
+cli.add_command(history)
+
+
+def main() -> None:
+    """Entry point of the ``chronolake`` console script."""
+    cli(prog_name="chronolake")

@@ -1,0 +1,83 @@
+"""``chronolake shell``: an interactive SQL prompt; a statement ends with ``;``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+import chronolake
+
+from .options import connect, format_option, lake_options
+from .output import Format, print_cursor, print_error
+from .statements import split_statements
+
+PROMPT = "chronolake> "
+CONTINUE = "->".rjust(len(PROMPT) - 1) + " "
+HISTORY_FILE = Path("~/.chronolake_history")
+LEAVE = {"exit", "quit", r"\q"}
+
+
+@click.command()
+@lake_options
+@format_option
+def shell(lake: Path, tenant: str, fmt: Format) -> None:
+    """Interactive SQL; end each statement with ';', leave with exit, quit or Ctrl-D."""
+    console = Console(highlight=False)
+    interactive = sys.stdin.isatty()
+    with connect(lake, tenant) as con, _line_history(interactive):
+        if interactive:
+            console.print(f"chronolake shell on {lake} (tenant {tenant}). End statements with ';'.")
+        buffer = ""
+        while True:
+            try:
+                line = input(CONTINUE if buffer else PROMPT)
+            except EOFError:
+                click.echo()
+                break
+            except KeyboardInterrupt:
+                # Ctrl-C drops the statement being typed, as in psql.
+                click.echo()
+                buffer = ""
+                continue
+            if not buffer and line.strip().rstrip(";").strip().lower() in LEAVE:
+                break
+            statements, buffer = split_statements(buffer + line + "\n")
+            for statement in statements:
+                _run(con, statement, fmt, console)
+        if buffer.strip():
+            _run(con, buffer.strip(), fmt, console)
+
+
+def _run(con: Any, statement: str, fmt: Format, console: Console) -> None:
+    try:
+        print_cursor(con.execute(statement), fmt, console)
+    except chronolake.Error as e:
+        print_error(e)
+
+
+@contextmanager
+def _line_history(enabled: bool) -> Iterator[None]:
+    """Keep input lines in ~/.chronolake_history across sessions (only on a terminal)."""
+    if not enabled:
+        yield
+        return
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        yield
+        return
+    path = HISTORY_FILE.expanduser()
+    with suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            readline.write_history_file(path)

@@ -1,0 +1,158 @@
+"""Scans: a table at a snapshot becomes a DuckDB view over exactly its visible files.
+
+Two views per table state: the *read* view (the table's current columns, deletes applied)
+and the *row* view, which adds ``__cl_file`` (data file id), ``__cl_pos`` (row position in
+the file) and ``__cl_rid`` (the stable row id) for DML and change feeds.
+
+Every value that varies (file paths, the field-id schema map, file ids, first row ids) is
+passed as a bound parameter into a DuckDB variable; the view text is a fixed template over
+internal names only, so no user data is ever spliced into SQL. Columns are matched by
+Parquet field id, so renamed and added columns read correctly from old files.
+
+Files with deletes are scanned apart from files without, and only they pay for the
+anti-join on (file index, position); a state with no deletes is a bare ``read_parquet``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from chronolake.catalog.model import ColumnInfo, DataFile
+
+ROW_ID_FIELD = 2_147_483_000  # Parquet field id of the explicit row id column
+FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
+RAW_RID = "__cl_rawrid"
+_KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
+
+_SCHEMA_SQL = (
+    "SET VARIABLE {var} = MAP(?::INTEGER[], "
+    "?::STRUCT(name VARCHAR, type VARCHAR, default_value VARCHAR)[])"
+)
+
+
+def _schema_values(
+    columns: Sequence[ColumnInfo], with_rid: bool
+) -> tuple[list[int], list[dict[str, str | None]]]:
+    keys = [c.column_id for c in columns]
+    vals: list[dict[str, str | None]] = [
+        {"name": c.name, "type": c.type, "default_value": c.default_value_text()}
+        for c in columns
+    ]
+    if with_rid:
+        keys.append(ROW_ID_FIELD)
+        vals.append({"name": RAW_RID, "type": "BIGINT", "default_value": None})
+    return keys, vals
+
+
+class ScanViews:
+    """Creates and caches the views of one DuckDB connection."""
+
+    def __init__(self, duck: duckdb.DuckDBPyConnection, root: Path, size: int = 512) -> None:
+        self.duck = duck
+        self.root = root
+        self._ids = itertools.count(1)
+        self._views: OrderedDict[Hashable, tuple[str, str]] = OrderedDict()
+        self._size = size
+
+    def views(
+        self, key: Hashable, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
+    ) -> tuple[str, str]:
+        """(read view name, row view name) for a table state identified by ``key``."""
+        found = self._views.get(key)
+        if found is not None:
+            self._views.move_to_end(key)
+            return found
+        n = next(self._ids)
+        names = self._create(f"__cl_v{n}", columns, files)
+        self._views[key] = names
+        while len(self._views) > self._size:
+            _, (a, b) = self._views.popitem(last=False)
+            self.duck.execute(f"DROP VIEW IF EXISTS {a}")
+            self.duck.execute(f"DROP VIEW IF EXISTS {b}")
+        return names
+
+    def forget(self, key: Hashable) -> None:
+        names = self._views.pop(key, None)
+        if names:
+            for v in names:
+                self.duck.execute(f"DROP VIEW IF EXISTS {v}")
+
+    def _set(self, var: str, value: object) -> None:
+        self.duck.execute(f"SET VARIABLE {var} = ?", [value])
+
+    def _create(
+        self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
+    ) -> tuple[str, str]:
+        d = self.duck
+        read_v, row_v = p, p + "_r"
+        if not files:
+            self._empty_views(read_v, row_v, columns)
+            return read_v, row_v
+        for var, with_rid in ((p + "_s", False), (p + "_sr", True)):
+            keys, vals = _schema_values(columns, with_rid)
+            d.execute(_SCHEMA_SQL.format(var=var), [keys, vals])
+        groups = {
+            "a": [f for f in files if f.delete is None],
+            "b": [f for f in files if f.delete is not None],
+        }
+        read_parts, row_parts = [], []
+        for g, gfiles in groups.items():
+            if not gfiles:
+                continue
+            self._set(f"{p}_f{g}", [str(self.root / f.path) for f in gfiles])
+            self._set(f"{p}_i{g}", [f.file_id for f in gfiles])
+            self._set(f"{p}_r{g}", [f.first_row_id for f in gfiles])
+            src = f"read_parquet(getvariable('{p}_f{g}'), schema=getvariable('{p}_s'){{extra}})"
+            src_row = (
+                f"read_parquet(getvariable('{p}_f{g}'), schema=getvariable('{p}_sr'), "
+                "file_row_number=true)"
+            )
+            row_cols = (
+                f"d.* EXCLUDE ({RAW_RID}, file_row_number), "
+                f"list_extract(getvariable('{p}_i{g}'), d.file_index::BIGINT + 1) AS {FILE_COL}, "
+                f"d.file_row_number AS {POS_COL}, "
+                f"coalesce(d.{RAW_RID}, list_extract(getvariable('{p}_r{g}'), d.file_index::BIGINT + 1)"
+                f" + d.file_row_number) AS {RID_COL}"
+            )
+            if g == "a":
+                read_parts.append(f"SELECT * FROM {src.format(extra='')}")
+                row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d")
+            else:
+                self._set(f"{p}_d", [str(self.root / f.delete.path) for f in gfiles])  # type: ignore[union-attr]
+                anti = (
+                    f"ANTI JOIN (SELECT file_index::BIGINT * {_KEY_SHIFT} + pos AS k "
+                    f"FROM read_parquet(getvariable('{p}_d'))) AS x "
+                    f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
+                )
+                read_parts.append(
+                    f"SELECT d.* EXCLUDE (file_row_number) FROM {src.format(extra=', file_row_number=true')} AS d {anti}"
+                )
+                row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {anti}")
+        d.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
+        d.execute(f"CREATE TEMP VIEW {row_v} AS {' UNION ALL '.join(row_parts)}")
+        return read_v, row_v
+
+    def _empty_views(self, read_v: str, row_v: str, columns: Sequence[ColumnInfo]) -> None:
+        from sqlglot import exp
+
+        sel = exp.select(
+            *(
+                exp.cast(exp.null(), exp.DataType.build(c.type, dialect="duckdb")).as_(
+                    exp.to_identifier(c.name, quoted=True)
+                )
+                for c in columns
+            )
+        ).where(exp.false())
+        body = sel.sql("duckdb")
+        row = sel.select(
+            exp.cast(exp.null(), "BIGINT").as_(FILE_COL),
+            exp.cast(exp.null(), "BIGINT").as_(POS_COL),
+            exp.cast(exp.null(), "BIGINT").as_(RID_COL),
+        ).sql("duckdb")
+        self.duck.execute(f"CREATE TEMP VIEW {read_v} AS {body}")
+        self.duck.execute(f"CREATE TEMP VIEW {row_v} AS {row}")

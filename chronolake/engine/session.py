@@ -1,0 +1,45 @@
+"""The DuckDB session that executes a connection's statements, sandboxed to one tenant.
+
+DuckDB is configured so that, whatever SQL reaches it, it can only touch files below the
+tenant's storage prefix: external access off, that one directory allowed, extension
+install/load off, and the configuration locked. This is the second line of defence; the
+first is the SQL front end, which refuses file functions and engine commands outright.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from chronolake.settings import Settings
+
+
+def open_duck(tenant_root: Path, temp_dir: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
+    tenant_root.mkdir(parents=True, exist_ok=True)
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "python_enable_replacements": False,
+    }
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    if settings.duckdb_memory_limit:
+        config["memory_limit"] = settings.duckdb_memory_limit
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET temp_directory = ?", [str(temp_dir)])
+    con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/"]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def first_row(
+    duck: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The first row of a query, reading the result to its end (DuckDB wants it finished)."""
+    rows = duck.execute(sql, params).fetchall()
+    return rows[0] if rows else None

@@ -1,0 +1,108 @@
+"""The exception tree: one root, PEP 249 names, one HTTP status each.
+
+Retry decisions use the type (``ConflictError.retryable``), never the message text.
+"""
+
+from __future__ import annotations
+
+
+class Warning(Exception):  # noqa: A001 - PEP 249 requires this name
+    """PEP 249 warning (unused: chronolake never warns through exceptions)."""
+
+
+class Error(Exception):
+    """Root of every chronolake error."""
+
+    http_status = 500
+    retryable = False
+
+
+class InterfaceError(Error):
+    """Misuse of the Python API (closed cursor, fetch before execute, ...)."""
+
+    http_status = 400
+
+
+class DatabaseError(Error):
+    """An error reported by the database."""
+
+
+class DataError(DatabaseError):
+    """A value that does not fit (bad cast, overflow, division by zero)."""
+
+    http_status = 400
+
+
+class OperationalError(DatabaseError):
+    """The lake could not do what was asked for reasons outside the SQL."""
+
+    http_status = 503
+
+
+class IntegrityError(DatabaseError):
+    """A constraint of the catalog would be broken."""
+
+    http_status = 409
+
+
+class InternalError(DatabaseError):
+    """A bug in chronolake: please report it."""
+
+
+class ProgrammingError(DatabaseError):
+    """A mistake in the SQL or in how it was called."""
+
+    http_status = 400
+
+
+class NotSupportedError(DatabaseError):
+    """Valid SQL that chronolake does not support (yet)."""
+
+    http_status = 501
+
+
+class SqlError(ProgrammingError):
+    """SQL that does not parse or does not compile; carries line and column when known."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
+class CatalogError(ProgrammingError):
+    """A name that does not resolve, or a catalog object in the wrong state."""
+
+
+class NotFound(CatalogError):
+    """An object does not exist (or is not visible to this tenant)."""
+
+    http_status = 404
+
+
+class AlreadyExists(CatalogError):
+    """An object of that name already exists."""
+
+    http_status = 409
+
+
+class TimeTravelError(ProgrammingError):
+    """An AT/BEFORE point that cannot be reached."""
+
+
+class PermissionDenied(ProgrammingError):
+    """SQL tried to reach something outside the tenant's catalog tables."""
+
+    http_status = 403
+
+
+class ConflictError(OperationalError):
+    """A concurrent commit changed what this transaction changed; retrying may succeed."""
+
+    http_status = 409
+    retryable = True
+
+    def __init__(self, message: str, table: str | None = None, snapshot: int | None = None) -> None:
+        super().__init__(message)
+        self.table = table
+        self.snapshot = snapshot

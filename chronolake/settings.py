@@ -1,0 +1,26 @@
+"""Configuration: one frozen object passed explicitly (documented in docs/configuration.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def system_clock() -> dt.datetime:
+    """The default clock: the machine's time, as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a connection can be tuned with; defaults are what benchmarks run with."""
+
+    clock: Callable[[], dt.datetime] = field(default=system_clock)
+    user: str = "CHRONOLAKE"
+    autocommit_retries: int = 3
+    target_file_size: int = 256 * 1024 * 1024
+    row_group_size: int = 122_880
+    catalog_busy_timeout_s: float = 60.0
+    duckdb_threads: int | None = None
+    duckdb_memory_limit: str | None = None

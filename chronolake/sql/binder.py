@@ -1,0 +1,77 @@
+"""Binding a statement tree: every table reference becomes a view over its files.
+
+A reference without AT/BEFORE reads the transaction's state (its read snapshot plus its own
+writes); one with a clause reads the committed files of the snapshot the clause resolves to,
+with the table's current columns (Snowflake's rule). Anything that is not a CTE, a registered
+Python object or a table of the tenant is an error, so no raw name ever reaches DuckDB.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from chronolake.catalog.model import TableInfo
+from chronolake.errors import NotSupportedError, SqlError
+from chronolake.sql.names import resolve_table
+from chronolake.sql.session import Ctx
+from chronolake.sql.timetravel import resolve_point
+
+BOUND = "cl_bound"
+
+
+def view_table(name: str, alias: str, quoted_alias: bool = True) -> exp.Table:
+    """A reference to an internal view, marked so the binder leaves it alone."""
+    t = exp.Table(this=exp.to_identifier(name))
+    t.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=quoted_alias)))
+    t.meta[BOUND] = True
+    return t
+
+
+def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> tuple[str, str]:
+    """(read view, row view) of a table, now (transaction state) or at a point."""
+    txn = ctx.txn
+    if hist is None:
+        if table.table_id in txn.files:
+            txn.ensure_row_ids(table.table_id)
+        return ctx.session.views.views(
+            txn.view_key(table), table.columns, txn.table_files(table.table_id)
+        )
+    snap = resolve_point(ctx, table, hist)
+    catalog = ctx.session.catalog
+    version, files = catalog.table_state(ctx.session.tenant, table.table_id, snap)
+    key = ("c", table.table_id, version, table.columns)
+    ctx.extra.setdefault("reads", []).append((table.table_id, snap))
+    return ctx.session.views.views(key, table.columns, files)
+
+
+def bind(ctx: Ctx, tree: exp.Expression) -> exp.Expression:
+    """Replace the table references of ``tree`` (in place) and return it."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    for node in list(tree.find_all(exp.Table)):
+        if node.meta.get(BOUND) or not isinstance(node.this, exp.Identifier):
+            continue
+        db, name = node.db, node.name
+        hist = node.args.get("when")
+        if node.args.get("changes") is not None:
+            raise NotSupportedError("CHANGES is not supported yet.")
+        if not db and name in ctes:
+            if hist is not None:
+                raise SqlError(f"AT/BEFORE can only be used on a base table: '{name}' is a CTE.")
+            continue
+        if not db and name in ctx.session.registered:
+            if hist is not None:
+                raise SqlError(
+                    f"AT/BEFORE can only be used on a base table: '{name}' is a registered "
+                    "Python object."
+                )
+            alias = node.alias or name
+            node.replace(view_table(ctx.session.registered[name], alias))
+            continue
+        table = resolve_table(ctx.txn.ns, ctx, node)
+        read_view, _ = table_views(ctx, table, hist)
+        alias_node = node.args.get("alias")
+        ref = view_table(read_view, name)
+        if alias_node is not None:
+            ref.set("alias", alias_node)
+        node.replace(ref)
+    return tree

@@ -1,0 +1,301 @@
+"""DDL: databases, schemas, tables and columns, all versioned and transactional."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pyarrow as pa
+from sqlglot import exp
+
+from chronolake.engine.session import first_row
+
+from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
+from chronolake.catalog.model import ColumnInfo, DatabaseInfo, Namespace, SchemaInfo, TableInfo
+from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, SqlError
+from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
+from chronolake.sql.session import Ctx
+from chronolake.sql.types import duck_type
+
+RESERVED_PREFIX = "__CL_"
+
+
+def status(message: str) -> pa.Table:
+    return pa.table({"status": [message]})
+
+
+def _exists(name: str) -> AlreadyExists:
+    return AlreadyExists(f"Object '{name}' already exists.")
+
+
+def _check_column_name(name: str) -> None:
+    if name.upper().startswith(RESERVED_PREFIX):
+        raise SqlError(f"Column name {name} is reserved: names starting with __CL_ are internal.")
+
+
+def default_text(ctx: Ctx, expr: exp.Expression, type_: str) -> str | None:
+    """Evaluate a DEFAULT to a constant, kept as text and cast when read."""
+    if any(isinstance(n, (exp.Column, exp.Table, exp.Select)) for n in expr.walk()):
+        raise SqlError("A column DEFAULT must be a constant expression.")
+    sql = exp.select(exp.cast(expr.copy(), exp.DataType.build(type_, dialect="duckdb"))).sql(
+        "duckdb"
+    )
+    row = first_row(ctx.session.duck, f"SELECT CAST(({sql}) AS VARCHAR)")
+    return None if row is None else row[0]
+
+
+def column_from_def(ctx: Ctx, cd: exp.ColumnDef, column_id: int, position: int) -> ColumnInfo:
+    name = cd.name
+    _check_column_name(name)
+    kind = cd.args.get("kind")
+    if kind is None:
+        raise SqlError(f"Column {name} needs a data type.")
+    type_ = duck_type(kind)
+    default = None
+    for c in cd.args.get("constraints") or []:
+        if isinstance(c.args.get("kind"), exp.DefaultColumnConstraint):
+            default = default_text(ctx, c.args["kind"].this, type_)
+    return ColumnInfo(column_id, name, type_, position, default)
+
+
+def _drop_schema_contents(ns: Namespace, schema_id: int) -> None:
+    for tid in [t.table_id for t in ns.tables.values() if t.schema_id == schema_id]:
+        del ns.tables[tid]
+
+
+def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
+    name = node.this.name
+    ns = ctx.txn.ns.copy()
+    existing = ns.database_by_name(name)
+    if existing is not None:
+        if node.args.get("exists"):
+            return status(f"{name} already exists, statement succeeded.")
+        if not node.args.get("replace"):
+            raise _exists(name)
+        for sc in [s for s in ns.schemas.values() if s.database_id == existing.database_id]:
+            _drop_schema_contents(ns, sc.schema_id)
+            del ns.schemas[sc.schema_id]
+        del ns.databases[existing.database_id]
+    db = DatabaseInfo(new_id(), name)
+    ns.databases[db.database_id] = db
+    sc = SchemaInfo(new_id(), db.database_id, DEFAULT_SCHEMA)
+    ns.schemas[sc.schema_id] = sc
+    ctx.txn.set_namespace(ns, "CREATE_DATABASE")
+    ctx.session.database, ctx.session.schema = name, DEFAULT_SCHEMA
+    return status(f"Database {name} successfully created.")
+
+
+def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
+    target = node.this
+    db_name, name = (target.catalog or None), target.db or target.name
+    ns = ctx.txn.ns.copy()
+    db = resolve_database(ns, ctx, db_name)
+    existing = ns.schema_by_name(db.database_id, name)
+    if existing is not None:
+        if node.args.get("exists"):
+            return status(f"{name} already exists, statement succeeded.")
+        if not node.args.get("replace"):
+            raise _exists(name)
+        _drop_schema_contents(ns, existing.schema_id)
+        del ns.schemas[existing.schema_id]
+    sc = SchemaInfo(new_id(), db.database_id, name)
+    ns.schemas[sc.schema_id] = sc
+    ctx.txn.set_namespace(ns, "CREATE_SCHEMA")
+    ctx.session.database, ctx.session.schema = db.name, name
+    return status(f"Schema {name} successfully created.")
+
+
+def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table]:
+    """Create the table's definition; CTAS data is written by the caller (dml.insert_rows)."""
+    target = node.this
+    defs: list[exp.ColumnDef] = []
+    if isinstance(target, exp.Schema):
+        defs = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
+        target = target.this
+    if node.args.get("clone") is not None:
+        raise NotSupportedError("CREATE TABLE ... CLONE is not supported yet.")
+    ns = ctx.txn.ns.copy()
+    sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
+    name = target.name
+    existing = ns.table_by_name(sc.schema_id, name)
+    if existing is not None:
+        if node.args.get("exists"):
+            return None, status(f"{name} already exists, statement succeeded.")
+        if not node.args.get("replace"):
+            raise _exists(name)
+        del ns.tables[existing.table_id]
+    query = node.expression
+    if query is not None:
+        cols = ctas_columns(ctx, query)
+    else:
+        if not defs:
+            raise SqlError(f"CREATE TABLE {name} needs a column list or AS SELECT.")
+        cols = [column_from_def(ctx, cd, i + 1, i) for i, cd in enumerate(defs)]
+    names = [c.name for c in cols]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise SqlError(f"Duplicate column name '{sorted(dupes)[0]}' in table {name}.")
+    table = TableInfo(new_id(), sc.schema_id, name, tuple(cols), None, len(cols) + 1)
+    ns.tables[table.table_id] = table
+    ctx.txn.set_namespace(ns, "CREATE_TABLE")
+    ctx.txn.ops[table.table_id] = "CREATE_TABLE"
+    return table, status(f"Table {name} successfully created.")
+
+
+def ctas_columns(ctx: Ctx, query: exp.Expression) -> list[ColumnInfo]:
+    from chronolake.sql.binder import bind
+
+    bound = bind(ctx, query.copy())
+    rel = ctx.session.duck.execute(f"DESCRIBE {bound.sql('duckdb')}").fetchall()
+    cols = []
+    for i, (name, type_, *_rest) in enumerate(rel):
+        _check_column_name(name)
+        cols.append(ColumnInfo(i + 1, str(name), str(type_), i, None))
+    return cols
+
+
+def drop(ctx: Ctx, node: exp.Drop) -> pa.Table:
+    kind = str(node.args.get("kind") or "").upper()
+    target = node.this
+    ns = ctx.txn.ns.copy()
+    if_exists = bool(node.args.get("exists"))
+    if kind == "TABLE":
+        try:
+            table = find_table(ns, ctx, target)
+        except NotFound:
+            if if_exists:
+                return status("Drop statement executed successfully (object already dropped).")
+            raise
+        if table is None:
+            if if_exists:
+                return status("Drop statement executed successfully (object already dropped).")
+            raise NotFound(f"Object '{target.name}' does not exist or not authorized.")
+        del ns.tables[table.table_id]
+        ctx.txn.set_namespace(ns, "DROP_TABLE")
+        ctx.txn.ops[table.table_id] = "DROP_TABLE"
+        return status(f"{table.name} successfully dropped.")
+    if kind == "SCHEMA":
+        try:
+            sc = resolve_schema(ns, ctx, target.catalog or None, target.db or target.name)
+        except NotFound:
+            if if_exists:
+                return status("Drop statement executed successfully (object already dropped).")
+            raise
+        _drop_schema_contents(ns, sc.schema_id)
+        del ns.schemas[sc.schema_id]
+        ctx.txn.set_namespace(ns, "DROP_SCHEMA")
+        return status(f"{sc.name} successfully dropped.")
+    if kind == "DATABASE":
+        db = ns.database_by_name(target.name)
+        if db is None:
+            if if_exists:
+                return status("Drop statement executed successfully (object already dropped).")
+            raise NotFound(f"Database '{target.name}' does not exist or not authorized.")
+        for sc in [s for s in ns.schemas.values() if s.database_id == db.database_id]:
+            _drop_schema_contents(ns, sc.schema_id)
+            del ns.schemas[sc.schema_id]
+        del ns.databases[db.database_id]
+        ctx.txn.set_namespace(ns, "DROP_DATABASE")
+        return status(f"{db.name} successfully dropped.")
+    raise NotSupportedError(f"DROP {kind} is not supported.")
+
+
+def alter_table(ctx: Ctx, node: exp.Alter) -> pa.Table:
+    try:
+        table = resolve_table(ctx.txn.ns, ctx, node.this)
+    except NotFound:
+        if node.args.get("exists"):
+            return status("Statement executed successfully.")
+        raise
+    for action in node.args.get("actions") or []:
+        table = _alter_action(ctx, table, action)
+    return status("Statement executed successfully.")
+
+
+def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expression) -> TableInfo:
+    if isinstance(action, exp.ColumnDef):
+        if table.column(action.name) is not None:
+            if action.args.get("exists"):
+                return table
+            raise AlreadyExists(f"column '{action.name}' already exists")
+        col = column_from_def(ctx, action, table.next_column_id, len(table.columns))
+        new = table.with_columns((*table.columns, col))
+        ctx.txn.set_table(new, "ADD_COLUMN")
+        return new
+    if isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "COLUMN":
+        names = [c.name for c in action.expressions] or [action.this.name]
+        cols = list(table.columns)
+        for name in names:
+            if table.column(name) is None:
+                if action.args.get("exists"):
+                    continue
+                raise NotFound(f"invalid identifier '{name}'")
+            cols = [c for c in cols if c.name != name]
+        if not cols:
+            raise SqlError(f"Cannot drop the last column of table {table.name}.")
+        new = table.with_columns(tuple(cols))
+        ctx.txn.set_table(new, "DROP_COLUMN")
+        return new
+    if isinstance(action, exp.RenameColumn):
+        old, to = action.this.name, action.args["to"].name
+        col = table.column(old)
+        if col is None:
+            raise NotFound(f"invalid identifier '{old}'")
+        if table.column(to) is not None:
+            raise AlreadyExists(f"column '{to}' already exists")
+        _check_column_name(to)
+        new = table.with_columns(
+            tuple(replace(c, name=to) if c.column_id == col.column_id else c for c in table.columns)
+        )
+        ctx.txn.set_table(new, "RENAME_COLUMN")
+        return new
+    if isinstance(action, exp.AlterRename):
+        target = action.this
+        ns = ctx.txn.ns
+        sc = (
+            resolve_schema(ns, ctx, target.catalog or None, target.db or None)
+            if target.db
+            else ns.schemas[table.schema_id]
+        )
+        if ns.table_by_name(sc.schema_id, target.name) is not None:
+            raise _exists(target.name)
+        new = replace(table, name=target.name, schema_id=sc.schema_id)
+        ctx.txn.set_table(new, "RENAME_TABLE")
+        return new
+    raise NotSupportedError(f"ALTER TABLE {action.sql('snowflake')} is not supported.")
+
+
+def use(ctx: Ctx, node: exp.Use) -> pa.Table:
+    kind = str(node.args.get("kind") or "").upper()
+    target = node.this
+    ns = ctx.txn.ns
+    if kind == "DATABASE":
+        db = resolve_database(ns, ctx, target.name)
+        ctx.session.database, ctx.session.schema = db.name, DEFAULT_SCHEMA
+        return status("Statement executed successfully.")
+    if kind == "SCHEMA" or target.db:
+        db_name = target.db or None if kind == "SCHEMA" else target.db
+        if kind == "SCHEMA":
+            db_name, sc_name = (target.db or None), target.name
+        else:
+            db_name, sc_name = target.db, target.name
+        sc = resolve_schema(ns, ctx, db_name, sc_name)
+        ctx.session.database = ns.databases[sc.database_id].name
+        ctx.session.schema = sc.name
+        return status("Statement executed successfully.")
+    # USE name: a database (Snowflake resolves a bare name as a database)
+    db = resolve_database(ns, ctx, target.name)
+    ctx.session.database, ctx.session.schema = db.name, DEFAULT_SCHEMA
+    return status("Statement executed successfully.")
+
+
+def describe(ctx: Ctx, node: exp.Describe) -> pa.Table:
+    table = resolve_table(ctx.txn.ns, ctx, node.this)
+    return pa.table(
+        {
+            "name": [c.name for c in table.columns],
+            "type": [c.type for c in table.columns],
+            "kind": ["COLUMN"] * len(table.columns),
+            "null?": ["Y"] * len(table.columns),
+            "default": [c.default_sql for c in table.columns],
+        }
+    )

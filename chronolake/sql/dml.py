@@ -1,0 +1,372 @@
+"""DML: INSERT, UPDATE, DELETE, MERGE and TRUNCATE as new files plus positional deletes.
+
+No untouched row is ever rewritten: a DELETE writes, per data file it touches, one new delete
+file (old positions plus new ones); an UPDATE also writes the new row images with their row
+ids kept. The matching rows are computed once into a DuckDB temporary table, so an UPDATE or
+MERGE evaluates its expressions exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pyarrow as pa
+from sqlglot import exp
+
+from chronolake.engine.session import first_row
+
+from chronolake.catalog.model import DataFile, TableInfo
+from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
+from chronolake.errors import DataError, SqlError
+from chronolake.sql.binder import bind, table_views, view_table
+from chronolake.sql.literals import sql_string
+from chronolake.sql.names import resolve_table
+from chronolake.sql.session import Ctx
+from chronolake.storage.writer import RID_PHYSICAL, physical_name, write_data_files, write_delete_file
+
+WORK = "__cl_work"
+
+
+def _type(col_type: str) -> exp.DataType:
+    return exp.DataType.build(col_type, dialect="duckdb")
+
+
+def _default(col_type: str, default: str | None) -> exp.Expression:
+    value = exp.null() if default is None else exp.Literal.string(default)
+    return exp.cast(value, _type(col_type))
+
+
+def _count(table_name: str, n: int, label: str) -> pa.Table:
+    return pa.table({f"number of rows {label}": pa.array([n], pa.int64())})
+
+
+def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: bool) -> int:
+    """Write the rows of ``select_sql`` (c<id> columns [+ c_rowid]) as new files of ``table``."""
+    session = ctx.session
+    files = write_data_files(
+        session.duck, session.root, table.table_id, table.columns, select_sql, row_ids, session.settings
+    )
+    if not files:
+        return 0
+    ctx.txn.add_written([f.path for f in files])
+    current = ctx.txn.table_files(table.table_id)
+    ctx.txn.set_files(table.table_id, current + tuple(files), op)
+    return sum(f.row_count for f in files)
+
+
+def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expression, columns: list[str] | None) -> int:
+    """INSERT the rows of ``source`` (a bound query) into ``table``."""
+    names = columns if columns is not None else [c.name for c in table.columns]
+    for n in names:
+        if table.column(n) is None:
+            raise SqlError(f"invalid identifier '{n}'")
+    if len(set(names)) != len(names):
+        raise SqlError("Duplicate column name in the INSERT column list.")
+    src_sql = source.sql("duckdb")
+    width = len(ctx.session.duck.sql(f"SELECT * FROM ({src_sql})").columns)
+    if width != len(names):
+        raise SqlError(
+            f"Insert value list does not match column list expecting {len(names)} but got {width}"
+        )
+    aliases = [f"s{i}" for i in range(width)]
+    pos = {n: i for i, n in enumerate(names)}
+    projections = []
+    for c in table.columns:
+        if c.name in pos:
+            value: exp.Expression = exp.column(aliases[pos[c.name]], "__cl_src")
+            value = exp.cast(value, _type(c.type))
+        else:
+            value = _default(c.type, c.default_sql)
+        projections.append(value.as_(physical_name(c.column_id)).sql("duckdb"))
+    sql = (
+        f"SELECT {', '.join(projections)} FROM ({src_sql}) AS __cl_src({', '.join(aliases)})"
+    )
+    return append_query(ctx, table, sql, "INSERT", row_ids=False)
+
+
+def insert(ctx: Ctx, node: exp.Insert) -> pa.Table:
+    if node.args.get("overwrite"):
+        target_node = node.this.this if isinstance(node.this, exp.Schema) else node.this
+        table = resolve_table(ctx.txn.ns, ctx, target_node)
+        ctx.txn.set_files(table.table_id, (), "INSERT_OVERWRITE")
+    target = node.this
+    columns = None
+    if isinstance(target, exp.Schema):
+        columns = [c.name for c in target.expressions]
+        target = target.this
+    table = resolve_table(ctx.txn.ns, ctx, target)
+    source = node.expression
+    if source is None:
+        raise SqlError("INSERT needs VALUES or a query.")
+    if isinstance(source, exp.Values):
+        source = exp.select("*").from_(source.copy())
+    bound = bind(ctx, source.copy())
+    n = insert_select(ctx, table, bound, columns)
+    ctx.rows_inserted += n
+    return _count(table.name, n, "inserted")
+
+
+def _target(ctx: Ctx, node: exp.Expression) -> tuple[TableInfo, str, str]:
+    """(table, alias, row view) of a DML target."""
+    tnode = node.this if isinstance(node.this, exp.Table) else node.this
+    if not isinstance(tnode, exp.Table):
+        raise SqlError("DML target must be a table.")
+    if tnode.args.get("when") is not None:
+        raise SqlError("AT/BEFORE cannot be used on the target of a DML statement.")
+    table = resolve_table(ctx.txn.ns, ctx, tnode)
+    ctx.txn.ensure_row_ids(table.table_id)
+    _, row_view = table_views(ctx, table, None)
+    return table, tnode.alias or table.name, row_view
+
+
+def _run_work(ctx: Ctx, select: exp.Select) -> int:
+    duck = ctx.session.duck
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE {WORK} AS {select.sql('duckdb')}")
+    row = first_row(duck, f"SELECT count(*) FROM {WORK}")
+    return int(row[0]) if row else 0
+
+
+def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
+    """Add the positions in the work table (rows matching ``where_sql``) to delete files."""
+    duck, root = ctx.session.duck, ctx.session.root
+    affected = {
+        int(fid)
+        for (fid,) in duck.execute(
+            f"SELECT DISTINCT {FILE_COL} FROM {WORK} WHERE {where_sql}"
+        ).fetchall()
+    }
+    if not affected:
+        return
+    out: list[DataFile] = []
+    for f in ctx.txn.table_files(table.table_id):
+        if f.file_id not in affected:
+            out.append(f)
+            continue
+        new_pos = f"SELECT {POS_COL} AS pos FROM {WORK} WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
+        if f.delete is not None:
+            old = f"SELECT pos FROM read_parquet({sql_string(str(root / f.delete.path))})"
+            new_pos = f"{old} UNION ALL {new_pos}"
+        dfile = write_delete_file(duck, root, table.table_id, new_pos)
+        ctx.txn.add_written([dfile.path])
+        out.append(replace(f, delete=dfile))
+    ctx.txn.set_files(table.table_id, tuple(out), op)
+
+
+def _from_tables(node: exp.Expression, key: str) -> list[exp.Expression]:
+    found = node.args.get(key)
+    if not found:
+        return []
+    if isinstance(found, exp.From):
+        return [found.this]
+    return list(found)
+
+
+def delete(ctx: Ctx, node: exp.Delete) -> pa.Table:
+    table, alias, row_view = _target(ctx, node)
+    sel = exp.select(
+        exp.column(FILE_COL, alias), exp.column(POS_COL, alias)
+    ).from_(view_table(row_view, alias)).distinct()
+    for extra in _from_tables(node, "using"):
+        sel = sel.join(extra.copy(), join_type="CROSS")
+    where = node.args.get("where")
+    if where is not None:
+        sel = sel.where(where.this.copy())
+    n = _run_work(ctx, bind(ctx, sel))  # type: ignore[arg-type]
+    _apply_deletes(ctx, table, "true", "DELETE")
+    ctx.rows_deleted += n
+    return _count(table.name, n, "deleted")
+
+
+def truncate(ctx: Ctx, node: exp.TruncateTable) -> pa.Table:
+    for t in node.expressions:
+        table = resolve_table(ctx.txn.ns, ctx, t)
+        n = sum(f.live_rows for f in ctx.txn.table_files(table.table_id))
+        ctx.rows_deleted += n
+        ctx.txn.set_files(table.table_id, (), "TRUNCATE")
+    return pa.table({"status": ["Statement executed successfully."]})
+
+
+def _image_columns(table: TableInfo, values: dict[int, exp.Expression]) -> list[exp.Expression]:
+    return [
+        exp.cast(values[c.column_id], _type(c.type)).as_(physical_name(c.column_id))
+        for c in table.columns
+    ]
+
+
+def update(ctx: Ctx, node: exp.Update) -> pa.Table:
+    table, alias, row_view = _target(ctx, node)
+    values: dict[int, exp.Expression] = {c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns}
+    for eq in node.expressions:
+        col = eq.this
+        name = col.name
+        c = table.column(name)
+        if c is None:
+            raise SqlError(f"invalid identifier '{name}'")
+        values[c.column_id] = eq.expression.copy()
+    sel = exp.select(
+        exp.column(FILE_COL, alias).as_(FILE_COL),
+        exp.column(POS_COL, alias).as_(POS_COL),
+        exp.column(RID_COL, alias).as_(RID_COL),
+        *_image_columns(table, values),
+    ).from_(view_table(row_view, alias))
+    extras = _from_tables(node, "from_") or _from_tables(node, "from")
+    for extra in extras:
+        sel = sel.join(extra.copy(), join_type="CROSS")
+    where = node.args.get("where")
+    if where is not None:
+        sel = sel.where(where.this.copy())
+    if extras:
+        sel = sel.qualify(
+            exp.EQ(
+                this=exp.Window(
+                    this=exp.RowNumber(),
+                    partition_by=[exp.column(RID_COL, alias)],
+                ),
+                expression=exp.Literal.number(1),
+            )
+        )
+    n = _run_work(ctx, bind(ctx, sel))  # type: ignore[arg-type]
+    if n:
+        cols = ", ".join(physical_name(c.column_id) for c in table.columns)
+        append_query(
+            ctx, table, f"SELECT {cols}, {RID_COL} AS {RID_PHYSICAL} FROM {WORK}", "UPDATE", True
+        )
+        _apply_deletes(ctx, table, "true", "UPDATE")
+    ctx.rows_updated += n
+    return pa.table(
+        {
+            "number of rows updated": pa.array([n], pa.int64()),
+            "number of multi-joined rows updated": pa.array([0], pa.int64()),
+        }
+    )
+
+
+def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
+    table, alias, row_view = _target(ctx, node)
+    source = node.args["using"].copy()
+    on = node.args["on"].copy()
+    whens = node.args.get("whens")
+    clauses = list(whens.expressions) if whens is not None else []
+    matched_flag = exp.column(FILE_COL, alias).is_(exp.null()).not_()
+    cases = []
+    projections: list[exp.Expression] = [
+        exp.column(FILE_COL, alias).as_(FILE_COL),
+        exp.column(POS_COL, alias).as_(POS_COL),
+        exp.column(RID_COL, alias).as_(RID_COL),
+    ]
+    updates, deletes, inserts = [], [], []
+    for k, when in enumerate(clauses, start=1):
+        matched = bool(when.args.get("matched"))
+        if when.args.get("source"):
+            raise SqlError("WHEN NOT MATCHED BY SOURCE is not supported.")
+        cond: exp.Expression = matched_flag if matched else matched_flag.copy().not_()
+        if when.args.get("condition") is not None:
+            cond = exp.and_(cond, exp.paren(when.args["condition"].copy()))
+        cases.append((cond, exp.Literal.number(k)))
+        then = when.args.get("then")
+        if isinstance(then, exp.Update):
+            if not matched:
+                raise SqlError("UPDATE is only allowed in WHEN MATCHED.")
+            values = {c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns}
+            for eq in then.expressions:
+                c = table.column(eq.this.name)
+                if c is None:
+                    raise SqlError(f"invalid identifier '{eq.this.name}'")
+                values[c.column_id] = eq.expression.copy()
+            for c in table.columns:
+                projections.append(
+                    exp.cast(values[c.column_id], _type(c.type)).as_(f"u{k}_{c.column_id}")
+                )
+            updates.append(k)
+        elif isinstance(then, exp.Var) and then.name.upper() == "DELETE" or (
+            isinstance(then, exp.Expression) and then.key == "delete"
+        ):
+            if not matched:
+                raise SqlError("DELETE is only allowed in WHEN MATCHED.")
+            deletes.append(k)
+        elif isinstance(then, exp.Insert):
+            if matched:
+                raise SqlError("INSERT is only allowed in WHEN NOT MATCHED.")
+            cols_node = then.this
+            names = (
+                [c.name for c in cols_node.expressions]
+                if isinstance(cols_node, (exp.Tuple, exp.Schema))
+                else [c.name for c in table.columns]
+            )
+            vals_node = then.expression
+            vals = list(vals_node.expressions) if isinstance(vals_node, exp.Tuple) else [vals_node]
+            if len(vals) != len(names):
+                raise SqlError(
+                    f"Insert value list does not match column list expecting {len(names)} "
+                    f"but got {len(vals)}"
+                )
+            given = dict(zip(names, vals, strict=True))
+            for c in table.columns:
+                v = given.get(c.name)
+                value = exp.cast(v.copy(), _type(c.type)) if v is not None else _default(c.type, c.default_sql)
+                projections.append(value.as_(f"i{k}_{c.column_id}"))
+            inserts.append(k)
+        else:
+            raise SqlError(f"Unsupported MERGE action: {when.sql('snowflake')}")
+    action = exp.Case(ifs=[exp.If(this=c, true=v) for c, v in cases])
+    projections.append(action.as_("__cl_action"))
+    sel = (
+        exp.select(*projections)
+        .from_(source)
+        .join(view_table(row_view, alias), on=on, join_type="LEFT")
+    )
+    _run_work(ctx, bind(ctx, sel))  # type: ignore[arg-type]
+    duck = ctx.session.duck
+    matched_actions = updates + deletes
+    if matched_actions:
+        dup = first_row(duck, 
+            f"SELECT 1 FROM {WORK} WHERE __cl_action IN ({', '.join(map(str, matched_actions))}) "
+            f"GROUP BY {FILE_COL}, {POS_COL} HAVING count(*) > 1 LIMIT 1"
+        )
+        if dup:
+            raise DataError(
+                "Duplicate row detected during DML action: a target row matched more than one "
+                "source row. Make the MERGE source unique on the join key."
+            )
+    counts = dict(
+        duck.execute(f"SELECT __cl_action, count(*) FROM {WORK} GROUP BY 1").fetchall()
+    )
+    n_upd = sum(int(counts.get(k, 0)) for k in updates)
+    n_del = sum(int(counts.get(k, 0)) for k in deletes)
+    n_ins = sum(int(counts.get(k, 0)) for k in inserts)
+    if n_ins:
+        cols = ", ".join(
+            "CASE __cl_action "
+            + " ".join(f"WHEN {k} THEN i{k}_{c.column_id}" for k in inserts)
+            + f" END AS {physical_name(c.column_id)}"
+            for c in table.columns
+        )
+        where = f"__cl_action IN ({', '.join(map(str, inserts))})"
+        append_query(ctx, table, f"SELECT {cols} FROM {WORK} WHERE {where}", "MERGE", False)
+    if n_upd:
+        cols = ", ".join(
+            "CASE __cl_action "
+            + " ".join(f"WHEN {k} THEN u{k}_{c.column_id}" for k in updates)
+            + f" END AS {physical_name(c.column_id)}"
+            for c in table.columns
+        )
+        where = f"__cl_action IN ({', '.join(map(str, updates))})"
+        append_query(
+            ctx,
+            table,
+            f"SELECT {cols}, {RID_COL} AS {RID_PHYSICAL} FROM {WORK} WHERE {where}",
+            "MERGE",
+            True,
+        )
+    if matched_actions and (n_upd or n_del):
+        _apply_deletes(ctx, table, f"__cl_action IN ({', '.join(map(str, matched_actions))})", "MERGE")
+    ctx.rows_inserted += n_ins
+    ctx.rows_updated += n_upd
+    ctx.rows_deleted += n_del
+    return pa.table(
+        {
+            "number of rows inserted": pa.array([n_ins], pa.int64()),
+            "number of rows updated": pa.array([n_upd], pa.int64()),
+            "number of rows deleted": pa.array([n_del], pa.int64()),
+        }
+    )

@@ -1,0 +1,398 @@
+"""Running one statement: parse, check, substitute, dispatch, commit, and log it.
+
+Every statement gets a query id and a row in the statement log (query history and audit
+trail), whether it succeeded or not. Autocommitted writes are committed with their log row
+in the same catalog transaction, and retried on a conflict (re-read, re-run, re-commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from chronolake.engine.session import first_row
+
+from chronolake.catalog.commit import commit as catalog_commit
+from chronolake.errors import (
+    ConflictError,
+    DatabaseError,
+    DataError,
+    Error,
+    InternalError,
+    NotSupportedError,
+    PermissionDenied,
+    ProgrammingError,
+    SqlError,
+)
+from chronolake.sql import ddl, dml
+from chronolake.sql.binder import bind
+from chronolake.sql.literals import to_literal
+from chronolake.sql.parse import Unset, parse_statement
+from chronolake.sql.sandbox import check
+from chronolake.sql.session import Ctx, Session, to_us
+
+
+@dataclass
+class Result:
+    table: pa.Table | None
+    rowcount: int
+    query_id: str
+
+
+_READS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+
+
+def _query_type(tree: exp.Expression) -> str:
+    if isinstance(tree, _READS):
+        return "SELECT"
+    if isinstance(tree, exp.Create):
+        return f"CREATE_{str(tree.args.get('kind') or '').upper()}".rstrip("_")
+    if isinstance(tree, exp.Drop):
+        return f"DROP_{str(tree.args.get('kind') or '').upper()}".rstrip("_")
+    names = {
+        exp.Insert: "INSERT",
+        exp.Update: "UPDATE",
+        exp.Delete: "DELETE",
+        exp.Merge: "MERGE",
+        exp.TruncateTable: "TRUNCATE_TABLE",
+        exp.Alter: "ALTER_TABLE",
+        exp.Use: "USE",
+        exp.Transaction: "BEGIN_TRANSACTION",
+        exp.Commit: "COMMIT",
+        exp.Rollback: "ROLLBACK",
+        exp.Set: "SET",
+        Unset: "UNSET",
+        exp.Describe: "DESCRIBE",
+    }
+    for cls, name in names.items():
+        if isinstance(tree, cls):
+            return name
+    return "UNKNOWN"
+
+
+def _substitute(session: Session, tree: exp.Expression, params: Sequence[Any] | None, start: Any) -> exp.Expression:
+    """Bind ? parameters, $variables, LAST_QUERY_ID() and the statement's current time."""
+    placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
+    given = list(params or [])
+    if len(placeholders) != len(given):
+        raise ProgrammingError(
+            f"The statement has {len(placeholders)} '?' parameter(s) but {len(given)} value(s) "
+            "were given."
+        )
+    for node, value in zip(placeholders, given, strict=True):
+        node.replace(to_literal(value))
+
+    def transform(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Parameter):
+            name = node.name.upper()
+            if name not in session.variables:
+                raise SqlError(f"Session variable '${name}' does not exist. Set it with SET {name} = ...")
+            return session.variables[name].copy()
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
+            return to_literal(_last_query_id(session, node))
+        if isinstance(node, exp.CurrentTimestamp):
+            return to_literal(start)
+        if isinstance(node, exp.CurrentDate):
+            return to_literal(start.date())
+        if isinstance(node, exp.CurrentTime):
+            return to_literal(start.timetz().replace(tzinfo=None))
+        return node
+
+    return tree.transform(transform, copy=False)
+
+
+def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
+    n = -1
+    if node.expressions:
+        arg = node.expressions[0]
+        try:
+            n = int(arg.sql("snowflake"))
+        except ValueError:
+            raise SqlError("LAST_QUERY_ID takes an integer constant.") from None
+    ids = session.query_ids
+    try:
+        if n < 0:
+            return ids[n]
+        if n > 0:
+            return ids[n - 1]
+    except IndexError:
+        return None
+    return None
+
+
+def _map_duck_error(e: duckdb.Error) -> Error:
+    msg = str(e)
+    if isinstance(e, duckdb.PermissionException):
+        return PermissionDenied(msg)
+    if isinstance(e, (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)):
+        return DataError(msg)
+    if isinstance(e, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)):
+        return SqlError(f"SQL compilation error: {msg}")
+    if isinstance(e, duckdb.ConstraintException):
+        return DataError(msg)
+    return DatabaseError(msg)
+
+
+class Executor:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # -- entry ----------------------------------------------------------------------------
+
+    def execute(self, text: str, params: Sequence[Any] | None = None) -> Result:
+        s = self.s
+        start = s.now()
+        query_id = str(uuid.uuid4())
+        qtype = "UNKNOWN"
+        ctx: Ctx | None = None
+        try:
+            tree = parse_statement(text)
+            qtype = _query_type(tree)
+            check(tree)
+            tree = _substitute(s, tree, params, start)
+            result, ctx = self._dispatch(tree, text, start, query_id, qtype)
+        except Error as e:
+            self._log_failure(text, start, query_id, qtype, e, ctx)
+            raise
+        except duckdb.Error as e:
+            err = _map_duck_error(e)
+            self._log_failure(text, start, query_id, qtype, err, ctx)
+            raise err from None
+        except (ValueError, OverflowError) as e:
+            err = DataError(str(e))
+            self._log_failure(text, start, query_id, qtype, err, ctx)
+            raise err from None
+        finally:
+            s.query_ids.append(query_id)
+        return result
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    def _dispatch(
+        self, tree: exp.Expression, text: str, start: Any, query_id: str, qtype: str
+    ) -> tuple[Result, Ctx]:
+        s = self.s
+        if isinstance(tree, exp.Transaction):
+            return self._begin(text, start, query_id, qtype)
+        if isinstance(tree, exp.Commit):
+            return self._commit(text, start, query_id, qtype)
+        if isinstance(tree, exp.Rollback):
+            return self._rollback(text, start, query_id, qtype)
+        handler = self._handler(tree)
+        writes = not isinstance(tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe))
+        if s.txn is None and not s.autocommit and writes:
+            s.txn = s.begin(explicit=True)  # implicit transaction when autocommit is off
+        if s.txn is not None:
+            ctx = Ctx(s, s.txn, start, query_id, qtype)
+            sp = s.txn.savepoint()
+            try:
+                table = handler(ctx, tree)
+            except BaseException:
+                s.txn.restore(sp)
+                raise
+            self._log(ctx, text, table, txn_id=s.txn.txn_id)
+            return self._result(table, ctx, query_id), ctx
+        attempts = max(0, s.settings.autocommit_retries) + 1
+        for attempt in range(attempts):
+            txn = s.begin(explicit=False)
+            ctx = Ctx(s, txn, start, query_id, qtype)
+            try:
+                table = handler(ctx, tree.copy() if attempt + 1 < attempts else tree)
+                if not txn.changed:
+                    self._log(ctx, text, table, txn_id=None)
+                    return self._result(table, ctx, query_id), ctx
+                req = txn.commit_request(query_id, to_us(s.now()))
+                req.statements.append(self._log_row(ctx, text, table, txn.txn_id, "SUCCESS", None))
+                catalog_commit(s.catalog, s.tenant, req)
+                return self._result(table, ctx, query_id), ctx
+            except ConflictError:
+                txn.discard_files(s.root)
+                if attempt + 1 >= attempts:
+                    raise
+            except BaseException:
+                txn.discard_files(s.root)
+                raise
+        raise InternalError("unreachable")  # pragma: no cover
+
+    def _handler(self, tree: exp.Expression) -> Callable[[Ctx, Any], pa.Table | None]:
+        if isinstance(tree, _READS):
+            return self._select
+        if isinstance(tree, exp.Insert):
+            return dml.insert
+        if isinstance(tree, exp.Update):
+            return dml.update
+        if isinstance(tree, exp.Delete):
+            return dml.delete
+        if isinstance(tree, exp.Merge):
+            return dml.merge
+        if isinstance(tree, exp.TruncateTable):
+            return dml.truncate
+        if isinstance(tree, exp.Create):
+            return self._create
+        if isinstance(tree, exp.Drop):
+            return ddl.drop
+        if isinstance(tree, exp.Alter):
+            return ddl.alter_table
+        if isinstance(tree, exp.Use):
+            return ddl.use
+        if isinstance(tree, exp.Describe):
+            return ddl.describe
+        if isinstance(tree, exp.Set):
+            return self._set
+        if isinstance(tree, Unset):
+            return self._unset
+        raise NotSupportedError(
+            f"This statement is not supported: {tree.sql('snowflake')[:80]}"
+        )
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def _select(self, ctx: Ctx, tree: exp.Expression) -> pa.Table:
+        bound = bind(ctx, tree)
+        return ctx.session.duck.sql(bound.sql("duckdb")).to_arrow_table()
+
+    def _create(self, ctx: Ctx, tree: exp.Create) -> pa.Table:
+        kind = str(tree.args.get("kind") or "").upper()
+        if kind == "DATABASE":
+            return ddl.create_database(ctx, tree)
+        if kind == "SCHEMA":
+            return ddl.create_schema(ctx, tree)
+        if kind == "TABLE":
+            table, status = ddl.create_table(ctx, tree)
+            if table is not None and tree.expression is not None:
+                bound = bind(ctx, tree.expression.copy())
+                n = dml.insert_select(ctx, table, bound, None)
+                ctx.rows_inserted += n
+            return status
+        raise NotSupportedError(f"CREATE {kind} is not supported.")
+
+    def _set(self, ctx: Ctx, tree: exp.Set) -> pa.Table:
+        for item in tree.expressions:
+            eq = item.this
+            if not isinstance(eq, exp.EQ):
+                raise SqlError("SET expects name = value.")
+            names = eq.this.expressions if isinstance(eq.this, exp.Tuple) else [eq.this]
+            values = (
+                eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else [eq.expression]
+            )
+            if len(names) != len(values):
+                raise SqlError("SET: the number of names and values differ.")
+            for name_node, value in zip(names, values, strict=True):
+                bound = bind(ctx, exp.select(value.copy()))
+                row = first_row(ctx.session.duck, bound.sql("duckdb"))
+                ctx.session.variables[name_node.name.upper()] = to_literal(row[0] if row else None)
+        return ddl.status("Statement executed successfully.")
+
+    def _unset(self, ctx: Ctx, tree: Unset) -> pa.Table:
+        for ident in tree.expressions:
+            ctx.session.variables.pop(ident.name.upper(), None)
+        return ddl.status("Statement executed successfully.")
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _begin(self, text: str, start: Any, query_id: str, qtype: str) -> tuple[Result, Ctx]:
+        s = self.s
+        if s.txn is None:
+            s.txn = s.begin(explicit=True)
+        ctx = Ctx(s, s.txn, start, query_id, qtype)
+        table = ddl.status("Statement executed successfully.")
+        self._log(ctx, text, table, txn_id=None)
+        return self._result(table, ctx, query_id), ctx
+
+    def _commit(self, text: str, start: Any, query_id: str, qtype: str) -> tuple[Result, Ctx]:
+        s = self.s
+        txn = s.txn
+        ctx = Ctx(s, txn or s.begin(explicit=False), start, query_id, qtype)
+        table = ddl.status("Statement executed successfully.")
+        if txn is None or not txn.changed:
+            s.txn = None
+            self._log(ctx, text, table, txn_id=txn.txn_id if txn else None)
+            return self._result(table, ctx, query_id), ctx
+        s.txn = None
+        req = txn.commit_request(query_id, to_us(s.now()))
+        req.statements.append(self._log_row(ctx, text, table, txn.txn_id, "SUCCESS", None))
+        try:
+            catalog_commit(s.catalog, s.tenant, req)
+        except BaseException:
+            txn.discard_files(s.root)
+            raise
+        return self._result(table, ctx, query_id), ctx
+
+    def _rollback(self, text: str, start: Any, query_id: str, qtype: str) -> tuple[Result, Ctx]:
+        s = self.s
+        txn = s.txn
+        s.txn = None
+        if txn is not None:
+            txn.discard_files(s.root)
+        ctx = Ctx(s, txn or s.begin(explicit=False), start, query_id, qtype)
+        table = ddl.status("Statement executed successfully.")
+        self._log(ctx, text, table, txn_id=txn.txn_id if txn else None)
+        return self._result(table, ctx, query_id), ctx
+
+    # -- results and logging --------------------------------------------------------------
+
+    @staticmethod
+    def _result(table: pa.Table | None, ctx: Ctx, query_id: str) -> Result:
+        if ctx.query_type == "SELECT" or table is None:
+            rowcount = table.num_rows if table is not None else -1
+        else:
+            rowcount = ctx.rows_inserted + ctx.rows_updated + ctx.rows_deleted
+            if ctx.query_type not in ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE_TABLE"):
+                rowcount = -1 if ctx.query_type != "CREATE_TABLE" else ctx.rows_inserted
+        return Result(table, rowcount, query_id)
+
+    def _log_row(
+        self,
+        ctx: Ctx,
+        text: str,
+        table: pa.Table | None,
+        txn_id: str | None,
+        status: str,
+        error: str | None,
+    ) -> dict[str, Any]:
+        s = self.s
+        end = s.now()
+        return {
+            "tenant_id": s.tenant,
+            "query_id": ctx.query_id,
+            "session_id": s.session_id,
+            "user_name": s.settings.user,
+            "query_text": text,
+            "query_type": ctx.query_type,
+            "database_name": s.database,
+            "schema_name": s.schema,
+            "start_time": to_us(ctx.start),
+            "end_time": max(to_us(end), to_us(ctx.start)),
+            "execution_status": status,
+            "error_message": error,
+            "txn_id": txn_id,
+            "read_snapshot": ctx.txn.read.snapshot_id,
+            "produced_snapshot": None,
+            "visible_snapshot": s.catalog.latest_snapshot(s.tenant).snapshot_id,
+            "rows_produced": table.num_rows if table is not None and ctx.query_type == "SELECT" else 0,
+            "rows_inserted": ctx.rows_inserted,
+            "rows_updated": ctx.rows_updated,
+            "rows_deleted": ctx.rows_deleted,
+        }
+
+    def _log(self, ctx: Ctx, text: str, table: pa.Table | None, txn_id: str | None) -> None:
+        self.s.catalog.insert_statements([self._log_row(ctx, text, table, txn_id, "SUCCESS", None)])
+
+    def _log_failure(
+        self, text: str, start: Any, query_id: str, qtype: str, err: Error, ctx: Ctx | None
+    ) -> None:
+        s = self.s
+        if ctx is None:
+            txn = s.txn or s.begin(explicit=False)
+            ctx = Ctx(s, txn, start, query_id, qtype)
+        txn_id = s.txn.txn_id if s.txn is not None else None
+        try:
+            s.catalog.insert_statements([self._log_row(ctx, text, None, txn_id, "FAILED", str(err))])
+        except Exception:  # noqa: BLE001 - logging must never hide the user's error
+            pass

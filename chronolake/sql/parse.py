@@ -1,0 +1,88 @@
+"""Parsing Snowflake SQL with sqlglot into one normalised statement tree."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from chronolake.errors import PermissionDenied, SqlError
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+DIALECT = "snowflake"
+
+# Statements that would reach the engine's files, extensions or settings: refused by name,
+# before parsing, so that even SQL sqlglot cannot parse gets the same clear answer.
+_FORBIDDEN_LEADS = {
+    "ATTACH",
+    "DETACH",
+    "INSTALL",
+    "LOAD",
+    "PRAGMA",
+    "COPY",
+    "EXPORT",
+    "IMPORT",
+    "CALL",
+    "CHECKPOINT",
+    "FORCE",
+    "VACUUM",
+    "RESET",
+    "PUT",
+    "GET",
+    "REMOVE",
+    "LIST",
+    "ANALYZE",
+    "SUMMARIZE",
+}
+_LEAD = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/)*([A-Za-z_]+)", re.S)
+_START_TXN = re.compile(r"^\s*START\s+TRANSACTION\s*;?\s*$", re.I)
+_UNSET = re.compile(r"^\s*UNSET\s+(.+?)\s*;?\s*$", re.I | re.S)
+
+
+class Unset(exp.Expression):
+    """UNSET name [, ...] (sqlglot has no node for it)."""
+
+    arg_types = {"expressions": True}
+
+
+def _lead_word(text: str) -> str:
+    m = _LEAD.match(text)
+    return m.group(1).upper() if m else ""
+
+
+def parse_statement(text: str) -> exp.Expression:
+    """Parse exactly one statement; unquoted identifiers become upper case, as in Snowflake."""
+    lead = _lead_word(text)
+    if lead in _FORBIDDEN_LEADS:
+        raise PermissionDenied(
+            f"{lead} is not allowed: SQL can only read and change the tables of this lake."
+        )
+    if _START_TXN.match(text):
+        return exp.Transaction()
+    m = _UNSET.match(text)
+    if m:
+        names = [n.strip().lstrip("$") for n in m.group(1).strip("()").split(",")]
+        return Unset(expressions=[exp.to_identifier(n.upper()) for n in names if n])
+    try:
+        trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
+    except (ParseError, TokenError) as e:
+        errors = getattr(e, "errors", None) or [{}]
+        first = errors[0]
+        raise SqlError(
+            f"SQL compilation error: syntax error: {first.get('description') or e}",
+            line=first.get("line"),
+            col=first.get("col"),
+        ) from None
+    if not trees:
+        raise SqlError("Empty SQL statement.")
+    if len(trees) > 1:
+        raise SqlError(
+            f"Actual statement count {len(trees)} did not match the desired statement count 1: "
+            "execute one statement at a time."
+        )
+    return normalize_identifiers(trees[0], dialect=DIALECT)

@@ -1,0 +1,98 @@
+"""AT / BEFORE points -> one snapshot id (SEMANTICS.md sections 2 and 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import duckdb
+from sqlglot import exp
+
+from chronolake.engine.session import first_row
+
+from chronolake.catalog.model import TableInfo
+from chronolake.errors import DataError, SqlError, TimeTravelError
+from chronolake.sql.session import Ctx, to_us
+
+
+def _not_available(table: TableInfo) -> TimeTravelError:
+    return TimeTravelError(
+        f"Time travel data is not available for table {table.name}. The requested time is "
+        "either beyond the allowed time travel period or before the object creation time."
+    )
+
+
+def _constant(ctx: Ctx, expr: exp.Expression, cast: str | None) -> object:
+    if any(isinstance(n, (exp.Table, exp.Select, exp.Subquery)) for n in expr.walk()):
+        raise SqlError("The AT/BEFORE value must be a constant expression, not a query.")
+    value = expr if cast is None else exp.cast(expr.copy(), exp.DataType.build(cast))
+    try:
+        row = first_row(ctx.session.duck, exp.select(value).sql("duckdb"))
+    except duckdb.Error as e:
+        raise DataError(f"Invalid AT/BEFORE value {expr.sql('snowflake')}: {e}") from None
+    return None if row is None else row[0]
+
+
+def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
+    """The snapshot a clause on ``table`` reads, or the SEMANTICS.md error."""
+    catalog, tenant = ctx.session.catalog, ctx.session.tenant
+    before = hist.this.upper() == "BEFORE"
+    kind = str(hist.args["kind"]).upper()
+    expr: exp.Expression = hist.expression
+    if kind in ("TIMESTAMP", "OFFSET"):
+        if kind == "OFFSET":
+            raw = _constant(ctx, expr, None)
+            value = float(raw) if isinstance(raw, (int, float)) or _is_decimal(raw) else None
+            if raw is None or value is None or math.isnan(value) or value > 0:
+                shown = "NULL" if raw is None else _show(raw)
+                raise TimeTravelError(
+                    f"Invalid data type [{shown}] in {hist.this.upper()}(OFFSET => "
+                    f"{expr.sql('snowflake')})"
+                )
+            point_us = ctx.start_us + round(value * 1_000_000)
+        else:
+            ts = _constant(ctx, expr, "TIMESTAMPTZ")
+            if not isinstance(ts, dt.datetime):
+                raise DataError(f"Invalid timestamp in AT/BEFORE: {expr.sql('snowflake')}")
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=dt.UTC)
+            point_us = to_us(ts)
+            if point_us > ctx.start_us:
+                raise TimeTravelError(f"Future data is not yet available for table {table.name}.")
+        snap = catalog.snapshot_at_time(tenant, point_us, inclusive=not before)
+    elif kind == "STATEMENT":
+        qid = _constant(ctx, expr, None)
+        if not isinstance(qid, str):
+            raise TimeTravelError(f"Statement {qid} not found")
+        points = catalog.statement_points(tenant, qid)
+        if points is None:
+            raise TimeTravelError(f"Statement {qid} not found")
+        produced, visible = points
+        if produced is None:
+            snap = visible
+        else:
+            snap = produced - 1 if before else produced
+    elif kind == "VERSION":
+        raw = _constant(ctx, expr, None)
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise TimeTravelError(f"No snapshot found at version {raw}")
+        if raw < 1 or catalog.snapshot(tenant, raw) is None:
+            raise TimeTravelError(f"No snapshot found at version {raw}")
+        snap = raw - 1 if before else raw
+    else:
+        raise SqlError(f"Unknown AT/BEFORE kind {kind}: use TIMESTAMP, OFFSET, STATEMENT or VERSION.")
+    if table.created_snapshot is None or snap < table.created_snapshot or snap < 1:
+        raise _not_available(table)
+    return snap
+
+
+def _is_decimal(v: object) -> bool:
+    import decimal
+
+    return isinstance(v, decimal.Decimal)
+
+
+def _show(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

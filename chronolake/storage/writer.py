@@ -1,0 +1,92 @@
+"""Writing immutable Parquet files through DuckDB's COPY (streaming, zstd, field ids).
+
+Physical column names are ``c<column id>`` and every column carries its column id as the
+Parquet field id, so files never depend on user-chosen names. Files are written completely
+before any catalog commit can reference them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from chronolake.catalog.base import new_id
+from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
+from chronolake.engine.scan import ROW_ID_FIELD
+from chronolake.settings import Settings
+from chronolake.storage.layout import delete_file_path, table_dir
+
+
+def physical_name(column_id: int) -> str:
+    return f"c{column_id}"
+
+
+RID_PHYSICAL = "c_rowid"
+
+
+def write_data_files(
+    duck: duckdb.DuckDBPyConnection,
+    root: Path,
+    table_id: int,
+    columns: Sequence[ColumnInfo],
+    select_sql: str,
+    with_row_ids: bool,
+    settings: Settings,
+) -> list[DataFile]:
+    """Run ``select_sql`` (columns named c<id>, plus c_rowid) into new data files."""
+    rel_dir = table_dir(table_id)
+    (root / rel_dir).mkdir(parents=True, exist_ok=True)
+    ids = ", ".join(f"{physical_name(c.column_id)}: {c.column_id}" for c in columns)
+    if with_row_ids:
+        ids += f", {RID_PHYSICAL}: {ROW_ID_FIELD}"
+    tag = uuid.uuid4().hex[:12]
+    rows = duck.execute(
+        f"COPY ({select_sql}) TO '{root / rel_dir}' (FORMAT parquet, COMPRESSION zstd, "
+        f"FIELD_IDS {{{ids}}}, FILE_SIZE_BYTES {int(settings.target_file_size)}, "
+        f"ROW_GROUP_SIZE {int(settings.row_group_size)}, "
+        f"FILENAME_PATTERN 'data-{tag}-{{uuid}}', RETURN_STATS, APPEND)"
+    ).fetchall()
+    out = []
+    by_name = {physical_name(c.column_id): c.column_id for c in columns}
+    for path, count, size, _footer, col_stats, *_ in rows:
+        if int(count) == 0:
+            os.unlink(path)
+            continue
+        stats = []
+        for key, st in (col_stats or {}).items():
+            cid = by_name.get(key.strip('"'))
+            if cid is None:
+                continue
+            nulls = st.get("null_count")
+            stats.append((cid, st.get("min"), st.get("max"), None if nulls is None else int(nulls)))
+        rel = os.path.relpath(path, root)
+        out.append(
+            DataFile(
+                file_id=new_id(),
+                path=rel,
+                row_count=int(count),
+                byte_size=int(size),
+                first_row_id=None,
+                has_row_ids=with_row_ids,
+                stats=tuple(stats),
+            )
+        )
+    return out
+
+
+def write_delete_file(
+    duck: duckdb.DuckDBPyConnection, root: Path, table_id: int, positions_sql: str
+) -> DeleteFile:
+    """Write the sorted, distinct positions produced by ``positions_sql`` (one column, pos)."""
+    rel = delete_file_path(table_id)
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    rows = duck.execute(
+        f"COPY (SELECT DISTINCT pos FROM ({positions_sql}) ORDER BY pos) TO '{root / rel}' "
+        "(FORMAT parquet, COMPRESSION zstd, RETURN_STATS)"
+    ).fetchall()
+    count, size = int(rows[0][1]), int(rows[0][2])
+    return DeleteFile(new_id(), rel, count, size)

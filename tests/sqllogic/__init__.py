@@ -1,0 +1,1 @@
+"""sqllogictest-style runner for chronolake's SQL scripts (see README.md)."""

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
-from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableInfo
+from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableDelta, TableInfo
 from chronolake.errors import ConflictError
 
 
@@ -28,15 +28,13 @@ class CommitRequest:
     now_us: int
     base_ns: Namespace
     new_ns: Namespace
-    base_files: dict[int, tuple[DataFile, ...]]  # committed file lists of the tables touched
-    new_files: dict[int, tuple[DataFile, ...]]
+    deltas: dict[int, TableDelta]  # table id -> files added, re-deleted, removed
+    explicit: bool = False  # BEGIN ... COMMIT (statements logged before the commit)
     table_ops: dict[int, str] = field(default_factory=dict)  # table id -> operation name
     statements: list[dict[str, Any]] = field(default_factory=list)  # log rows of this txn
 
     def is_empty(self) -> bool:
-        return self.base_ns == self.new_ns and all(
-            self.base_files.get(t, ()) == f for t, f in self.new_files.items()
-        )
+        return self.base_ns == self.new_ns and not self.deltas
 
 
 def _conflict(table: str, winner: int) -> ConflictError:
@@ -62,7 +60,7 @@ class _Apply:
             for tid, t in req.new_ns.tables.items()
             if tid in req.base_ns.tables and req.base_ns.tables[tid] != t
         ] + [tid for tid in req.base_ns.tables if tid not in req.new_ns.tables]
-        data_tables = [tid for tid in req.new_files if tid in req.base_ns.tables]
+        data_tables = [tid for tid in req.deltas if tid in req.base_ns.tables]
         check = sorted(set(ddl_tables) | set(data_tables))
         if check:
             rows = conn.execute(
@@ -123,13 +121,11 @@ class _Apply:
         """Deletes from a committed file conflict with any other delete from it since the read."""
         req, conn, tenant = self.req, self.conn, self.tenant
         touched: dict[int, int] = {}
-        for tid, new in req.new_files.items():
-            base = {f.file_id: f for f in req.base_files.get(tid, ())}
-            new_by_id = {f.file_id: f for f in new}
-            for fid, f in base.items():
-                n = new_by_id.get(fid)
-                if n is None or n.delete != f.delete:
-                    touched[fid] = tid
+        for tid, delta in req.deltas.items():
+            for old, _ in delta.replaced:
+                touched[old.file_id] = tid
+            for old in delta.removed:
+                touched[old.file_id] = tid
         if not touched:
             return
         ids = list(touched)
@@ -253,15 +249,12 @@ class _Apply:
         """Write file differences; return per table (rows added, rows removed, bytes added)."""
         req, tenant, snap, conn = self.req, self.tenant, self.snap, self.conn
         out: dict[int, tuple[int, int, int]] = {}
-        for tid, new in req.new_files.items():
-            base = {f.file_id: f for f in req.base_files.get(tid, ())}
-            new_by_id = {f.file_id: f for f in new}
+        for tid, delta in req.deltas.items():
             added = removed = nbytes = 0
-            fresh = [f for f in new if f.file_id not in base]
-            need_ids = sum(f.row_count for f in fresh if f.first_row_id is None)
+            need_ids = sum(f.row_count for f in delta.added if f.first_row_id is None)
             next_rid = Catalog.take_row_ids(conn, tenant, tid, need_ids) if need_ids else 0
             file_rows, stat_rows, del_rows = [], [], []
-            for f in fresh:
+            for f in delta.added:
                 first = f.first_row_id
                 if first is None:
                     first, next_rid = next_rid, next_rid + f.row_count
@@ -295,20 +288,17 @@ class _Apply:
                     del_rows.append(self._delete_row(tid, f))
                     removed += f.delete.delete_count
                     nbytes += f.delete.byte_size
-            for fid, old in base.items():
-                n = new_by_id.get(fid)
-                if n is None:
-                    self._end(s.data_files, file_id=fid)
-                    removed += old.live_rows
-                elif n.delete != old.delete:
-                    if old.delete is not None:
-                        self._end(s.delete_files, delete_file_id=old.delete.delete_file_id)
-                    if n.delete is not None:
-                        del_rows.append(self._delete_row(tid, n))
-                        nbytes += n.delete.byte_size
-                    removed += (n.delete.delete_count if n.delete else 0) - (
-                        old.delete.delete_count if old.delete else 0
-                    )
+            for old, new in delta.replaced:
+                if old.delete is not None:
+                    self._end(s.delete_files, delete_file_id=old.delete.delete_file_id)
+                if new.delete is not None:
+                    del_rows.append(self._delete_row(tid, new))
+                    nbytes += new.delete.byte_size
+                removed += old.live_rows - new.live_rows
+            for old in delta.removed:
+                self._end(s.data_files, file_id=old.file_id)
+                self._end(s.delete_files, data_file_id=old.file_id)
+                removed += old.live_rows
             if file_rows:
                 conn.execute(insert(s.data_files), file_rows)
             if stat_rows:
@@ -379,9 +369,10 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
         if req.statements:
             rows = [dict(r, produced_snapshot=snap_id) for r in req.statements]
             conn.execute(insert(s.statements), rows)
-        conn.execute(
-            update(s.statements)
-            .where(s.statements.c.tenant_id == tenant, s.statements.c.txn_id == req.txn_id)
-            .values(produced_snapshot=snap_id)
-        )
+        if req.explicit:  # earlier statements of the transaction were logged already
+            conn.execute(
+                update(s.statements)
+                .where(s.statements.c.tenant_id == tenant, s.statements.c.txn_id == req.txn_id)
+                .values(produced_snapshot=snap_id)
+            )
     return Snapshot(snap_id, commit_us, schema_snapshot)

@@ -110,3 +110,18 @@ class Namespace:
 
     def copy(self) -> Namespace:
         return Namespace(dict(self.databases), dict(self.schemas), dict(self.tables))
+
+
+@dataclass(frozen=True)
+class TableDelta:
+    """What a transaction did to one table's files, without needing its full file list."""
+
+    added: tuple[DataFile, ...] = ()  # files written by this transaction
+    replaced: tuple[tuple[DataFile, DataFile], ...] = ()  # (committed file, same with new deletes)
+    removed: tuple[DataFile, ...] = ()  # committed files no longer visible
+
+    def apply(self, committed: tuple[DataFile, ...]) -> tuple[DataFile, ...]:
+        gone = {f.file_id for f in self.removed}
+        new = {old.file_id: n for old, n in self.replaced}
+        kept = tuple(new.get(f.file_id, f) for f in committed if f.file_id not in gone)
+        return kept + self.added

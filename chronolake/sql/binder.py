@@ -31,7 +31,7 @@ def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> 
     """(read view, row view) of a table, now (transaction state) or at a point."""
     txn = ctx.txn
     if hist is None:
-        if table.table_id in txn.files:
+        if table.table_id in txn.deltas:
             txn.ensure_row_ids(table.table_id)
         return ctx.session.views.views(
             txn.view_key(table), table.columns, txn.table_files(table.table_id)

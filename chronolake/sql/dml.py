@@ -49,8 +49,7 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
     if not files:
         return 0
     ctx.txn.add_written([f.path for f in files])
-    current = ctx.txn.table_files(table.table_id)
-    ctx.txn.set_files(table.table_id, current + tuple(files), op)
+    ctx.txn.add_files(table.table_id, tuple(files), op)
     return sum(f.row_count for f in files)
 
 
@@ -88,7 +87,7 @@ def insert(ctx: Ctx, node: exp.Insert) -> pa.Table:
     if node.args.get("overwrite"):
         target_node = node.this.this if isinstance(node.this, exp.Schema) else node.this
         table = resolve_table(ctx.txn.ns, ctx, target_node)
-        ctx.txn.set_files(table.table_id, (), "INSERT_OVERWRITE")
+        ctx.txn.remove_all(table.table_id, "INSERT_OVERWRITE")
     target = node.this
     columns = None
     if isinstance(target, exp.Schema):
@@ -140,7 +139,6 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
     out: list[DataFile] = []
     for f in ctx.txn.table_files(table.table_id):
         if f.file_id not in affected:
-            out.append(f)
             continue
         new_pos = f"SELECT {POS_COL} AS pos FROM {WORK} WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
         if f.delete is not None:
@@ -149,7 +147,7 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
         dfile = write_delete_file(duck, root, table.table_id, new_pos)
         ctx.txn.add_written([dfile.path])
         out.append(replace(f, delete=dfile))
-    ctx.txn.set_files(table.table_id, tuple(out), op)
+    ctx.txn.replace_files(table.table_id, out, op)
 
 
 def _from_tables(node: exp.Expression, key: str) -> list[exp.Expression]:
@@ -182,7 +180,7 @@ def truncate(ctx: Ctx, node: exp.TruncateTable) -> pa.Table:
         table = resolve_table(ctx.txn.ns, ctx, t)
         n = sum(f.live_rows for f in ctx.txn.table_files(table.table_id))
         ctx.rows_deleted += n
-        ctx.txn.set_files(table.table_id, (), "TRUNCATE")
+        ctx.txn.remove_all(table.table_id, "TRUNCATE")
     return pa.table({"status": ["Statement executed successfully."]})
 
 

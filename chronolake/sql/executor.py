@@ -7,6 +7,7 @@ in the same catalog transaction, and retried on a conflict (re-read, re-run, re-
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -126,8 +127,21 @@ def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
     return None
 
 
+_INTERNAL = re.compile(r"__cl_v\d+(_r)?")
+_MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+
+
+def _clean(msg: str) -> str:
+    """DuckDB's message without the echo of internal SQL (which names internal views)."""
+    msg = msg.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
+    return _INTERNAL.sub("table", msg)
+
+
 def _map_duck_error(e: duckdb.Error) -> Error:
-    msg = str(e)
+    msg = _clean(str(e))
+    missing = _MISSING_COLUMN.search(msg)
+    if missing:
+        return SqlError(f"SQL compilation error: invalid identifier '{missing.group(1)}'")
     if isinstance(e, duckdb.PermissionException):
         return PermissionDenied(msg)
     if isinstance(e, (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)):
@@ -374,7 +388,7 @@ class Executor:
             "txn_id": txn_id,
             "read_snapshot": ctx.txn.read.snapshot_id,
             "produced_snapshot": None,
-            "visible_snapshot": s.catalog.latest_snapshot(s.tenant).snapshot_id,
+            "visible_snapshot": ctx.txn.read.snapshot_id,
             "rows_produced": table.num_rows if table is not None and ctx.query_type == "SELECT" else 0,
             "rows_inserted": ctx.rows_inserted,
             "rows_updated": ctx.rows_updated,

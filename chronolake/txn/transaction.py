@@ -14,13 +14,13 @@ from pathlib import Path
 
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.commit import CommitRequest
-from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableInfo
+from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableDelta, TableInfo
 
 
 @dataclass(frozen=True)
 class _State:
     ns: Namespace
-    files: dict[int, tuple[DataFile, ...]]
+    deltas: dict[int, TableDelta]
     ops: dict[int, str]
     written: tuple[str, ...]
     operation: str | None
@@ -35,7 +35,7 @@ class Transaction:
         self.txn_id = uuid.uuid4().hex
         self.base_ns = catalog.namespace(tenant, read)
         self.ns = self.base_ns
-        self.files: dict[int, tuple[DataFile, ...]] = {}
+        self.deltas: dict[int, TableDelta] = {}
         self.ops: dict[int, str] = {}
         self.written: tuple[str, ...] = ()  # files this transaction wrote (relative paths)
         self.operation: str | None = None
@@ -45,16 +45,16 @@ class Transaction:
     # -- state ----------------------------------------------------------------------------
 
     def savepoint(self) -> _State:
-        return _State(self.ns, dict(self.files), dict(self.ops), self.written, self.operation)
+        return _State(self.ns, dict(self.deltas), dict(self.ops), self.written, self.operation)
 
     def restore(self, sp: _State) -> None:
-        self.ns, self.files, self.ops = sp.ns, sp.files, sp.ops
+        self.ns, self.deltas, self.ops = sp.ns, sp.deltas, sp.ops
         self.written, self.operation = sp.written, sp.operation
         self._version += 1
 
     @property
     def changed(self) -> bool:
-        return self.ns != self.base_ns or bool(self.files)
+        return self.ns != self.base_ns or bool(self.deltas)
 
     def note(self, operation: str) -> None:
         self.operation = self.operation or operation
@@ -85,41 +85,68 @@ class Transaction:
         return self.committed_state(table_id)[1]
 
     def table_files(self, table_id: int) -> tuple[DataFile, ...]:
-        found = self.files.get(table_id)
-        return found if found is not None else self.committed_files(table_id)
+        """The table's files as this transaction sees them (read snapshot + own writes)."""
+        delta = self.deltas.get(table_id)
+        if delta is None:
+            return self.committed_files(table_id)
+        if not delta.replaced and not delta.removed and table_id not in self.base_ns.tables:
+            return delta.added
+        return delta.apply(self.committed_files(table_id))
 
-    def set_files(self, table_id: int, files: tuple[DataFile, ...], operation: str) -> None:
-        self.files[table_id] = files
+    def _touch(self, table_id: int, delta: TableDelta, operation: str) -> None:
+        self.deltas[table_id] = delta
         self.ops[table_id] = operation
         self._version += 1
         self.note(operation)
+
+    def add_files(self, table_id: int, files: tuple[DataFile, ...], operation: str) -> None:
+        """Appends need no file list: they never conflict and never read what is there."""
+        delta = self.deltas.get(table_id, TableDelta())
+        self._touch(table_id, replace(delta, added=delta.added + files), operation)
+
+    def replace_files(self, table_id: int, files: list[DataFile], operation: str) -> None:
+        """Swap in new versions (new delete files) of existing files."""
+        delta = self.deltas.get(table_id, TableDelta())
+        by_id = {f.file_id: f for f in files}
+        added = tuple(by_id.pop(f.file_id, f) for f in delta.added)
+        replaced = {old.file_id: (old, new) for old, new in delta.replaced}
+        for f in self.committed_files(table_id):
+            if f.file_id in by_id:
+                old = replaced.get(f.file_id, (f, f))[0]
+                replaced[f.file_id] = (old, by_id.pop(f.file_id))
+        delta = replace(delta, added=added, replaced=tuple(replaced.values()))
+        self._touch(table_id, delta, operation)
+
+    def remove_all(self, table_id: int, operation: str) -> None:
+        """Make every file of the table invisible (TRUNCATE, INSERT OVERWRITE)."""
+        committed = self.committed_files(table_id)
+        self._touch(table_id, TableDelta(removed=committed), operation)
 
     def add_written(self, paths: list[str]) -> None:
         self.written = self.written + tuple(paths)
 
     def view_key(self, table: TableInfo) -> Hashable:
         """Identifies a table state for the view cache."""
-        if table.table_id in self.files or table.table_id not in self.base_ns.tables:
+        if table.table_id in self.deltas or table.table_id not in self.base_ns.tables:
             return ("txn", self.txn_id, self._version, table.table_id, table.columns)
         return ("c", table.table_id, self.committed_state(table.table_id)[0], table.columns)
 
     def ensure_row_ids(self, table_id: int) -> None:
         """Give this transaction's new files their row ids now (an UPDATE must keep them)."""
-        files = self.table_files(table_id)
-        if all(f.first_row_id is not None for f in files):
+        delta = self.deltas.get(table_id)
+        if delta is None or all(f.first_row_id is not None for f in delta.added):
             return
         out = []
-        for f in files:
+        for f in delta.added:
             if f.first_row_id is None:
                 first = self.catalog.allocate_row_ids(self.tenant, table_id, f.row_count)
                 f = replace(f, first_row_id=first)
             out.append(f)
-        self.set_files(table_id, tuple(out), self.ops.get(table_id, "INSERT"))
+        self._touch(table_id, replace(delta, added=tuple(out)), self.ops.get(table_id, "INSERT"))
 
     # -- commit ---------------------------------------------------------------------------
 
     def commit_request(self, query_id: str, now_us: int) -> CommitRequest:
-        base_files = {tid: self.committed_files(tid) for tid in self.files}
         return CommitRequest(
             txn_id=self.txn_id,
             query_id=query_id,
@@ -128,8 +155,8 @@ class Transaction:
             now_us=now_us,
             base_ns=self.base_ns,
             new_ns=self.ns,
-            base_files=base_files,
-            new_files=dict(self.files),
+            deltas=dict(self.deltas),
+            explicit=self.explicit,
             table_ops=dict(self.ops),
         )
 

@@ -546,7 +546,7 @@ def _describe_error(exc: BaseException) -> str:
 
 
 def _describe_crash(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc)).rstrip()
+    return "".join(traceback.format_exception(exc, limit=-3)).rstrip()
 
 
 # ---------------------------------------------------------------------------------------------

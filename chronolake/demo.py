@@ -11,14 +11,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 import chronolake
-from chronolake.cli.output import print_cursor, print_history
+from chronolake.cli.output import make_console, print_cursor, print_history
 
 LAKE = Path("demo-lake")
 START = dt.datetime(2024, 6, 1, 9, 0, 0, tzinfo=dt.UTC)
-console = Console(highlight=False)
+console = make_console()
 
 
 class SimulatedClock:
@@ -34,7 +32,7 @@ class SimulatedClock:
         self.now += dt.timedelta(seconds=seconds)
 
 
-def run(con: Any, why: str, sql: str, params: list[Any] | None = None) -> str:
+def run(con: chronolake.Connection, why: str, sql: str, params: list[Any] | None = None) -> str:
     """Print why and what, run it, print the result; return the statement's query id."""
     console.print(f"\n[bold cyan]-- {why}[/]")
     console.print(f"chronolake> {sql};", markup=False)

@@ -6,7 +6,7 @@ Retry decisions use the type (``ConflictError.retryable``), never the message te
 from __future__ import annotations
 
 
-class Warning(Exception):  # noqa: A001 - PEP 249 requires this name
+class Warning(Exception):
     """PEP 249 warning (unused: chronolake never warns through exceptions)."""
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.sqlite import create_sqlite_engine
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError
-from chronolake.settings import Settings, system_clock
+from chronolake.settings import Settings
 from chronolake.sql.executor import Executor
 from chronolake.sql.names import resolve_table
 from chronolake.sql.session import Session, to_us
@@ -28,7 +28,7 @@ def _as_arrow(obj: Any) -> pa.Table:
     if mod == "pandas":
         return pa.Table.from_pandas(obj, preserve_index=False)
     if mod == "polars":
-        return obj.to_arrow()  # type: ignore[no-any-return]
+        return obj.to_arrow()
     raise ProgrammingError(
         f"Cannot register an object of type {type(obj).__name__}: pass a pyarrow Table, "
         "a pandas DataFrame or a polars DataFrame."
@@ -62,7 +62,7 @@ class Connection:
         layout.root.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(create_sqlite_engine(layout.catalog_path, base.catalog_busy_timeout_s))
         catalog.create_all()
-        catalog.ensure_tenant(tenant, to_us((base.clock or system_clock)()))
+        catalog.ensure_tenant(tenant, to_us(base.clock()))
         self._session = Session(layout, catalog, tenant, base, autocommit)
         self._executor = Executor(self._session)
         self._closed = False

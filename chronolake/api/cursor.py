@@ -23,6 +23,20 @@ def _description(table: pa.Table) -> list[tuple[Any, ...]]:
     return out
 
 
+def _is_single_row_insert(sql: str) -> bool:
+    from sqlglot import exp
+
+    from chronolake.errors import Error
+    from chronolake.sql.parse import parse_statement
+
+    try:
+        tree = parse_statement(sql)
+    except Error:
+        return False  # execute() reports it, with a query id
+    values = tree.expression if isinstance(tree, exp.Insert) else None
+    return isinstance(values, exp.Values) and len(values.expressions) == 1
+
+
 class Cursor:
     """Runs statements and fetches their results.
 
@@ -58,7 +72,7 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         self._check()
-        if params is not None and isinstance(params, (str, bytes)) or isinstance(params, dict):
+        if (params is not None and isinstance(params, (str, bytes))) or isinstance(params, dict):
             raise InterfaceError("params must be a sequence of values for the '?' placeholders.")
         self._table, self._rows, self._pos, self.rowcount = None, None, 0, -1
         result = self.connection._executor.execute(sql, params)
@@ -68,8 +82,21 @@ class Cursor:
         return self
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> Cursor:
+        """INSERT ... VALUES (?, ...) runs as one multi-row statement; others run per row."""
+        self._check()
+        rows = list(seq_of_params)
+        if _is_single_row_insert(sql):
+            self._table, self._rows, self._pos, self.rowcount = None, None, 0, 0
+            result = self.connection._executor.execute_many(sql, rows)
+            if result is not None:
+                self._table, self.rowcount, self.sfqid = (
+                    result.table,
+                    result.rowcount,
+                    result.query_id,
+                )
+            return self
         total = 0
-        for params in seq_of_params:
+        for params in rows:
             self.execute(sql, params)
             total += max(self.rowcount, 0)
         self.rowcount = total

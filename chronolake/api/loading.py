@@ -43,8 +43,17 @@ def write_arrow(
             cur.execute(create.sql("snowflake"))
         elif overwrite:
             cur.execute(exp.TruncateTable(expressions=[target.copy()]).sql("snowflake"))
-        schema = exp.Schema(this=target, expressions=[exp.to_identifier(c.name.upper()) if c.name == c.name.lower() else c for c in cols])
-        cur.execute(exp.insert(src, schema).sql("snowflake") if False else exp.Insert(this=schema, expression=src).sql("snowflake"))
+        schema = exp.Schema(
+            this=target,
+            expressions=[
+                exp.to_identifier(c.name.upper()) if c.name == c.name.lower() else c for c in cols
+            ],
+        )
+        cur.execute(
+            exp.insert(src, schema).sql("snowflake")
+            if False
+            else exp.Insert(this=schema, expression=src).sql("snowflake")
+        )
         return True, max(cur.rowcount, 0)
     finally:
         con.unregister(tmp)
@@ -59,4 +68,6 @@ def write_pandas(
     overwrite: bool = False,
 ) -> tuple[bool, int]:
     """Append a pandas DataFrame to ``table_name`` (see ``write_arrow``)."""
-    return write_arrow(con, df, table_name, auto_create_table=auto_create_table, overwrite=overwrite)
+    return write_arrow(
+        con, df, table_name, auto_create_table=auto_create_table, overwrite=overwrite
+    )

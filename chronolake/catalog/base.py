@@ -145,14 +145,12 @@ class Catalog:
                     s.snapshots.c.snapshot_id,
                     s.snapshots.c.commit_time,
                     s.snapshots.c.schema_snapshot,
-                ).where(
-                    s.snapshots.c.tenant_id == tenant, s.snapshots.c.snapshot_id == snapshot_id
-                )
+                ).where(s.snapshots.c.tenant_id == tenant, s.snapshots.c.snapshot_id == snapshot_id)
             ).first()
         return None if row is None else Snapshot(int(row[0]), int(row[1]), int(row[2]))
 
     def snapshot_at_time(self, tenant: str, time_us: int, inclusive: bool) -> int:
-        """The latest snapshot committed at (or, not inclusive, strictly before) a time; 0 if none."""
+        """The latest snapshot committed at (or, not inclusive, before) a time; 0 if none."""
         t = s.snapshots
         cond = t.c.commit_time <= time_us if inclusive else t.c.commit_time < time_us
         with self.engine.connect() as c:
@@ -182,7 +180,7 @@ class Catalog:
         with self._lock:
             cached = self._namespaces.get(key)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         sid = snap.schema_snapshot
         with self.engine.connect() as c:
             dbs = {
@@ -196,7 +194,9 @@ class Catalog:
             scs = {
                 int(r.schema_id): SchemaInfo(int(r.schema_id), int(r.database_id), r.name)
                 for r in c.execute(
-                    select(s.schemas).where(s.schemas.c.tenant_id == tenant, visible(s.schemas, sid))
+                    select(s.schemas).where(
+                        s.schemas.c.tenant_id == tenant, visible(s.schemas, sid)
+                    )
                 )
             }
             cols: dict[int, list[ColumnInfo]] = {}
@@ -232,7 +232,9 @@ class Catalog:
         with self.engine.connect() as c:
             row = c.execute(
                 select(func.max(t.c.snapshot_id)).where(
-                    t.c.tenant_id == tenant, t.c.table_id == table_id, t.c.snapshot_id <= snapshot_id
+                    t.c.tenant_id == tenant,
+                    t.c.table_id == table_id,
+                    t.c.snapshot_id <= snapshot_id,
                 )
             ).first()
         return int(row[0]) if row and row[0] is not None else 0

@@ -112,7 +112,7 @@ class _Apply:
                     tab.c.begin_snapshot > req.read_snapshot,
                 )
                 if kind == "schema":
-                    q = q.where(tab.c.database_id == obj.database_id)  # type: ignore[attr-defined]
+                    q = q.where(tab.c.database_id == getattr(obj, "database_id", None))
                 row = conn.execute(q).first()
                 if row is not None:
                     raise _conflict(obj.name, int(row[0]))

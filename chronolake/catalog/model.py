@@ -75,7 +75,9 @@ class DataFile:
     first_row_id: int | None  # None: assigned at commit (or lazily inside a transaction)
     has_row_ids: bool  # the file stores row ids explicitly (UPDATE/MERGE images)
     delete: DeleteFile | None = None
-    stats: tuple[tuple[int, str | None, str | None, int | None], ...] = field(default=(), compare=False)
+    stats: tuple[tuple[int, str | None, str | None, int | None], ...] = field(
+        default=(), compare=False
+    )
 
     @property
     def live_rows(self) -> int:

@@ -23,13 +23,6 @@ CATALOG_SCHEMA_VERSION = 1
 metadata = MetaData()
 
 
-def _versioned() -> list[Column]:  # type: ignore[type-arg]
-    return [
-        Column("begin_snapshot", BigInteger, nullable=False),
-        Column("end_snapshot", BigInteger, nullable=True),
-    ]
-
-
 catalog_meta = Table(
     "cl_meta",
     metadata,

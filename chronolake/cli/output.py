@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -15,6 +16,7 @@ from rich.text import Text
 
 Format = Literal["table", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("table", "csv", "json")
+PIPE_WIDTH = 160  # a query id (36 characters) stays on one line in a history table
 HISTORY_COLUMNS = (
     "snapshot_id",
     "commit_time",
@@ -112,8 +114,16 @@ def _with_id(message: str, cursor: Cursor) -> str:
     return f"{message}  (query_id {cursor.query_id})" if cursor.query_id else message
 
 
+def make_console() -> Console:
+    """A console for results; wider than rich's 80 columns when writing to a pipe or a log."""
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
+
+
 def _console(console: Console | None) -> Console:
-    return console if console is not None else Console(highlight=False)
+    return console if console is not None else make_console()
 
 
 def print_error(error: BaseException) -> None:

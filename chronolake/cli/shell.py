@@ -6,7 +6,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -14,7 +13,7 @@ from rich.console import Console
 import chronolake
 
 from .options import connect, format_option, lake_options
-from .output import Format, print_cursor, print_error
+from .output import Format, make_console, print_cursor, print_error
 from .statements import split_statements
 
 PROMPT = "chronolake> "
@@ -28,7 +27,7 @@ LEAVE = {"exit", "quit", r"\q"}
 @format_option
 def shell(lake: Path, tenant: str, fmt: Format) -> None:
     """Interactive SQL; end each statement with ';', leave with exit, quit or Ctrl-D."""
-    console = Console(highlight=False)
+    console = make_console()
     interactive = sys.stdin.isatty()
     with connect(lake, tenant) as con, _line_history(interactive):
         if interactive:
@@ -54,7 +53,7 @@ def shell(lake: Path, tenant: str, fmt: Format) -> None:
             _run(con, buffer.strip(), fmt, console)
 
 
-def _run(con: Any, statement: str, fmt: Format, console: Console) -> None:
+def _run(con: chronolake.Connection, statement: str, fmt: Format, console: Console) -> None:
     try:
         print_cursor(con.execute(statement), fmt, console)
     except chronolake.Error as e:

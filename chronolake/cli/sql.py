@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import TextIO
 
 import click
-from rich.console import Console
 
 from .options import connect, format_option, lake_options
-from .output import Format, print_cursor
+from .output import Format, make_console, print_cursor
 from .statements import all_statements
 
 
@@ -37,7 +36,7 @@ def sql(lake: Path, tenant: str, fmt: Format, file: TextIO | None, statement: st
     statements = all_statements(text or "")
     if not statements:
         raise click.UsageError("no SQL statement to run")
-    console = Console(highlight=False)
+    console = make_console()
     with connect(lake, tenant) as con:
         for n, stmt in enumerate(statements):
             if len(statements) > 1 and fmt == "table":

@@ -40,8 +40,7 @@ def _schema_values(
 ) -> tuple[list[int], list[dict[str, str | None]]]:
     keys = [c.column_id for c in columns]
     vals: list[dict[str, str | None]] = [
-        {"name": c.name, "type": c.type, "default_value": c.default_value_text()}
-        for c in columns
+        {"name": c.name, "type": c.type, "default_value": c.default_value_text()} for c in columns
     ]
     if with_rid:
         keys.append(ROW_ID_FIELD)
@@ -112,11 +111,12 @@ class ScanViews:
                 f"read_parquet(getvariable('{p}_f{g}'), schema=getvariable('{p}_sr'), "
                 "file_row_number=true)"
             )
+            idx = "d.file_index::BIGINT + 1"
             row_cols = (
                 f"d.* EXCLUDE ({RAW_RID}, file_row_number), "
-                f"list_extract(getvariable('{p}_i{g}'), d.file_index::BIGINT + 1) AS {FILE_COL}, "
+                f"list_extract(getvariable('{p}_i{g}'), {idx}) AS {FILE_COL}, "
                 f"d.file_row_number AS {POS_COL}, "
-                f"coalesce(d.{RAW_RID}, list_extract(getvariable('{p}_r{g}'), d.file_index::BIGINT + 1)"
+                f"coalesce(d.{RAW_RID}, list_extract(getvariable('{p}_r{g}'), {idx})"
                 f" + d.file_row_number) AS {RID_COL}"
             )
             if g == "a":
@@ -129,9 +129,8 @@ class ScanViews:
                     f"FROM read_parquet(getvariable('{p}_d'))) AS x "
                     f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
                 )
-                read_parts.append(
-                    f"SELECT d.* EXCLUDE (file_row_number) FROM {src.format(extra=', file_row_number=true')} AS d {anti}"
-                )
+                src_b = src.format(extra=", file_row_number=true")
+                read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_b} AS d {anti}")
                 row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {anti}")
         d.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
         d.execute(f"CREATE TEMP VIEW {row_v} AS {' UNION ALL '.join(row_parts)}")

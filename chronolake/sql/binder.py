@@ -44,7 +44,7 @@ def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> 
     return ctx.session.views.views(key, table.columns, files)
 
 
-def bind(ctx: Ctx, tree: exp.Expression) -> exp.Expression:
+def bind(ctx: Ctx, tree: exp.Expr) -> exp.Expr:
     """Replace the table references of ``tree`` (in place) and return it."""
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     for node in list(tree.find_all(exp.Table)):

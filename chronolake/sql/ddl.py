@@ -7,10 +7,9 @@ from dataclasses import replace
 import pyarrow as pa
 from sqlglot import exp
 
-from chronolake.engine.session import first_row
-
 from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
 from chronolake.catalog.model import ColumnInfo, DatabaseInfo, Namespace, SchemaInfo, TableInfo
+from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, SqlError
 from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
 from chronolake.sql.session import Ctx
@@ -32,7 +31,7 @@ def _check_column_name(name: str) -> None:
         raise SqlError(f"Column name {name} is reserved: names starting with __CL_ are internal.")
 
 
-def default_text(ctx: Ctx, expr: exp.Expression, type_: str) -> str | None:
+def default_text(ctx: Ctx, expr: exp.Expr, type_: str) -> str | None:
     """Evaluate a DEFAULT to a constant, kept as text and cast when read."""
     if any(isinstance(n, (exp.Column, exp.Table, exp.Select)) for n in expr.walk()):
         raise SqlError("A column DEFAULT must be a constant expression.")
@@ -141,7 +140,7 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
     return table, status(f"Table {name} successfully created.")
 
 
-def ctas_columns(ctx: Ctx, query: exp.Expression) -> list[ColumnInfo]:
+def ctas_columns(ctx: Ctx, query: exp.Expr) -> list[ColumnInfo]:
     from chronolake.sql.binder import bind
 
     bound = bind(ctx, query.copy())
@@ -211,7 +210,7 @@ def alter_table(ctx: Ctx, node: exp.Alter) -> pa.Table:
     return status("Statement executed successfully.")
 
 
-def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expression) -> TableInfo:
+def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
     if isinstance(action, exp.ColumnDef):
         if table.column(action.name) is not None:
             if action.args.get("exists"):
@@ -237,14 +236,17 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expression) -> TableIn
         return new
     if isinstance(action, exp.RenameColumn):
         old, to = action.this.name, action.args["to"].name
-        col = table.column(old)
-        if col is None:
+        renamed = table.column(old)
+        if renamed is None:
             raise NotFound(f"invalid identifier '{old}'")
         if table.column(to) is not None:
             raise AlreadyExists(f"column '{to}' already exists")
         _check_column_name(to)
         new = table.with_columns(
-            tuple(replace(c, name=to) if c.column_id == col.column_id else c for c in table.columns)
+            tuple(
+                replace(c, name=to) if c.column_id == renamed.column_id else c
+                for c in table.columns
+            )
         )
         ctx.txn.set_table(new, "RENAME_COLUMN")
         return new

@@ -13,16 +13,20 @@ from dataclasses import replace
 import pyarrow as pa
 from sqlglot import exp
 
-from chronolake.engine.session import first_row
-
 from chronolake.catalog.model import DataFile, TableInfo
 from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
+from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
 from chronolake.sql.binder import bind, table_views, view_table
 from chronolake.sql.literals import sql_string
 from chronolake.sql.names import resolve_table
 from chronolake.sql.session import Ctx
-from chronolake.storage.writer import RID_PHYSICAL, physical_name, write_data_files, write_delete_file
+from chronolake.storage.writer import (
+    RID_PHYSICAL,
+    physical_name,
+    write_data_files,
+    write_delete_file,
+)
 
 WORK = "__cl_work"
 
@@ -31,7 +35,7 @@ def _type(col_type: str) -> exp.DataType:
     return exp.DataType.build(col_type, dialect="duckdb")
 
 
-def _default(col_type: str, default: str | None) -> exp.Expression:
+def _default(col_type: str, default: str | None) -> exp.Expr:
     value = exp.null() if default is None else exp.Literal.string(default)
     return exp.cast(value, _type(col_type))
 
@@ -44,7 +48,13 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
     """Write the rows of ``select_sql`` (c<id> columns [+ c_rowid]) as new files of ``table``."""
     session = ctx.session
     files = write_data_files(
-        session.duck, session.root, table.table_id, table.columns, select_sql, row_ids, session.settings
+        session.duck,
+        session.root,
+        table.table_id,
+        table.columns,
+        select_sql,
+        row_ids,
+        session.settings,
     )
     if not files:
         return 0
@@ -53,7 +63,7 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
     return sum(f.row_count for f in files)
 
 
-def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expression, columns: list[str] | None) -> int:
+def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expr, columns: list[str] | None) -> int:
     """INSERT the rows of ``source`` (a bound query) into ``table``."""
     names = columns if columns is not None else [c.name for c in table.columns]
     for n in names:
@@ -72,14 +82,12 @@ def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expression, columns: l
     projections = []
     for c in table.columns:
         if c.name in pos:
-            value: exp.Expression = exp.column(aliases[pos[c.name]], "__cl_src")
+            value: exp.Expr = exp.column(aliases[pos[c.name]], "__cl_src")
             value = exp.cast(value, _type(c.type))
         else:
             value = _default(c.type, c.default_sql)
         projections.append(value.as_(physical_name(c.column_id)).sql("duckdb"))
-    sql = (
-        f"SELECT {', '.join(projections)} FROM ({src_sql}) AS __cl_src({', '.join(aliases)})"
-    )
+    sql = f"SELECT {', '.join(projections)} FROM ({src_sql}) AS __cl_src({', '.join(aliases)})"
     return append_query(ctx, table, sql, "INSERT", row_ids=False)
 
 
@@ -105,9 +113,9 @@ def insert(ctx: Ctx, node: exp.Insert) -> pa.Table:
     return _count(table.name, n, "inserted")
 
 
-def _target(ctx: Ctx, node: exp.Expression) -> tuple[TableInfo, str, str]:
+def _target(ctx: Ctx, node: exp.Expr) -> tuple[TableInfo, str, str]:
     """(table, alias, row view) of a DML target."""
-    tnode = node.this if isinstance(node.this, exp.Table) else node.this
+    tnode = node.this
     if not isinstance(tnode, exp.Table):
         raise SqlError("DML target must be a table.")
     if tnode.args.get("when") is not None:
@@ -140,7 +148,9 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
     for f in ctx.txn.table_files(table.table_id):
         if f.file_id not in affected:
             continue
-        new_pos = f"SELECT {POS_COL} AS pos FROM {WORK} WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
+        new_pos = (
+            f"SELECT {POS_COL} AS pos FROM {WORK} WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
+        )
         if f.delete is not None:
             old = f"SELECT pos FROM read_parquet({sql_string(str(root / f.delete.path))})"
             new_pos = f"{old} UNION ALL {new_pos}"
@@ -150,7 +160,7 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
     ctx.txn.replace_files(table.table_id, out, op)
 
 
-def _from_tables(node: exp.Expression, key: str) -> list[exp.Expression]:
+def _from_tables(node: exp.Expr, key: str) -> list[exp.Expr]:
     found = node.args.get(key)
     if not found:
         return []
@@ -161,9 +171,11 @@ def _from_tables(node: exp.Expression, key: str) -> list[exp.Expression]:
 
 def delete(ctx: Ctx, node: exp.Delete) -> pa.Table:
     table, alias, row_view = _target(ctx, node)
-    sel = exp.select(
-        exp.column(FILE_COL, alias), exp.column(POS_COL, alias)
-    ).from_(view_table(row_view, alias)).distinct()
+    sel = (
+        exp.select(exp.column(FILE_COL, alias), exp.column(POS_COL, alias))
+        .from_(view_table(row_view, alias))
+        .distinct()
+    )
     for extra in _from_tables(node, "using"):
         sel = sel.join(extra.copy(), join_type="CROSS")
     where = node.args.get("where")
@@ -184,7 +196,7 @@ def truncate(ctx: Ctx, node: exp.TruncateTable) -> pa.Table:
     return pa.table({"status": ["Statement executed successfully."]})
 
 
-def _image_columns(table: TableInfo, values: dict[int, exp.Expression]) -> list[exp.Expression]:
+def _image_columns(table: TableInfo, values: dict[int, exp.Expr]) -> list[exp.Expr]:
     return [
         exp.cast(values[c.column_id], _type(c.type)).as_(physical_name(c.column_id))
         for c in table.columns
@@ -193,7 +205,9 @@ def _image_columns(table: TableInfo, values: dict[int, exp.Expression]) -> list[
 
 def update(ctx: Ctx, node: exp.Update) -> pa.Table:
     table, alias, row_view = _target(ctx, node)
-    values: dict[int, exp.Expression] = {c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns}
+    values: dict[int, exp.Expr] = {
+        c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns
+    }
     for eq in node.expressions:
         col = eq.this
         name = col.name
@@ -247,7 +261,7 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
     clauses = list(whens.expressions) if whens is not None else []
     matched_flag = exp.column(FILE_COL, alias).is_(exp.null()).not_()
     cases = []
-    projections: list[exp.Expression] = [
+    projections: list[exp.Expr] = [
         exp.column(FILE_COL, alias).as_(FILE_COL),
         exp.column(POS_COL, alias).as_(POS_COL),
         exp.column(RID_COL, alias).as_(RID_COL),
@@ -257,7 +271,7 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
         matched = bool(when.args.get("matched"))
         if when.args.get("source"):
             raise SqlError("WHEN NOT MATCHED BY SOURCE is not supported.")
-        cond: exp.Expression = matched_flag if matched else matched_flag.copy().not_()
+        cond: exp.Expr = matched_flag if matched else matched_flag.copy().not_()
         if when.args.get("condition") is not None:
             cond = exp.and_(cond, exp.paren(when.args["condition"].copy()))
         cases.append((cond, exp.Literal.number(k)))
@@ -276,8 +290,8 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
                     exp.cast(values[c.column_id], _type(c.type)).as_(f"u{k}_{c.column_id}")
                 )
             updates.append(k)
-        elif isinstance(then, exp.Var) and then.name.upper() == "DELETE" or (
-            isinstance(then, exp.Expression) and then.key == "delete"
+        elif (isinstance(then, exp.Var) and then.name.upper() == "DELETE") or (
+            isinstance(then, exp.Expr) and then.key == "delete"
         ):
             if not matched:
                 raise SqlError("DELETE is only allowed in WHEN MATCHED.")
@@ -301,7 +315,11 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
             given = dict(zip(names, vals, strict=True))
             for c in table.columns:
                 v = given.get(c.name)
-                value = exp.cast(v.copy(), _type(c.type)) if v is not None else _default(c.type, c.default_sql)
+                value = (
+                    exp.cast(v.copy(), _type(c.type))
+                    if v is not None
+                    else _default(c.type, c.default_sql)
+                )
                 projections.append(value.as_(f"i{k}_{c.column_id}"))
             inserts.append(k)
         else:
@@ -317,18 +335,17 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
     duck = ctx.session.duck
     matched_actions = updates + deletes
     if matched_actions:
-        dup = first_row(duck, 
+        dup = first_row(
+            duck,
             f"SELECT 1 FROM {WORK} WHERE __cl_action IN ({', '.join(map(str, matched_actions))}) "
-            f"GROUP BY {FILE_COL}, {POS_COL} HAVING count(*) > 1 LIMIT 1"
+            f"GROUP BY {FILE_COL}, {POS_COL} HAVING count(*) > 1 LIMIT 1",
         )
         if dup:
             raise DataError(
                 "Duplicate row detected during DML action: a target row matched more than one "
                 "source row. Make the MERGE source unique on the join key."
             )
-    counts = dict(
-        duck.execute(f"SELECT __cl_action, count(*) FROM {WORK} GROUP BY 1").fetchall()
-    )
+    counts = dict(duck.execute(f"SELECT __cl_action, count(*) FROM {WORK} GROUP BY 1").fetchall())
     n_upd = sum(int(counts.get(k, 0)) for k in updates)
     n_del = sum(int(counts.get(k, 0)) for k in deletes)
     n_ins = sum(int(counts.get(k, 0)) for k in inserts)
@@ -357,7 +374,9 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
             True,
         )
     if matched_actions and (n_upd or n_del):
-        _apply_deletes(ctx, table, f"__cl_action IN ({', '.join(map(str, matched_actions))})", "MERGE")
+        _apply_deletes(
+            ctx, table, f"__cl_action IN ({', '.join(map(str, matched_actions))})", "MERGE"
+        )
     ctx.rows_inserted += n_ins
     ctx.rows_updated += n_upd
     ctx.rows_deleted += n_del

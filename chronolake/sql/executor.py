@@ -7,6 +7,7 @@ in the same catalog transaction, and retried on a conflict (re-read, re-run, re-
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,9 +18,8 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from chronolake.engine.session import first_row
-
 from chronolake.catalog.commit import commit as catalog_commit
+from chronolake.engine.session import first_row
 from chronolake.errors import (
     ConflictError,
     DatabaseError,
@@ -49,7 +49,7 @@ class Result:
 _READS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
 
 
-def _query_type(tree: exp.Expression) -> str:
+def _query_type(tree: exp.Expr) -> str:
     if isinstance(tree, _READS):
         return "SELECT"
     if isinstance(tree, exp.Create):
@@ -77,7 +77,9 @@ def _query_type(tree: exp.Expression) -> str:
     return "UNKNOWN"
 
 
-def _substitute(session: Session, tree: exp.Expression, params: Sequence[Any] | None, start: Any) -> exp.Expression:
+def _substitute(
+    session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: Any
+) -> exp.Expr:
     """Bind ? parameters, $variables, LAST_QUERY_ID() and the statement's current time."""
     placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
     given = list(params or [])
@@ -89,11 +91,13 @@ def _substitute(session: Session, tree: exp.Expression, params: Sequence[Any] | 
     for node, value in zip(placeholders, given, strict=True):
         node.replace(to_literal(value))
 
-    def transform(node: exp.Expression) -> exp.Expression:
+    def transform(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Parameter):
             name = node.name.upper()
             if name not in session.variables:
-                raise SqlError(f"Session variable '${name}' does not exist. Set it with SET {name} = ...")
+                raise SqlError(
+                    f"Session variable '${name}' does not exist. Set it with SET {name} = ..."
+                )
             return session.variables[name].copy()
         if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
             return to_literal(_last_query_id(session, node))
@@ -144,7 +148,9 @@ def _map_duck_error(e: duckdb.Error) -> Error:
         return SqlError(f"SQL compilation error: invalid identifier '{missing.group(1)}'")
     if isinstance(e, duckdb.PermissionException):
         return PermissionDenied(msg)
-    if isinstance(e, (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)):
+    if isinstance(
+        e, (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)
+    ):
         return DataError(msg)
     if isinstance(e, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)):
         return SqlError(f"SQL compilation error: {msg}")
@@ -160,6 +166,28 @@ class Executor:
     # -- entry ----------------------------------------------------------------------------
 
     def execute(self, text: str, params: Sequence[Any] | None = None) -> Result:
+        return self._execute(text, lambda tree, start: _substitute(self.s, tree, params, start))
+
+    def execute_many(self, text: str, rows: Sequence[Sequence[Any]]) -> Result | None:
+        """One statement for many parameter rows: INSERT ... VALUES (?, ...) becomes one
+        multi-row INSERT (one snapshot, as the Snowflake connector's bulk binding)."""
+        if not rows:
+            return None
+
+        def bind_rows(tree: exp.Expr, start: Any) -> exp.Expr:
+            values = tree.expression if isinstance(tree, exp.Insert) else None
+            if not isinstance(values, exp.Values) or len(values.expressions) != 1:
+                raise NotSupportedError(
+                    "executemany() takes INSERT ... VALUES (?, ...) with one row of placeholders."
+                )
+            template = values.expressions[0]
+            tuples = [_substitute(self.s, template.copy(), list(r), start) for r in rows]
+            values.set("expressions", tuples)
+            return _substitute(self.s, tree, [], start)
+
+        return self._execute(text, bind_rows)
+
+    def _execute(self, text: str, substitute: Callable[[exp.Expr, Any], exp.Expr]) -> Result:
         s = self.s
         start = s.now()
         query_id = str(uuid.uuid4())
@@ -169,7 +197,7 @@ class Executor:
             tree = parse_statement(text)
             qtype = _query_type(tree)
             check(tree)
-            tree = _substitute(s, tree, params, start)
+            tree = substitute(tree, start)
             result, ctx = self._dispatch(tree, text, start, query_id, qtype)
         except Error as e:
             self._log_failure(text, start, query_id, qtype, e, ctx)
@@ -189,7 +217,7 @@ class Executor:
     # -- dispatch -------------------------------------------------------------------------
 
     def _dispatch(
-        self, tree: exp.Expression, text: str, start: Any, query_id: str, qtype: str
+        self, tree: exp.Expr, text: str, start: Any, query_id: str, qtype: str
     ) -> tuple[Result, Ctx]:
         s = self.s
         if isinstance(tree, exp.Transaction):
@@ -234,7 +262,7 @@ class Executor:
                 raise
         raise InternalError("unreachable")  # pragma: no cover
 
-    def _handler(self, tree: exp.Expression) -> Callable[[Ctx, Any], pa.Table | None]:
+    def _handler(self, tree: exp.Expr) -> Callable[[Ctx, Any], pa.Table | None]:
         if isinstance(tree, _READS):
             return self._select
         if isinstance(tree, exp.Insert):
@@ -261,13 +289,11 @@ class Executor:
             return self._set
         if isinstance(tree, Unset):
             return self._unset
-        raise NotSupportedError(
-            f"This statement is not supported: {tree.sql('snowflake')[:80]}"
-        )
+        raise NotSupportedError(f"This statement is not supported: {tree.sql('snowflake')[:80]}")
 
     # -- handlers -------------------------------------------------------------------------
 
-    def _select(self, ctx: Ctx, tree: exp.Expression) -> pa.Table:
+    def _select(self, ctx: Ctx, tree: exp.Expr) -> pa.Table:
         bound = bind(ctx, tree)
         return ctx.session.duck.sql(bound.sql("duckdb")).to_arrow_table()
 
@@ -293,7 +319,9 @@ class Executor:
                 raise SqlError("SET expects name = value.")
             names = eq.this.expressions if isinstance(eq.this, exp.Tuple) else [eq.this]
             values = (
-                eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else [eq.expression]
+                eq.expression.expressions
+                if isinstance(eq.expression, exp.Tuple)
+                else [eq.expression]
             )
             if len(names) != len(values):
                 raise SqlError("SET: the number of names and values differ.")
@@ -389,7 +417,9 @@ class Executor:
             "read_snapshot": ctx.txn.read.snapshot_id,
             "produced_snapshot": None,
             "visible_snapshot": ctx.txn.read.snapshot_id,
-            "rows_produced": table.num_rows if table is not None and ctx.query_type == "SELECT" else 0,
+            "rows_produced": table.num_rows
+            if table is not None and ctx.query_type == "SELECT"
+            else 0,
             "rows_inserted": ctx.rows_inserted,
             "rows_updated": ctx.rows_updated,
             "rows_deleted": ctx.rows_deleted,
@@ -406,7 +436,7 @@ class Executor:
             txn = s.txn or s.begin(explicit=False)
             ctx = Ctx(s, txn, start, query_id, qtype)
         txn_id = s.txn.txn_id if s.txn is not None else None
-        try:
-            s.catalog.insert_statements([self._log_row(ctx, text, None, txn_id, "FAILED", str(err))])
-        except Exception:  # noqa: BLE001 - logging must never hide the user's error
-            pass
+        with contextlib.suppress(Exception):
+            s.catalog.insert_statements(
+                [self._log_row(ctx, text, None, txn_id, "FAILED", str(err))]
+            )

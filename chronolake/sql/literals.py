@@ -12,7 +12,7 @@ from sqlglot import exp
 from chronolake.errors import ProgrammingError
 
 
-def to_literal(value: Any) -> exp.Expression:
+def to_literal(value: Any) -> exp.Expr:
     """A SQL constant for a Python value; strings are escaped by sqlglot, never by hand."""
     if value is None:
         return exp.null()

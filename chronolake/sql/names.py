@@ -11,8 +11,11 @@ from chronolake.errors import NotFound, SqlError
 
 
 class NameContext(Protocol):
-    database: str | None
-    schema: str | None
+    @property
+    def database(self) -> str | None: ...
+
+    @property
+    def schema(self) -> str | None: ...
 
 
 def table_parts(t: exp.Table) -> tuple[str | None, str | None, str]:

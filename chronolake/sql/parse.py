@@ -47,7 +47,7 @@ _UNSET = re.compile(r"^\s*UNSET\s+(.+?)\s*;?\s*$", re.I | re.S)
 class Unset(exp.Expression):
     """UNSET name [, ...] (sqlglot has no node for it)."""
 
-    arg_types = {"expressions": True}
+    arg_types = {"expressions": True}  # noqa: RUF012 - sqlglot's own convention
 
 
 def _lead_word(text: str) -> str:
@@ -55,7 +55,7 @@ def _lead_word(text: str) -> str:
     return m.group(1).upper() if m else ""
 
 
-def parse_statement(text: str) -> exp.Expression:
+def parse_statement(text: str) -> exp.Expr:
     """Parse exactly one statement; unquoted identifiers become upper case, as in Snowflake."""
     lead = _lead_word(text)
     if lead in _FORBIDDEN_LEADS:

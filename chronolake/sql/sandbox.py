@@ -52,7 +52,7 @@ _FORBIDDEN = {
 _TABLE_FUNCTIONS_ALLOWED = {"range", "generate_series", "unnest", "flatten", "explode"}
 
 
-def function_name(node: exp.Expression) -> str:
+def function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     if isinstance(node, exp.Func):
@@ -70,7 +70,7 @@ def _deny(name: str) -> PermissionDenied:
     )
 
 
-def check(tree: exp.Expression) -> None:
+def check(tree: exp.Expr) -> None:
     """Raise PermissionDenied if the statement reaches outside the tenant's tables."""
     for node in tree.walk():
         if isinstance(node, (exp.Copy, exp.Pragma, exp.Command)):

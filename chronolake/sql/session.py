@@ -52,7 +52,7 @@ class Session:
         self.session_id = uuid.uuid4().hex[:16]
         self.database: str | None = DEFAULT_DATABASE
         self.schema: str | None = DEFAULT_SCHEMA
-        self.variables: dict[str, exp.Expression] = {}
+        self.variables: dict[str, exp.Expr] = {}
         self.query_ids: list[str] = []
         self.txn: Transaction | None = None
         self.registered: dict[str, str] = {}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 
 import duckdb
 from sqlglot import exp
 
-from chronolake.engine.session import first_row
-
 from chronolake.catalog.model import TableInfo
+from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError, TimeTravelError
 from chronolake.sql.session import Ctx, to_us
 
@@ -22,7 +22,7 @@ def _not_available(table: TableInfo) -> TimeTravelError:
     )
 
 
-def _constant(ctx: Ctx, expr: exp.Expression, cast: str | None) -> object:
+def _constant(ctx: Ctx, expr: exp.Expr, cast: str | None) -> object:
     if any(isinstance(n, (exp.Table, exp.Select, exp.Subquery)) for n in expr.walk()):
         raise SqlError("The AT/BEFORE value must be a constant expression, not a query.")
     value = expr if cast is None else exp.cast(expr.copy(), exp.DataType.build(cast))
@@ -38,11 +38,11 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
     catalog, tenant = ctx.session.catalog, ctx.session.tenant
     before = hist.this.upper() == "BEFORE"
     kind = str(hist.args["kind"]).upper()
-    expr: exp.Expression = hist.expression
+    expr: exp.Expr = hist.expression
     if kind in ("TIMESTAMP", "OFFSET"):
         if kind == "OFFSET":
             raw = _constant(ctx, expr, None)
-            value = float(raw) if isinstance(raw, (int, float)) or _is_decimal(raw) else None
+            value = float(raw) if isinstance(raw, (int, float, decimal.Decimal)) else None
             if raw is None or value is None or math.isnan(value) or value > 0:
                 shown = "NULL" if raw is None else _show(raw)
                 raise TimeTravelError(
@@ -68,10 +68,7 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
         if points is None:
             raise TimeTravelError(f"Statement {qid} not found")
         produced, visible = points
-        if produced is None:
-            snap = visible
-        else:
-            snap = produced - 1 if before else produced
+        snap = visible if produced is None else produced - 1 if before else produced
     elif kind == "VERSION":
         raw = _constant(ctx, expr, None)
         if not isinstance(raw, int) or isinstance(raw, bool):
@@ -80,16 +77,12 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
             raise TimeTravelError(f"No snapshot found at version {raw}")
         snap = raw - 1 if before else raw
     else:
-        raise SqlError(f"Unknown AT/BEFORE kind {kind}: use TIMESTAMP, OFFSET, STATEMENT or VERSION.")
+        raise SqlError(
+            f"Unknown AT/BEFORE kind {kind}: use TIMESTAMP, OFFSET, STATEMENT or VERSION."
+        )
     if table.created_snapshot is None or snap < table.created_snapshot or snap < 1:
         raise _not_available(table)
     return snap
-
-
-def _is_decimal(v: object) -> bool:
-    import decimal
-
-    return isinstance(v, decimal.Decimal)
 
 
 def _show(v: object) -> str:

@@ -6,9 +6,9 @@ from sqlglot import exp
 
 from chronolake.errors import NotSupportedError, SqlError
 
-T = exp.DataType.Type
+T = exp.DType
 
-_SIMPLE: dict[exp.DataType.Type, str] = {
+_SIMPLE: dict[exp.DType, str] = {
     T.TINYINT: "BIGINT",
     T.SMALLINT: "BIGINT",
     T.INT: "BIGINT",

@@ -7,6 +7,7 @@ transaction as it was before it.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
@@ -163,8 +164,6 @@ class Transaction:
     def discard_files(self, root: Path) -> None:
         """Remove files only this (rolled back) transaction wrote: they are nobody's."""
         for rel in self.written:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 (root / rel).unlink()
-            except FileNotFoundError:
-                pass
         self.written = ()

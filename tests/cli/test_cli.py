@@ -42,10 +42,10 @@ def test_sql_runs_one_statement_and_prints_a_table(lake: Path) -> None:
     assert result.stderr == ""
 
 
-def test_sql_reports_rows_affected(lake: Path) -> None:
+def test_sql_reports_rows_changed_as_snowflake_does(lake: Path) -> None:
     ok(invoke(lake, "sql", "CREATE TABLE t (id INT)"))
-    result = ok(invoke(lake, "sql", "INSERT INTO t VALUES (1), (2), (3)"))
-    assert "3 rows affected" in result.stdout
+    result = ok(invoke(lake, "sql", "--format", "csv", "INSERT INTO t VALUES (1), (2), (3)"))
+    assert result.stdout == "number of rows inserted\n3\n"
 
 
 def test_sql_runs_every_statement_of_a_file_in_one_session(lake: Path, tmp_path: Path) -> None:
@@ -65,8 +65,10 @@ def test_sql_runs_every_statement_of_a_file_in_one_session(lake: Path, tmp_path:
         value, end = decoder.raw_decode(text)
         results.append(value)
         text = text[end:].strip()
-    # DDL and DML print nothing in JSON; the two SELECTs print one array each.
-    assert [[{k.lower(): v for k, v in row.items()} for row in r] for r in results] == [
+    # One array per statement; DDL and DML return a status row, as in Snowflake.
+    assert len(results) == 5
+    assert results[2] == [{"number of rows deleted": 1}]
+    assert [[{k.lower(): v for k, v in row.items()} for row in r] for r in results[3:]] == [
         [{"n": 2}],
         [{"s": "c"}],
     ]
@@ -83,17 +85,13 @@ def test_sql_file_in_table_format_echoes_each_statement(lake: Path, tmp_path: Pa
 
 def test_sql_csv_output(lake: Path) -> None:
     setup_orders(lake)
-    result = ok(
-        invoke(lake, "sql", "--format", "csv", "SELECT id, note FROM orders ORDER BY id")
-    )
+    result = ok(invoke(lake, "sql", "--format", "csv", "SELECT id, note FROM orders ORDER BY id"))
     assert result.stdout.lower() == 'id,note\n1,"x,y"\n2,semi;colon\n'
 
 
 def test_sql_json_output(lake: Path) -> None:
     setup_orders(lake)
-    result = ok(
-        invoke(lake, "sql", "--format", "json", "SELECT id, note FROM orders ORDER BY id")
-    )
+    result = ok(invoke(lake, "sql", "--format", "json", "SELECT id, note FROM orders ORDER BY id"))
     rows = [{k.lower(): v for k, v in row.items()} for row in json.loads(result.stdout)]
     assert rows == [{"id": 1, "note": "x,y"}, {"id": 2, "note": "semi;colon"}]
 

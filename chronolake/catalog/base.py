@@ -204,7 +204,14 @@ class Catalog:
                 select(s.columns).where(s.columns.c.tenant_id == tenant, visible(s.columns, sid))
             ):
                 cols.setdefault(int(r.table_id), []).append(
-                    ColumnInfo(int(r.column_id), r.name, r.type, int(r.position), r.default_sql)
+                    ColumnInfo(
+                        int(r.column_id),
+                        r.name,
+                        r.type,
+                        int(r.position),
+                        r.default_sql,
+                        bool(r.nullable),
+                    )
                 )
             tbls = {}
             for r in c.execute(

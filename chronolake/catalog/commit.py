@@ -238,6 +238,7 @@ class _Apply:
                 "type": c.type,
                 "position": c.position,
                 "default_sql": c.default_sql,
+                "nullable": c.nullable,
             }
             for cid, c in after.items()
             if before.get(cid) != c

@@ -19,6 +19,7 @@ class ColumnInfo:
     type: str  # a DuckDB type
     position: int
     default_sql: str | None = None  # the default value as text, cast to ``type`` when read
+    nullable: bool = True
 
     def default_value_text(self) -> str | None:
         return self.default_sql

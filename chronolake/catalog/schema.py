@@ -112,6 +112,7 @@ columns = Table(
     Column("type", String(255), nullable=False),
     Column("position", Integer, nullable=False),
     Column("default_sql", Text, nullable=True),
+    Column("nullable", Boolean, nullable=False, default=True),
 )
 
 # Row ids are handed out from a per-table counter that only grows.

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -129,4 +130,5 @@ def _console(console: Console | None) -> Console:
 def print_error(error: BaseException) -> None:
     """Print ``Error: <message>`` as one red line on stderr."""
     message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    sys.stdout.flush()  # keep the error after the results printed before it
     click.secho(f"Error: {message}", fg="red", err=True)

@@ -31,7 +31,10 @@ def shell(lake: Path, tenant: str, fmt: Format) -> None:
     interactive = sys.stdin.isatty()
     with connect(lake, tenant) as con, _line_history(interactive):
         if interactive:
-            console.print(f"chronolake shell on {lake} (tenant {tenant}). End statements with ';'.")
+            console.print(
+                f"chronolake shell on {lake} (tenant {tenant}). End statements with ';'.",
+                markup=False,
+            )
         buffer = ""
         while True:
             try:
@@ -44,6 +47,9 @@ def shell(lake: Path, tenant: str, fmt: Format) -> None:
                 click.echo()
                 buffer = ""
                 continue
+            if not interactive:
+                # Piped input: echo it after the prompt so the output reads as a session.
+                click.echo(line)
             if not buffer and line.strip().rstrip(";").strip().lower() in LEAVE:
                 break
             statements, buffer = split_statements(buffer + line + "\n")

@@ -50,10 +50,14 @@ def column_from_def(ctx: Ctx, cd: exp.ColumnDef, column_id: int, position: int) 
         raise SqlError(f"Column {name} needs a data type.")
     type_ = duck_type(kind)
     default = None
+    nullable = True
     for c in cd.args.get("constraints") or []:
-        if isinstance(c.args.get("kind"), exp.DefaultColumnConstraint):
-            default = default_text(ctx, c.args["kind"].this, type_)
-    return ColumnInfo(column_id, name, type_, position, default)
+        kind_ = c.args.get("kind")
+        if isinstance(kind_, exp.DefaultColumnConstraint):
+            default = default_text(ctx, kind_.this, type_)
+        elif isinstance(kind_, exp.NotNullColumnConstraint):
+            nullable = bool(kind_.args.get("allow_null"))
+    return ColumnInfo(column_id, name, type_, position, default, nullable)
 
 
 def _drop_schema_contents(ns: Namespace, schema_id: int) -> None:
@@ -109,6 +113,8 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
     defs: list[exp.ColumnDef] = []
     if isinstance(target, exp.Schema):
         defs = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
+        if node.expression is None:
+            defs = [c for c in defs if c.args.get("kind") is not None] or defs
         target = target.this
     if node.args.get("clone") is not None:
         raise NotSupportedError("CREATE TABLE ... CLONE is not supported yet.")
@@ -125,6 +131,20 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
     query = node.expression
     if query is not None:
         cols = ctas_columns(ctx, query)
+        if defs or (isinstance(node.this, exp.Schema) and node.this.expressions):
+            names = [e.name for e in node.this.expressions]
+            if len(names) != len(cols):
+                raise SqlError(
+                    f"CREATE TABLE {name}: {len(names)} column names given for a query "
+                    f"of {len(cols)} columns."
+                )
+            typed = {cd.name: cd for cd in defs}
+            cols = [
+                column_from_def(ctx, typed[n], c.column_id, c.position)
+                if n in typed and typed[n].args.get("kind") is not None
+                else replace(c, name=n)
+                for n, c in zip(names, cols, strict=True)
+            ]
     else:
         if not defs:
             raise SqlError(f"CREATE TABLE {name} needs a column list or AS SELECT.")
@@ -153,8 +173,14 @@ def ctas_columns(ctx: Ctx, query: exp.Expr) -> list[ColumnInfo]:
 
 
 def drop(ctx: Ctx, node: exp.Drop) -> pa.Table:
+    out = status("Statement executed successfully.")
+    for target in node.args.get("tables") or [node.this]:
+        out = _drop_one(ctx, node, target)
+    return out
+
+
+def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
     kind = str(node.args.get("kind") or "").upper()
-    target = node.this
     ns = ctx.txn.ns.copy()
     if_exists = bool(node.args.get("exists"))
     if kind == "TABLE":
@@ -221,7 +247,8 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         ctx.txn.set_table(new, "ADD_COLUMN")
         return new
     if isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "COLUMN":
-        names = [c.name for c in action.expressions] or [action.this.name]
+        targets = action.args.get("tables") or action.expressions or [action.this]
+        names = [c.name for c in targets if c is not None]
         cols = list(table.columns)
         for name in names:
             if table.column(name) is None:

@@ -13,13 +13,14 @@ from dataclasses import replace
 import pyarrow as pa
 from sqlglot import exp
 
-from chronolake.catalog.model import DataFile, TableInfo
+from chronolake.catalog.model import ColumnInfo, DataFile, TableInfo
 from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
 from chronolake.sql.binder import bind, table_views, view_table
+from chronolake.sql.coerce import to_column
 from chronolake.sql.literals import sql_string
-from chronolake.sql.names import resolve_table
+from chronolake.sql.names import find_table, resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.storage.writer import (
     RID_PHYSICAL,
@@ -31,13 +32,9 @@ from chronolake.storage.writer import (
 WORK = "__cl_work"
 
 
-def _type(col_type: str) -> exp.DataType:
-    return exp.DataType.build(col_type, dialect="duckdb")
-
-
-def _default(col_type: str, default: str | None) -> exp.Expr:
-    value = exp.null() if default is None else exp.Literal.string(default)
-    return exp.cast(value, _type(col_type))
+def _default(col: ColumnInfo) -> exp.Expr:
+    value = exp.null() if col.default_sql is None else exp.Literal.string(col.default_sql)
+    return to_column(value, col)
 
 
 def _count(table_name: str, n: int, label: str) -> pa.Table:
@@ -72,7 +69,8 @@ def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expr, columns: list[st
     if len(set(names)) != len(names):
         raise SqlError("Duplicate column name in the INSERT column list.")
     src_sql = source.sql("duckdb")
-    width = len(ctx.session.duck.sql(f"SELECT * FROM ({src_sql})").columns)
+    src_types = [str(t) for t in ctx.session.duck.sql(f"SELECT * FROM ({src_sql})").types]
+    width = len(src_types)
     if width != len(names):
         raise SqlError(
             f"Insert value list does not match column list expecting {len(names)} but got {width}"
@@ -82,10 +80,11 @@ def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expr, columns: list[st
     projections = []
     for c in table.columns:
         if c.name in pos:
-            value: exp.Expr = exp.column(aliases[pos[c.name]], "__cl_src")
-            value = exp.cast(value, _type(c.type))
+            i = pos[c.name]
+            value: exp.Expr = exp.column(aliases[i], "__cl_src")
+            value = to_column(value, c, source_is_text=src_types[i] == "VARCHAR")
         else:
-            value = _default(c.type, c.default_sql)
+            value = _default(c)
         projections.append(value.as_(physical_name(c.column_id)).sql("duckdb"))
     sql = f"SELECT {', '.join(projections)} FROM ({src_sql}) AS __cl_src({', '.join(aliases)})"
     return append_query(ctx, table, sql, "INSERT", row_ids=False)
@@ -189,7 +188,10 @@ def delete(ctx: Ctx, node: exp.Delete) -> pa.Table:
 
 def truncate(ctx: Ctx, node: exp.TruncateTable) -> pa.Table:
     for t in node.expressions:
-        table = resolve_table(ctx.txn.ns, ctx, t)
+        found = find_table(ctx.txn.ns, ctx, t)
+        if found is None and node.args.get("exists"):
+            continue
+        table = found or resolve_table(ctx.txn.ns, ctx, t)
         n = sum(f.live_rows for f in ctx.txn.table_files(table.table_id))
         ctx.rows_deleted += n
         ctx.txn.remove_all(table.table_id, "TRUNCATE")
@@ -198,8 +200,7 @@ def truncate(ctx: Ctx, node: exp.TruncateTable) -> pa.Table:
 
 def _image_columns(table: TableInfo, values: dict[int, exp.Expr]) -> list[exp.Expr]:
     return [
-        exp.cast(values[c.column_id], _type(c.type)).as_(physical_name(c.column_id))
-        for c in table.columns
+        to_column(values[c.column_id], c).as_(physical_name(c.column_id)) for c in table.columns
     ]
 
 
@@ -286,9 +287,7 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
                     raise SqlError(f"invalid identifier '{eq.this.name}'")
                 values[c.column_id] = eq.expression.copy()
             for c in table.columns:
-                projections.append(
-                    exp.cast(values[c.column_id], _type(c.type)).as_(f"u{k}_{c.column_id}")
-                )
+                projections.append(to_column(values[c.column_id], c).as_(f"u{k}_{c.column_id}"))
             updates.append(k)
         elif (isinstance(then, exp.Var) and then.name.upper() == "DELETE") or (
             isinstance(then, exp.Expr) and then.key == "delete"
@@ -315,11 +314,7 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
             given = dict(zip(names, vals, strict=True))
             for c in table.columns:
                 v = given.get(c.name)
-                value = (
-                    exp.cast(v.copy(), _type(c.type))
-                    if v is not None
-                    else _default(c.type, c.default_sql)
-                )
+                value = to_column(v.copy(), c) if v is not None else _default(c)
                 projections.append(value.as_(f"i{k}_{c.column_id}"))
             inserts.append(k)
         else:

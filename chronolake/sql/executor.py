@@ -28,7 +28,6 @@ from chronolake.errors import (
     InternalError,
     NotSupportedError,
     PermissionDenied,
-    ProgrammingError,
     SqlError,
 )
 from chronolake.sql import ddl, dml
@@ -37,6 +36,7 @@ from chronolake.sql.literals import to_literal
 from chronolake.sql.parse import Unset, parse_statement
 from chronolake.sql.sandbox import check
 from chronolake.sql.session import Ctx, Session, to_us
+from chronolake.sql.substitute import substitute as _substitute
 
 
 @dataclass
@@ -75,60 +75,6 @@ def _query_type(tree: exp.Expr) -> str:
         if isinstance(tree, cls):
             return name
     return "UNKNOWN"
-
-
-def _substitute(
-    session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: Any
-) -> exp.Expr:
-    """Bind ? parameters, $variables, LAST_QUERY_ID() and the statement's current time."""
-    placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
-    given = list(params or [])
-    if len(placeholders) != len(given):
-        raise ProgrammingError(
-            f"The statement has {len(placeholders)} '?' parameter(s) but {len(given)} value(s) "
-            "were given."
-        )
-    for node, value in zip(placeholders, given, strict=True):
-        node.replace(to_literal(value))
-
-    def transform(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Parameter):
-            name = node.name.upper()
-            if name not in session.variables:
-                raise SqlError(
-                    f"Session variable '${name}' does not exist. Set it with SET {name} = ..."
-                )
-            return session.variables[name].copy()
-        if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
-            return to_literal(_last_query_id(session, node))
-        if isinstance(node, exp.CurrentTimestamp):
-            return to_literal(start)
-        if isinstance(node, exp.CurrentDate):
-            return to_literal(start.date())
-        if isinstance(node, exp.CurrentTime):
-            return to_literal(start.timetz().replace(tzinfo=None))
-        return node
-
-    return tree.transform(transform, copy=False)
-
-
-def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
-    n = -1
-    if node.expressions:
-        arg = node.expressions[0]
-        try:
-            n = int(arg.sql("snowflake"))
-        except ValueError:
-            raise SqlError("LAST_QUERY_ID takes an integer constant.") from None
-    ids = session.query_ids
-    try:
-        if n < 0:
-            return ids[n]
-        if n > 0:
-            return ids[n - 1]
-    except IndexError:
-        return None
-    return None
 
 
 _INTERNAL = re.compile(r"__cl_v\d+(_r)?")

@@ -49,7 +49,14 @@ _FORBIDDEN = {
     "list_files",
     "read",
 }
-_TABLE_FUNCTIONS_ALLOWED = {"range", "generate_series", "unnest", "flatten", "explode"}
+_TABLE_FUNCTIONS_ALLOWED = {
+    "range",
+    "generate_series",
+    "generator",
+    "unnest",
+    "flatten",
+    "explode",
+}
 
 
 def function_name(node: exp.Expr) -> str:

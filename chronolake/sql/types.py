@@ -37,6 +37,11 @@ def duck_type(dt: exp.DataType) -> str:
     """The DuckDB type that stores a Snowflake column type."""
     kind = dt.this
     if kind in _TEXT:
+        if dt.expressions and kind in (T.VARCHAR, T.NVARCHAR):
+            length = int(dt.expressions[0].name)
+            if not 1 <= length <= 16_777_216:
+                raise SqlError(f"Invalid VARCHAR length {length}: use 1 to 16777216.")
+            return f"VARCHAR({length})"
         return "VARCHAR"
     if kind == T.DECIMAL:
         params = [int(p.name) for p in dt.expressions] if dt.expressions else [38, 0]

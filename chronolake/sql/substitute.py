@@ -1,0 +1,117 @@
+"""Constants a statement is bound with before it runs.
+
+``?`` parameters, ``$variables``, ``LAST_QUERY_ID()``, the statement's own current time and
+names (CURRENT_TIMESTAMP and friends come from the session clock, so time can be simulated),
+and Snowflake's literal spellings DuckDB does not read (``'... +02:00'`` offsets, ``'off'``).
+A replaced projection keeps the name Snowflake gives it (``$X``, ``LAST_QUERY_ID()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from chronolake.errors import ProgrammingError, SqlError
+from chronolake.sql.literals import to_literal
+from chronolake.sql.session import Session
+
+_OFFSET_SPACE = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:.]+)\s+([+-]\d\d(?::?\d\d)?)$")
+_BOOLEANS = {
+    "true": True, "t": True, "yes": True, "y": True, "on": True, "1": True,
+    "false": False, "f": False, "no": False, "n": False, "off": False, "0": False,
+}  # fmt: skip
+_TIMESTAMPS = {
+    exp.DType.TIMESTAMP,
+    exp.DType.TIMESTAMPTZ,
+    exp.DType.TIMESTAMPLTZ,
+    exp.DType.TIMESTAMPNTZ,
+    exp.DType.DATETIME,
+}
+
+
+def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
+    n = -1
+    if node.expressions:
+        try:
+            n = int(node.expressions[0].sql("snowflake"))
+        except ValueError:
+            raise SqlError("LAST_QUERY_ID takes an integer constant.") from None
+    ids = session.query_ids
+    if n < 0 and -n <= len(ids):
+        return ids[n]
+    if 0 < n <= len(ids):
+        return ids[n - 1]
+    return None
+
+
+def _cast_literal(node: exp.Cast) -> exp.Expr | None:
+    """Snowflake literal spellings DuckDB would refuse, rewritten to ones it reads."""
+    value = node.this
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return None
+    to = node.to.this
+    text = value.this.strip()
+    if to in _TIMESTAMPS:
+        m = _OFFSET_SPACE.match(text)
+        if m:
+            return exp.Cast(this=exp.Literal.string(m[1] + m[2]), to=node.to)
+    if to == exp.DType.BOOLEAN and text.lower() in _BOOLEANS:
+        return exp.true() if _BOOLEANS[text.lower()] else exp.false()
+    return None
+
+
+def substitute(
+    session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: dt.datetime
+) -> exp.Expr:
+    """Bind everything constant in ``tree`` (in place) and return it."""
+    placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
+    given = list(params or [])
+    if len(placeholders) != len(given):
+        raise ProgrammingError(
+            f"The statement has {len(placeholders)} '?' parameter(s) but {len(given)} value(s) "
+            "were given."
+        )
+    for node, value in zip(placeholders, given, strict=True):
+        node.replace(to_literal(value))
+
+    def value_of(node: exp.Expr) -> exp.Expr | None:
+        if isinstance(node, exp.Parameter):
+            name = node.name.upper()
+            if name not in session.variables:
+                raise SqlError(
+                    f"Session variable '${name}' does not exist. Set it with SET {name} = ..."
+                )
+            return session.variables[name].copy()
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
+            return to_literal(_last_query_id(session, node))
+        if isinstance(node, exp.CurrentTimestamp):
+            return to_literal(start)
+        if isinstance(node, exp.CurrentDate):
+            return to_literal(start.date())
+        if isinstance(node, exp.CurrentTime):
+            return to_literal(start.time())
+        if isinstance(node, exp.CurrentDatabase):
+            return to_literal(session.database)
+        if isinstance(node, exp.CurrentSchema):
+            return to_literal(session.schema)
+        if isinstance(node, exp.CurrentUser):
+            return to_literal(session.settings.user)
+        if isinstance(node, exp.Cast):
+            return _cast_literal(node)
+        return None
+
+    def transform(node: exp.Expr) -> exp.Expr:
+        new = value_of(node)
+        if new is None:
+            return node
+        parent = node.parent
+        if isinstance(parent, exp.Select) and node.arg_key == "expressions":
+            name = node.sql("snowflake").upper()
+            return exp.alias_(new, exp.to_identifier(name, quoted=True))
+        return new
+
+    return tree.transform(transform, copy=False)

@@ -110,8 +110,8 @@ class Connection:
         internal = f"__cl_reg_{len(self._session.registered)}_{abs(hash(key)) % 10**8}"
         old = self._session.registered.get(key)
         if old:
-            self._session.duck.unregister(old)
-        self._session.duck.register(internal, table)
+            self._session.unregister(old)
+        self._session.register(internal, table)
         self._session.registered[key] = internal
 
     def unregister(self, name: str) -> None:
@@ -119,7 +119,7 @@ class Connection:
         internal = self._session.registered.pop(key, None)
         if internal is None:
             raise NotFound(f"Nothing is registered as '{name}'.")
-        self._session.duck.unregister(internal)
+        self._session.unregister(internal)
 
     def table_history(self, name: str) -> list[dict[str, Any]]:
         """Snapshots that changed a table: id, commit time, query id, operation, rows."""

@@ -225,6 +225,7 @@ class Catalog:
                     tcols,
                     int(r.created_snapshot),
                     int(r.next_column_id),
+                    r.view_sql,
                 )
         ns = Namespace(dbs, scs, tbls)
         with self._lock:

@@ -219,6 +219,7 @@ class _Apply:
                 name=t.name,
                 created_snapshot=created,
                 next_column_id=t.next_column_id,
+                view_sql=t.view_sql,
             )
         )
 

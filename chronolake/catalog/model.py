@@ -33,6 +33,7 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     created_snapshot: int | None  # None: created by a transaction that has not committed yet
     next_column_id: int
+    view_sql: str | None = None  # a view: its query (Snowflake SQL), bound when used
 
     def column(self, name: str) -> ColumnInfo | None:
         for col in self.columns:

@@ -98,6 +98,7 @@ tables = Table(
     Column("name", String(255), nullable=False),
     Column("created_snapshot", BigInteger, nullable=False),
     Column("next_column_id", Integer, nullable=False),
+    Column("view_sql", Text, nullable=True),
 )
 
 columns = Table(

@@ -16,7 +16,9 @@ import duckdb
 from chronolake.settings import Settings
 
 
-def open_duck(tenant_root: Path, temp_dir: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
+def open_duck(
+    tenant_root: Path, temp_dir: Path, settings: Settings, timezone: str = "UTC"
+) -> duckdb.DuckDBPyConnection:
     tenant_root.mkdir(parents=True, exist_ok=True)
     temp_dir.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
@@ -29,7 +31,7 @@ def open_duck(tenant_root: Path, temp_dir: Path, settings: Settings) -> duckdb.D
     if settings.duckdb_memory_limit:
         config["memory_limit"] = settings.duckdb_memory_limit
     con = duckdb.connect(":memory:", config=config)
-    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET temp_directory = ?", [str(temp_dir)])
     con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/"]])
     con.execute("SET enable_external_access = false")

@@ -11,8 +11,10 @@ from __future__ import annotations
 from sqlglot import exp
 
 from chronolake.catalog.model import TableInfo
-from chronolake.errors import NotSupportedError, SqlError
+from chronolake.errors import NotFound, NotSupportedError, SqlError
+from chronolake.sql.information_schema import SCHEMA_NAME, query_history, register_view
 from chronolake.sql.names import resolve_table
+from chronolake.sql.parse import parse_statement
 from chronolake.sql.session import Ctx
 from chronolake.sql.timetravel import resolve_point
 
@@ -44,8 +46,42 @@ def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> 
     return ctx.session.views.views(key, table.columns, files)
 
 
-def bind(ctx: Ctx, tree: exp.Expr) -> exp.Expr:
+def _table_function(ctx: Ctx, node: exp.TableFromRows) -> None:
+    """TABLE(INFORMATION_SCHEMA.QUERY_HISTORY(...)): the only table functions of the catalog."""
+    inner = node.this
+    if not isinstance(inner, exp.Dot):
+        return
+    fn = inner.expression
+    name = fn.name.upper()
+    if name != "QUERY_HISTORY":
+        raise NotFound(f"Table function INFORMATION_SCHEMA.{name} does not exist.")
+    limit = None
+    for arg in fn.expressions:
+        if isinstance(arg, exp.Kwarg) and arg.this.name.upper() == "RESULT_LIMIT":
+            limit = int(arg.expression.name)
+    internal = register_view(ctx, name, query_history(ctx, limit))
+    alias = node.args.get("alias")
+    ref = view_table(internal, name)
+    if alias is not None:
+        ref.set("alias", alias)
+    node.replace(ref)
+
+
+def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
+    if node.args.get("when") is not None:
+        raise SqlError(f"AT/BEFORE can only be used on a base table: '{table.name}' is a view.")
+    if depth > 16:
+        raise SqlError(f"View {table.name} nests views more than 16 deep (or refers to itself).")
+    query = parse_statement(table.view_sql or "")
+    bound = bind(ctx, query, depth + 1)
+    alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+    node.replace(exp.Subquery(this=bound, alias=alias))
+
+
+def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
     """Replace the table references of ``tree`` (in place) and return it."""
+    for fn in list(tree.find_all(exp.TableFromRows)):
+        _table_function(ctx, fn)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     for node in list(tree.find_all(exp.Table)):
         if node.meta.get(BOUND) or not isinstance(node.this, exp.Identifier):
@@ -67,7 +103,21 @@ def bind(ctx: Ctx, tree: exp.Expr) -> exp.Expr:
             alias = node.alias or name
             node.replace(view_table(ctx.session.registered[name], alias))
             continue
+        if db.upper() == SCHEMA_NAME:
+            if hist is not None:
+                raise SqlError(
+                    f"AT/BEFORE can only be used on a base table: 'INFORMATION_SCHEMA.{name}' "
+                    "is a view."
+                )
+            ref = view_table(register_view(ctx, name.upper()), name)
+            if node.args.get("alias") is not None:
+                ref.set("alias", node.args["alias"])
+            node.replace(ref)
+            continue
         table = resolve_table(ctx.txn.ns, ctx, node)
+        if table.view_sql is not None:
+            _view(ctx, node, table, depth)
+            continue
         read_view, _ = table_views(ctx, table, hist)
         alias_node = node.args.get("alias")
         ref = view_table(read_view, name)

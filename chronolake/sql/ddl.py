@@ -160,6 +160,32 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
     return table, status(f"Table {name} successfully created.")
 
 
+def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
+    target = node.this
+    if isinstance(target, exp.Schema):
+        raise NotSupportedError(
+            "A column list on CREATE VIEW is not supported: alias in the query."
+        )
+    query = node.expression
+    if query is None:
+        raise SqlError("CREATE VIEW needs AS <query>.")
+    ns = ctx.txn.ns.copy()
+    sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
+    name = target.name
+    existing = ns.table_by_name(sc.schema_id, name)
+    if existing is not None:
+        if node.args.get("exists"):
+            return status(f"{name} already exists, statement succeeded.")
+        if not node.args.get("replace") or existing.view_sql is None:
+            raise _exists(name)
+        del ns.tables[existing.table_id]
+    ctas_columns(ctx, query)  # the query must bind now
+    view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
+    ns.tables[view.table_id] = view
+    ctx.txn.set_namespace(ns, "CREATE_VIEW")
+    return status(f"View {name} successfully created.")
+
+
 def ctas_columns(ctx: Ctx, query: exp.Expr) -> list[ColumnInfo]:
     from chronolake.sql.binder import bind
 
@@ -183,7 +209,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
     kind = str(node.args.get("kind") or "").upper()
     ns = ctx.txn.ns.copy()
     if_exists = bool(node.args.get("exists"))
-    if kind == "TABLE":
+    if kind in ("TABLE", "VIEW"):
         try:
             table = find_table(ns, ctx, target)
         except NotFound:
@@ -194,9 +220,14 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             if if_exists:
                 return status("Drop statement executed successfully (object already dropped).")
             raise NotFound(f"Object '{target.name}' does not exist or not authorized.")
+        if (table.view_sql is not None) != (kind == "VIEW"):
+            raise SqlError(
+                f"{table.name} is a {'view' if table.view_sql is not None else 'table'}: "
+                f"use DROP {'VIEW' if table.view_sql is not None else 'TABLE'}."
+            )
         del ns.tables[table.table_id]
-        ctx.txn.set_namespace(ns, "DROP_TABLE")
-        ctx.txn.ops[table.table_id] = "DROP_TABLE"
+        ctx.txn.set_namespace(ns, f"DROP_{kind}")
+        ctx.txn.ops[table.table_id] = f"DROP_{kind}"
         return status(f"{table.name} successfully dropped.")
     if kind == "SCHEMA":
         try:

@@ -101,6 +101,8 @@ def insert(ctx: Ctx, node: exp.Insert) -> pa.Table:
         columns = [c.name for c in target.expressions]
         target = target.this
     table = resolve_table(ctx.txn.ns, ctx, target)
+    if table.view_sql is not None:
+        raise SqlError(f"{table.name} is a view: DML statements change base tables only.")
     source = node.expression
     if source is None:
         raise SqlError("INSERT needs VALUES or a query.")
@@ -120,6 +122,8 @@ def _target(ctx: Ctx, node: exp.Expr) -> tuple[TableInfo, str, str]:
     if tnode.args.get("when") is not None:
         raise SqlError("AT/BEFORE cannot be used on the target of a DML statement.")
     table = resolve_table(ctx.txn.ns, ctx, tnode)
+    if table.view_sql is not None:
+        raise SqlError(f"{table.name} is a view: DML statements change base tables only.")
     ctx.txn.ensure_row_ids(table.table_id)
     _, row_view = table_views(ctx, table, None)
     return table, tnode.alias or table.name, row_view

@@ -158,6 +158,7 @@ class Executor:
             raise err from None
         finally:
             s.query_ids.append(query_id)
+            s.drop_statement_objects()
         return result
 
     # -- dispatch -------------------------------------------------------------------------
@@ -173,7 +174,9 @@ class Executor:
         if isinstance(tree, exp.Rollback):
             return self._rollback(text, start, query_id, qtype)
         handler = self._handler(tree)
-        writes = not isinstance(tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe))
+        writes = not isinstance(tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe)) and not (
+            isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION"
+        )
         if s.txn is None and not s.autocommit and writes:
             s.txn = s.begin(explicit=True)  # implicit transaction when autocommit is off
         if s.txn is not None:
@@ -229,6 +232,8 @@ class Executor:
             return ddl.alter_table
         if isinstance(tree, exp.Use):
             return ddl.use
+        if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION":
+            return self._alter_session
         if isinstance(tree, exp.Describe):
             return ddl.describe
         if isinstance(tree, exp.Set):
@@ -256,6 +261,8 @@ class Executor:
                 n = dml.insert_select(ctx, table, bound, None)
                 ctx.rows_inserted += n
             return status
+        if kind == "VIEW":
+            return ddl.create_view(ctx, tree)
         raise NotSupportedError(f"CREATE {kind} is not supported.")
 
     def _set(self, ctx: Ctx, tree: exp.Set) -> pa.Table:
@@ -275,6 +282,24 @@ class Executor:
                 bound = bind(ctx, exp.select(value.copy()))
                 row = first_row(ctx.session.duck, bound.sql("duckdb"))
                 ctx.session.variables[name_node.name.upper()] = to_literal(row[0] if row else None)
+        return ddl.status("Statement executed successfully.")
+
+    def _alter_session(self, ctx: Ctx, tree: exp.Alter) -> pa.Table:
+        for action in tree.args.get("actions") or []:
+            unset = bool(action.args.get("unset"))
+            for item in action.expressions:
+                target = item.this if isinstance(item, exp.SetItem) else item
+                if isinstance(target, exp.EQ):
+                    name, value = target.this.name.upper(), target.expression
+                else:
+                    name, value = target.name.upper(), None
+                if name == "TIMEZONE":
+                    zone = "UTC" if unset or value is None else value.name
+                    ctx.session.set_timezone(zone)
+                elif unset:
+                    ctx.session.parameters.pop(name, None)
+                else:
+                    ctx.session.parameters[name] = None if value is None else value.name
         return ddl.status("Statement executed successfully.")
 
     def _unset(self, ctx: Ctx, tree: Unset) -> pa.Table:

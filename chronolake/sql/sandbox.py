@@ -101,6 +101,8 @@ def check(tree: exp.Expr) -> None:
                 )
         if isinstance(node, exp.TableFromRows):
             inner = node.this
+            if isinstance(inner, exp.Dot) and inner.this.name.upper() == "INFORMATION_SCHEMA":
+                continue
             name = function_name(inner) if inner is not None else ""
             if name not in _TABLE_FUNCTIONS_ALLOWED:
                 raise PermissionDenied(

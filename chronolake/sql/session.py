@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlglot import exp
 from chronolake.catalog.base import DEFAULT_DATABASE, DEFAULT_SCHEMA, Catalog
 from chronolake.engine.scan import ScanViews
 from chronolake.engine.session import open_duck
+from chronolake.errors import ProgrammingError
 from chronolake.settings import Settings
 from chronolake.storage.layout import LakeLayout
 from chronolake.txn.transaction import Transaction
@@ -55,7 +57,41 @@ class Session:
         self.variables: dict[str, exp.Expr] = {}
         self.query_ids: list[str] = []
         self.txn: Transaction | None = None
-        self.registered: dict[str, str] = {}
+        self.registered: dict[str, str] = {}  # user name -> internal DuckDB name
+        self.registered_objects: dict[str, Any] = {}  # internal name -> Arrow table
+        self.statement_objects: list[str] = []  # registered for the running statement only
+        self.timezone = "UTC"
+        self.parameters: dict[str, str | None] = {}
+
+    def register(self, internal: str, table: Any) -> None:
+        self.duck.register(internal, table)
+        self.registered_objects[internal] = table
+
+    def unregister(self, internal: str) -> None:
+        self.duck.unregister(internal)
+        self.registered_objects.pop(internal, None)
+
+    def drop_statement_objects(self) -> None:
+        for name in self.statement_objects:
+            self.duck.unregister(name)
+        self.statement_objects.clear()
+
+    def set_timezone(self, zone: str) -> None:
+        """ALTER SESSION SET TIMEZONE: the engine's settings are locked, so reopen it."""
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ProgrammingError(
+                f"Invalid value [{zone}] for parameter 'TIMEZONE': use an IANA time zone name "
+                "such as 'UTC' or 'America/Los_Angeles'."
+            ) from None
+        old = self.duck
+        self.duck = open_duck(self.root, self.layout.temp_dir(self.tenant), self.settings, zone)
+        self.views = ScanViews(self.duck, self.root)
+        for internal, table in self.registered_objects.items():
+            self.duck.register(internal, table)
+        old.close()
+        self.timezone = zone
 
     def now(self) -> dt.datetime:
         t = self.settings.clock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 
 import duckdb
 from sqlglot import exp
@@ -13,6 +14,9 @@ from chronolake.catalog.model import TableInfo
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError, TimeTravelError
 from chronolake.sql.session import Ctx, to_us
+
+DEFAULT_RETENTION_DAYS = 1
+_OFFSET_SPACE = re.compile(r"\s+([+-]\d\d(:?\d\d)?)$")
 
 
 def _not_available(table: TableInfo) -> TimeTravelError:
@@ -51,12 +55,7 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
                 )
             point_us = ctx.start_us + round(value * 1_000_000)
         else:
-            ts = _constant(ctx, expr, "TIMESTAMPTZ")
-            if not isinstance(ts, dt.datetime):
-                raise DataError(f"Invalid timestamp in AT/BEFORE: {expr.sql('snowflake')}")
-            if ts.tzinfo is None:
-                ts = ts.replace(tzinfo=dt.UTC)
-            point_us = to_us(ts)
+            point_us = to_us(_timestamp(ctx, expr))
             if point_us > ctx.start_us:
                 raise TimeTravelError(f"Future data is not yet available for table {table.name}.")
         snap = catalog.snapshot_at_time(tenant, point_us, inclusive=not before)
@@ -82,7 +81,39 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
         )
     if table.created_snapshot is None or snap < table.created_snapshot or snap < 1:
         raise _not_available(table)
+    oldest_us = ctx.start_us - retention_days(ctx, table) * 86_400 * 1_000_000
+    if kind not in ("TIMESTAMP", "OFFSET"):
+        # a snapshot's state is reachable while it was current at some moment inside retention
+        following = catalog.snapshot(tenant, snap + 1)
+        point_us = following.commit_time_us if following is not None else ctx.start_us
+    if point_us < oldest_us:
+        raise _not_available(table)
     return snap
+
+
+def retention_days(ctx: Ctx, table: TableInfo) -> int:
+    """The table's effective DATA_RETENTION_TIME_IN_DAYS (settings arrive with retention)."""
+    return DEFAULT_RETENTION_DAYS
+
+
+def _timestamp(ctx: Ctx, expr: exp.Expr) -> dt.datetime:
+    """A TIMESTAMP point: un-cast strings and TIMESTAMP_NTZ are UTC, LTZ the session zone."""
+    value = _constant(ctx, expr, None)
+    if isinstance(value, str):
+        text = _OFFSET_SPACE.sub(r"\1", value.strip())
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise DataError(
+                f"Timestamp '{value}' is not recognized: use 'YYYY-MM-DD HH:MI:SS[.FF][+TZH:TZM]'."
+            ) from None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise DataError(f"Invalid timestamp in AT/BEFORE: {expr.sql('snowflake')}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _show(v: object) -> str:

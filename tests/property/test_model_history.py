@@ -22,6 +22,7 @@ clock value of the committing statement.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -209,7 +210,7 @@ def statement(op: Any) -> tuple[str, list[Any]]:
         where, params = op.pred.sql()
         return f"DELETE FROM {op.table} WHERE {where}", params
     if isinstance(op, Merge):
-        values = ", ".join("(?, ?, ?::NUMBER(12,2), ?)" for _ in op.source)
+        values = ", ".join("(?, ?, CAST(? AS NUMBER(12,2)), ?)" for _ in op.source)
         clauses = []
         if op.delete:
             clauses.append("WHEN MATCHED AND src.op = 'D' THEN DELETE")
@@ -391,7 +392,8 @@ def run_history(lake: Any, history: list[Any]) -> None:
 
 
 @settings(
-    max_examples=25,
+    # CHRONOLAKE_PROPERTY_EXAMPLES=500 for a longer hunt
+    max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

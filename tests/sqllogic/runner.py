@@ -16,6 +16,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import os
 import re
 import shlex
 import sys
@@ -580,14 +581,15 @@ def main(argv: Sequence[str]) -> int:
     paths = [Path(a) for a in argv] or list(iter_scripts(Path(__file__).parent.parent / "sql"))
     failed = 0
     for path in paths:
+        shown = os.path.relpath(path)
         with tempfile.TemporaryDirectory(prefix="sqllogic-") as tmp:
             try:
-                run_script(path, Path(tmp) / "lake", stop_on_failure=False)
+                run_script(path, Path(tmp) / "lake", stop_on_failure=False, display_path=shown)
             except (ScriptFailure, ScriptError) as exc:
                 failed += 1
-                print(f"FAIL {path}\n{exc}\n")
+                print(f"FAIL {shown}\n{exc}\n")
             else:
-                print(f"ok   {path}")
+                print(f"ok   {shown}")
     print(f"{len(paths) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

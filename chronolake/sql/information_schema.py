@@ -1,0 +1,201 @@
+"""INFORMATION_SCHEMA: the tenant's catalog as read-only tables, built per statement.
+
+Each view is an Arrow table computed from the transaction's namespace (or, for
+QUERY_HISTORY, the statement log) and handed to DuckDB under an internal name, so it obeys
+the same isolation as everything else: only the tenant's own rows ever exist in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from chronolake.catalog import schema as s
+from chronolake.errors import NotFound
+from chronolake.sql.session import Ctx, from_us
+
+SCHEMA_NAME = "INFORMATION_SCHEMA"
+
+
+def _time(us: int | None) -> Any:
+    return None if us is None else from_us(int(us))
+
+
+def _tables(ctx: Ctx) -> pa.Table:
+    ns = ctx.txn.ns
+    rows: list[dict[str, Any]] = []
+    catalog, tenant = ctx.session.catalog, ctx.session.tenant
+    for t in ns.tables.values():
+        sc = ns.schemas[t.schema_id]
+        db = ns.databases[sc.database_id]
+        files = () if t.view_sql is not None else ctx.txn.table_files(t.table_id)
+        created = catalog.snapshot(tenant, t.created_snapshot) if t.created_snapshot else None
+        rows.append(
+            {
+                "table_catalog": db.name,
+                "table_schema": sc.name,
+                "table_name": t.name,
+                "table_type": "VIEW" if t.view_sql is not None else "BASE TABLE",
+                "row_count": None if t.view_sql is not None else sum(f.live_rows for f in files),
+                "bytes": None
+                if t.view_sql is not None
+                else sum(f.byte_size + (f.delete.byte_size if f.delete else 0) for f in files),
+                "created": _time(created.commit_time_us) if created else None,
+                "table_id": t.table_id,
+            }
+        )
+    return pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("table_catalog", pa.string()),
+                ("table_schema", pa.string()),
+                ("table_name", pa.string()),
+                ("table_type", pa.string()),
+                ("row_count", pa.int64()),
+                ("bytes", pa.int64()),
+                ("created", pa.timestamp("us", tz="UTC")),
+                ("table_id", pa.int64()),
+            ]
+        ),
+    )
+
+
+def _columns(ctx: Ctx) -> pa.Table:
+    ns = ctx.txn.ns
+    rows = []
+    for t in ns.tables.values():
+        sc = ns.schemas[t.schema_id]
+        db = ns.databases[sc.database_id]
+        for c in t.columns:
+            rows.append(
+                {
+                    "table_catalog": db.name,
+                    "table_schema": sc.name,
+                    "table_name": t.name,
+                    "column_name": c.name,
+                    "ordinal_position": c.position + 1,
+                    "column_default": c.default_sql,
+                    "is_nullable": "YES" if c.nullable else "NO",
+                    "data_type": c.type,
+                    "column_id": c.column_id,
+                }
+            )
+    return pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("table_catalog", pa.string()),
+                ("table_schema", pa.string()),
+                ("table_name", pa.string()),
+                ("column_name", pa.string()),
+                ("ordinal_position", pa.int64()),
+                ("column_default", pa.string()),
+                ("is_nullable", pa.string()),
+                ("data_type", pa.string()),
+                ("column_id", pa.int64()),
+            ]
+        ),
+    )
+
+
+def _schemata(ctx: Ctx) -> pa.Table:
+    ns = ctx.txn.ns
+    return pa.table(
+        {
+            "catalog_name": [ns.databases[x.database_id].name for x in ns.schemas.values()],
+            "schema_name": [x.name for x in ns.schemas.values()],
+        }
+    )
+
+
+def _databases(ctx: Ctx) -> pa.Table:
+    return pa.table({"database_name": [d.name for d in ctx.txn.ns.databases.values()]})
+
+
+def query_history(ctx: Ctx, limit: int | None = None) -> pa.Table:
+    """The tenant's statement log, newest first (Snowflake's QUERY_HISTORY columns)."""
+    t = s.statements
+    q = (
+        select(t)
+        .where(t.c.tenant_id == ctx.session.tenant)
+        .order_by(t.c.start_time.desc(), t.c.query_id)
+    )
+    if limit is not None:
+        q = q.limit(limit)
+    with ctx.session.catalog.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "query_id": r["query_id"],
+                "query_text": r["query_text"],
+                "database_name": r["database_name"],
+                "schema_name": r["schema_name"],
+                "query_type": r["query_type"],
+                "session_id": r["session_id"],
+                "user_name": r["user_name"],
+                "execution_status": r["execution_status"],
+                "error_message": r["error_message"],
+                "start_time": _time(r["start_time"]),
+                "end_time": _time(r["end_time"]),
+                "total_elapsed_time": (int(r["end_time"]) - int(r["start_time"])) // 1000,
+                "rows_produced": r["rows_produced"],
+                "rows_inserted": r["rows_inserted"],
+                "rows_updated": r["rows_updated"],
+                "rows_deleted": r["rows_deleted"],
+                "transaction_id": r["txn_id"],
+                "snapshot_id": r["produced_snapshot"],
+            }
+        )
+    return pa.Table.from_pylist(
+        out,
+        schema=pa.schema(
+            [
+                ("query_id", pa.string()),
+                ("query_text", pa.string()),
+                ("database_name", pa.string()),
+                ("schema_name", pa.string()),
+                ("query_type", pa.string()),
+                ("session_id", pa.string()),
+                ("user_name", pa.string()),
+                ("execution_status", pa.string()),
+                ("error_message", pa.string()),
+                ("start_time", pa.timestamp("us", tz="UTC")),
+                ("end_time", pa.timestamp("us", tz="UTC")),
+                ("total_elapsed_time", pa.int64()),
+                ("rows_produced", pa.int64()),
+                ("rows_inserted", pa.int64()),
+                ("rows_updated", pa.int64()),
+                ("rows_deleted", pa.int64()),
+                ("transaction_id", pa.string()),
+                ("snapshot_id", pa.int64()),
+            ]
+        ),
+    )
+
+
+VIEWS: dict[str, Callable[[Ctx], pa.Table]] = {
+    "TABLES": _tables,
+    "COLUMNS": _columns,
+    "SCHEMATA": _schemata,
+    "DATABASES": _databases,
+    "QUERY_HISTORY": query_history,
+}
+
+
+def register_view(ctx: Ctx, name: str, table: pa.Table | None = None) -> str:
+    """Compute an INFORMATION_SCHEMA view and register it; return its internal name."""
+    if table is None:
+        builder = VIEWS.get(name)
+        if builder is None:
+            raise NotFound(f"Object 'INFORMATION_SCHEMA.{name}' does not exist or not authorized.")
+        table = builder(ctx)
+    internal = f"__cl_is_{name.lower()}_{id(table)}"
+    ctx.session.duck.register(internal, table)
+    ctx.session.statement_objects.append(internal)
+    return internal

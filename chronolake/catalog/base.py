@@ -159,18 +159,18 @@ class Catalog:
             ).first()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def statement_points(self, tenant: str, query_id: str) -> tuple[int | None, int] | None:
-        """(snapshot the statement's transaction produced, latest snapshot at its end)."""
+    def statement_points(self, tenant: str, query_id: str) -> tuple[int | None, int, int] | None:
+        """(snapshot its transaction produced, latest snapshot it saw, its start time)."""
         t = s.statements
         with self.engine.connect() as c:
             row = c.execute(
-                select(t.c.produced_snapshot, t.c.visible_snapshot).where(
+                select(t.c.produced_snapshot, t.c.visible_snapshot, t.c.start_time).where(
                     t.c.tenant_id == tenant, t.c.query_id == query_id
                 )
             ).first()
         if row is None:
             return None
-        return (None if row[0] is None else int(row[0])), int(row[1])
+        return (None if row[0] is None else int(row[0])), int(row[1]), int(row[2])
 
     # -- namespace ------------------------------------------------------------------------
 

@@ -228,12 +228,12 @@ class Executor:
             return self._create
         if isinstance(tree, exp.Drop):
             return ddl.drop
+        if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION":
+            return self._alter_session
         if isinstance(tree, exp.Alter):
             return ddl.alter_table
         if isinstance(tree, exp.Use):
             return ddl.use
-        if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION":
-            return self._alter_session
         if isinstance(tree, exp.Describe):
             return ddl.describe
         if isinstance(tree, exp.Set):
@@ -409,5 +409,5 @@ class Executor:
         txn_id = s.txn.txn_id if s.txn is not None else None
         with contextlib.suppress(Exception):
             s.catalog.insert_statements(
-                [self._log_row(ctx, text, None, txn_id, "FAILED", str(err))]
+                [self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))]
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 
@@ -9,6 +10,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.tokens import Token, TokenType
 
 from chronolake.errors import PermissionDenied, SqlError
 
@@ -50,6 +52,23 @@ class Unset(exp.Expression):
     arg_types = {"expressions": True}  # noqa: RUF012 - sqlglot's own convention
 
 
+def _refuse_forbidden_calls(text: str) -> None:
+    """A forbidden function is refused even where sqlglot would fail to parse its call."""
+    from chronolake.sql.sandbox import deny_function, forbidden_function
+
+    try:
+        tokens = _tokens(text)
+    except TokenError:
+        return  # the parser reports it
+    for tok, nxt in itertools.pairwise(tokens):
+        if nxt.token_type == TokenType.L_PAREN and forbidden_function(tok.text.lower()):
+            raise deny_function(tok.text.lower())
+
+
+def _tokens(text: str) -> list[Token]:
+    return sqlglot.Dialect.get_or_raise(DIALECT).tokenize(text)
+
+
 def _lead_word(text: str) -> str:
     m = _LEAD.match(text)
     return m.group(1).upper() if m else ""
@@ -71,6 +90,7 @@ def parse_statement(text: str) -> exp.Expr:
     try:
         trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
     except (ParseError, TokenError) as e:
+        _refuse_forbidden_calls(text)
         errors = getattr(e, "errors", None) or [{}]
         first = errors[0]
         raise SqlError(

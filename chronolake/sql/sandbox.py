@@ -67,11 +67,11 @@ def function_name(node: exp.Expr) -> str:
     return ""
 
 
-def _forbidden(name: str) -> bool:
+def forbidden_function(name: str) -> bool:
     return name in _FORBIDDEN or name.startswith(_FORBIDDEN_PREFIXES)
 
 
-def _deny(name: str) -> PermissionDenied:
+def deny_function(name: str) -> PermissionDenied:
     return PermissionDenied(
         f"Function {name.upper()} is not allowed: SQL can only read the tables of this lake."
     )
@@ -87,11 +87,11 @@ def check(tree: exp.Expr) -> None:
             )
         if isinstance(node, (exp.Func, exp.Anonymous)):
             name = function_name(node)
-            if _forbidden(name):
-                raise _deny(name)
+            if forbidden_function(name):
+                raise deny_function(name)
             for cls_name in type(node).sql_names() if isinstance(node, exp.Func) else ():
-                if _forbidden(cls_name.lower()):
-                    raise _deny(cls_name.lower())
+                if forbidden_function(cls_name.lower()):
+                    raise deny_function(cls_name.lower())
         if isinstance(node, exp.Table) and isinstance(node.this, (exp.Func, exp.Anonymous)):
             name = function_name(node.this)
             if name not in _TABLE_FUNCTIONS_ALLOWED:

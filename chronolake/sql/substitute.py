@@ -48,9 +48,16 @@ def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
     return None
 
 
+_TEXT = {exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.CHAR, exp.DType.NVARCHAR}
+
+
 def _cast_literal(node: exp.Cast) -> exp.Expr | None:
-    """Snowflake literal spellings DuckDB would refuse, rewritten to ones it reads."""
+    """Snowflake spellings DuckDB would read differently, rewritten to ones it reads."""
     value = node.this
+    if isinstance(value, exp.JSONExtract) and node.to.this in _TEXT:
+        # v:a::VARCHAR is the string itself in Snowflake, not its JSON text ("x")
+        scalar = exp.JSONExtractScalar(this=value.this, expression=value.expression)
+        return exp.Cast(this=scalar, to=node.to)
     if not (isinstance(value, exp.Literal) and value.is_string):
         return None
     to = node.to.this

@@ -66,14 +66,16 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
         points = catalog.statement_points(tenant, qid)
         if points is None:
             raise TimeTravelError(f"Statement {qid} not found")
-        produced, visible = points
+        produced, visible, point_us = points
         snap = visible if produced is None else produced - 1 if before else produced
     elif kind == "VERSION":
         raw = _constant(ctx, expr, None)
         if not isinstance(raw, int) or isinstance(raw, bool):
             raise TimeTravelError(f"No snapshot found at version {raw}")
-        if raw < 1 or catalog.snapshot(tenant, raw) is None:
+        found = catalog.snapshot(tenant, raw) if raw >= 1 else None
+        if found is None:
             raise TimeTravelError(f"No snapshot found at version {raw}")
+        point_us = found.commit_time_us
         snap = raw - 1 if before else raw
     else:
         raise SqlError(
@@ -82,10 +84,6 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
     if table.created_snapshot is None or snap < table.created_snapshot or snap < 1:
         raise _not_available(table)
     oldest_us = ctx.start_us - retention_days(ctx, table) * 86_400 * 1_000_000
-    if kind not in ("TIMESTAMP", "OFFSET"):
-        # a snapshot's state is reachable while it was current at some moment inside retention
-        following = catalog.snapshot(tenant, snap + 1)
-        point_us = following.commit_time_us if following is not None else ctx.start_us
     if point_us < oldest_us:
         raise _not_available(table)
     return snap

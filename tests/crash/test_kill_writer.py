@@ -108,29 +108,35 @@ def check_files(lake: Path) -> set[str]:
     return orphans
 
 
-def run_round(lake: Path, first_batch: int, seed: int, delay: float) -> list[dict[str, Any]]:
-    proc = subprocess.Popen(
-        [sys.executable, str(WRITER), str(lake), str(first_batch), str(seed)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        if not first:
-            raise AssertionError(f"writer did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
-        assert json.loads(first) == {"ready": True}
-        time.sleep(delay)
-        if proc.poll() is not None:
-            raise AssertionError(f"writer died by itself: {proc.stderr.read()}")  # type: ignore[union-attr]
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, err)
+def run_round(
+    lake: Path, first_batch: int, seed: int, delay: float, log: Path
+) -> list[dict[str, Any]]:
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(WRITER), str(lake), str(first_batch), str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            if not first:
+                proc.wait(timeout=30)
+                raise AssertionError(f"writer did not start: {log.read_text()}")
+            assert json.loads(first) == {"ready": True}
+            time.sleep(delay)
+            if proc.poll() is not None:
+                raise AssertionError(f"writer died by itself: {log.read_text()}")
+            proc.send_signal(signal.SIGKILL)
+            # read through the same buffered reader readline() used: it may hold lines already
+            out = proc.stdout.read()
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, log.read_text())
     events = []
     lines = out.splitlines()
     for n, line in enumerate(lines):
@@ -160,7 +166,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         delay = rng.uniform(0.05, 0.6)
         seed = rng.randrange(1 << 30)
         ctx = f"(seed {seed0}, round {rnd}, delay {delay:.3f}s)"
-        events = run_round(lake, (rnd + 1) * 10_000, seed, delay)
+        events = run_round(lake, (rnd + 1) * 10_000, seed, delay, tmp_path / f"writer{rnd}.log")
         in_flight: dict[str, Any] | None = None
         for ev in events:
             if "start" in ev:

@@ -185,7 +185,7 @@ class Executor:
             try:
                 table = handler(ctx, tree)
             except BaseException:
-                s.txn.restore(sp)
+                s.txn.restore(sp, s.root)
                 raise
             self._log(ctx, text, table, txn_id=s.txn.txn_id)
             return self._result(table, ctx, query_id), ctx

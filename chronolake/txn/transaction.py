@@ -48,7 +48,11 @@ class Transaction:
     def savepoint(self) -> _State:
         return _State(self.ns, dict(self.deltas), dict(self.ops), self.written, self.operation)
 
-    def restore(self, sp: _State) -> None:
+    def restore(self, sp: _State, root: Path) -> None:
+        """Undo a failed statement, deleting the files only it wrote."""
+        for rel in self.written[len(sp.written) :]:
+            with contextlib.suppress(FileNotFoundError):
+                (root / rel).unlink()
         self.ns, self.deltas, self.ops = sp.ns, sp.deltas, sp.ops
         self.written, self.operation = sp.written, sp.operation
         self._version += 1

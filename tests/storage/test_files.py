@@ -1,0 +1,117 @@
+"""Storage invariants: immutable zstd Parquet with field ids, positional deletes, row ids kept."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+import chronolake
+
+
+def _catalog(lake: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(lake / "catalog.sqlite") as db:
+        return db.execute(sql).fetchall()
+
+
+def _files(lake: Path) -> set[Path]:
+    return {p for p in (lake / "data").rglob("*.parquet")}
+
+
+def test_data_files_are_zstd_parquet_with_column_ids_as_field_ids(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id INT, name VARCHAR, amount NUMBER(10,2))")
+    con.execute("INSERT INTO t VALUES (1, 'a', 1.5), (2, 'b', 2.5)")
+    (path,) = [r[0] for r in _catalog(tmp_path, "SELECT path FROM cl_data_files")]
+    meta = pq.ParquetFile(tmp_path / "data" / "default" / path)
+    schema = meta.schema_arrow
+    field_ids = [int(f.metadata[b"PARQUET:field_id"]) for f in schema]
+    assert field_ids == [1, 2, 3]
+    assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert meta.metadata.num_rows == 2
+
+
+def test_update_writes_only_the_changed_rows_and_keeps_row_ids(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id INT, v VARCHAR)")
+    con.execute("INSERT INTO t SELECT range, 'x' FROM range(1000)")
+    before = _files(tmp_path)
+    con.execute("UPDATE t SET v = 'y' WHERE id IN (3, 500)")
+    added = _files(tmp_path) - before
+    assert all(p.stat().st_size < 4096 for p in added)  # the images and one delete file
+    assert len(added) == 2
+    rows = _catalog(
+        tmp_path, "SELECT row_count, end_snapshot FROM cl_data_files ORDER BY begin_snapshot"
+    )
+    assert rows == [(1000, None), (2, None)]  # the original file is still the live one
+    dels = _catalog(tmp_path, "SELECT delete_count FROM cl_delete_files")
+    assert dels == [(2,)]
+    assert con.execute("SELECT count(*), count_if(v = 'y') FROM t").fetchone() == (1000, 2)
+
+
+def test_large_insert_select_streams_into_several_files_in_bounded_memory(tmp_path: Path) -> None:
+    settings = chronolake.Settings(
+        target_file_size=8 * 1024 * 1024, duckdb_memory_limit="256MB", duckdb_threads=2
+    )
+    con = chronolake.connect(tmp_path, settings=settings)
+    con.execute("CREATE TABLE big (id BIGINT, payload VARCHAR)")
+    cur = con.execute("INSERT INTO big SELECT range, md5(range::VARCHAR) FROM range(3000000)")
+    assert cur.rowcount == 3_000_000
+    counts = [r[0] for r in _catalog(tmp_path, "SELECT row_count FROM cl_data_files")]
+    assert sum(counts) == 3_000_000
+    assert len(counts) > 3  # rolled over at the target file size
+    assert con.execute("SELECT count(DISTINCT id), max(id) FROM big").fetchone() == (
+        3_000_000,
+        2_999_999,
+    )
+
+
+def test_a_failed_statement_leaves_no_commit_and_no_new_files(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id INT NOT NULL, v VARCHAR(3))")
+    con.execute("INSERT INTO t VALUES (1, 'abc')")
+    files, snaps = _files(tmp_path), _catalog(tmp_path, "SELECT count(*) FROM cl_snapshots")
+    for bad in (
+        "INSERT INTO t VALUES (2, 'abcd')",
+        "INSERT INTO t VALUES (NULL, 'a')",
+        "UPDATE t SET v = 'toolong' WHERE id = 1",
+        "INSERT INTO t SELECT 1 / 0, 'x'",
+    ):
+        try:
+            con.execute(bad)
+        except chronolake.Error:
+            pass
+        else:  # pragma: no cover - the assertion below names the statement
+            raise AssertionError(f"expected an error from {bad}")
+    assert _files(tmp_path) == files
+    assert _catalog(tmp_path, "SELECT count(*) FROM cl_snapshots") == snaps
+    assert con.execute("SELECT * FROM t").fetchall() == [(1, "abc")]
+
+
+def test_statement_failing_inside_a_transaction_keeps_the_earlier_work(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id INT, v VARCHAR(2))")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t VALUES (1, 'ok')")
+    files = _files(tmp_path)
+    try:
+        con.execute("INSERT INTO t VALUES (2, 'too long')")
+    except chronolake.DataError:
+        pass
+    assert _files(tmp_path) == files  # the failed statement's file is gone
+    con.execute("COMMIT")
+    assert con.execute("SELECT * FROM t").fetchall() == [(1, "ok")]
+
+
+def test_a_rolled_back_transaction_removes_its_files(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id INT)")
+    files = _files(tmp_path)
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t VALUES (1), (2)")
+    con.execute("DELETE FROM t WHERE id = 1")
+    assert len(_files(tmp_path)) == len(files) + 2
+    con.execute("ROLLBACK")
+    assert _files(tmp_path) == files
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 import chronolake
 
@@ -72,18 +73,14 @@ def test_a_failed_statement_leaves_no_commit_and_no_new_files(tmp_path: Path) ->
     con.execute("CREATE TABLE t (id INT NOT NULL, v VARCHAR(3))")
     con.execute("INSERT INTO t VALUES (1, 'abc')")
     files, snaps = _files(tmp_path), _catalog(tmp_path, "SELECT count(*) FROM cl_snapshots")
-    for bad in (
-        "INSERT INTO t VALUES (2, 'abcd')",
-        "INSERT INTO t VALUES (NULL, 'a')",
-        "UPDATE t SET v = 'toolong' WHERE id = 1",
-        "INSERT INTO t SELECT 1 / 0, 'x'",
+    for bad, message in (
+        ("INSERT INTO t VALUES (2, 'abcd')", "String 'abcd' is too long"),
+        ("INSERT INTO t VALUES (NULL, 'a')", "NULL result in a non-nullable column ID"),
+        ("UPDATE t SET v = 'toolong' WHERE id = 1", "is too long"),
+        ("INSERT INTO t SELECT NULL, 'x'", "non-nullable"),
     ):
-        try:
+        with pytest.raises(chronolake.DataError, match=message):
             con.execute(bad)
-        except chronolake.Error:
-            pass
-        else:  # pragma: no cover - the assertion below names the statement
-            raise AssertionError(f"expected an error from {bad}")
     assert _files(tmp_path) == files
     assert _catalog(tmp_path, "SELECT count(*) FROM cl_snapshots") == snaps
     assert con.execute("SELECT * FROM t").fetchall() == [(1, "abc")]
@@ -95,10 +92,8 @@ def test_statement_failing_inside_a_transaction_keeps_the_earlier_work(tmp_path:
     con.execute("BEGIN")
     con.execute("INSERT INTO t VALUES (1, 'ok')")
     files = _files(tmp_path)
-    try:
+    with pytest.raises(chronolake.DataError, match="too long"):
         con.execute("INSERT INTO t VALUES (2, 'too long')")
-    except chronolake.DataError:
-        pass
     assert _files(tmp_path) == files  # the failed statement's file is gone
     con.execute("COMMIT")
     assert con.execute("SELECT * FROM t").fetchall() == [(1, "ok")]

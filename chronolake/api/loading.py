@@ -19,20 +19,26 @@ def write_arrow(
     *,
     auto_create_table: bool = False,
     overwrite: bool = False,
+    quote_identifiers: bool = True,
 ) -> tuple[bool, int]:
     """Append an Arrow table (or pandas/polars DataFrame) to ``table_name`` in one statement.
 
-    Columns are matched by name. Returns (success, rows written), as write_pandas does.
+    Columns are matched by name; as in the Snowflake connector, names are quoted (kept exactly
+    as spelled) unless ``quote_identifiers=False``, which upper-cases them. Returns
+    (success, rows written), as ``write_pandas`` does.
     """
     arrow = _as_arrow(data)
     tmp = f"__CL_LOAD_{next(_ids)}"
     con.register(tmp, arrow)
     try:
         target = exp.to_table(table_name, dialect="snowflake")
-        cols = [exp.to_identifier(c, quoted=True) for c in arrow.column_names]
-        src = exp.select(*cols).from_(exp.to_table(tmp, quoted=True))
+        source = [exp.to_identifier(c, quoted=True) for c in arrow.column_names]
+        names = [exp.to_identifier(c, quoted=quote_identifiers) for c in arrow.column_names]
+        src = exp.select(*(exp.alias_(s, n) for s, n in zip(source, names, strict=True))).from_(
+            exp.to_table(tmp, quoted=True)
+        )
         cur = con.cursor()
-        if auto_create_table:
+        if auto_create_table or overwrite:
             create = exp.Create(
                 this=target.copy(),
                 kind="TABLE",
@@ -41,19 +47,8 @@ def write_arrow(
                 expression=src.copy().where(exp.false()),
             )
             cur.execute(create.sql("snowflake"))
-        elif overwrite:
-            cur.execute(exp.TruncateTable(expressions=[target.copy()]).sql("snowflake"))
-        schema = exp.Schema(
-            this=target,
-            expressions=[
-                exp.to_identifier(c.name.upper()) if c.name == c.name.lower() else c for c in cols
-            ],
-        )
-        cur.execute(
-            exp.insert(src, schema).sql("snowflake")
-            if False
-            else exp.Insert(this=schema, expression=src).sql("snowflake")
-        )
+        schema = exp.Schema(this=target, expressions=[n.copy() for n in names])
+        cur.execute(exp.Insert(this=schema, expression=src).sql("snowflake"))
         return True, max(cur.rowcount, 0)
     finally:
         con.unregister(tmp)
@@ -66,8 +61,14 @@ def write_pandas(
     *,
     auto_create_table: bool = False,
     overwrite: bool = False,
+    quote_identifiers: bool = True,
 ) -> tuple[bool, int]:
     """Append a pandas DataFrame to ``table_name`` (see ``write_arrow``)."""
     return write_arrow(
-        con, df, table_name, auto_create_table=auto_create_table, overwrite=overwrite
+        con,
+        df,
+        table_name,
+        auto_create_table=auto_create_table,
+        overwrite=overwrite,
+        quote_identifiers=quote_identifiers,
     )

@@ -61,7 +61,27 @@ class _Apply:
             if tid in req.base_ns.tables and req.base_ns.tables[tid] != t
         ] + [tid for tid in req.base_ns.tables if tid not in req.new_ns.tables]
         data_tables = [tid for tid in req.deltas if tid in req.base_ns.tables]
-        check = sorted(set(ddl_tables) | set(data_tables))
+        check = sorted(set(ddl_tables))
+        if data_tables:
+            t = s.tables
+            alive = {
+                int(r[0])
+                for r in conn.execute(
+                    select(t.c.table_id).where(
+                        t.c.tenant_id == tenant,
+                        t.c.table_id.in_(data_tables),
+                        t.c.end_snapshot.is_(None),
+                    )
+                )
+            }
+            for tid in data_tables:
+                if tid not in alive:
+                    winner = conn.execute(
+                        select(func.max(tc.c.snapshot_id)).where(
+                            tc.c.tenant_id == tenant, tc.c.table_id == tid
+                        )
+                    ).scalar()
+                    raise _conflict(req.base_ns.tables[tid].name, int(winner or 0))
         if check:
             rows = conn.execute(
                 select(tc.c.table_id, func.max(tc.c.snapshot_id))

@@ -34,6 +34,10 @@ def open_duck(
     con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET temp_directory = ?", [str(temp_dir)])
     con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/"]])
+    # Snowflake fails a division by zero; DuckDB would answer NULL
+    con.execute(
+        "CREATE MACRO __cl_divisor(x) AS CASE WHEN x = 0 THEN error('Division by zero') ELSE x END"
+    )
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

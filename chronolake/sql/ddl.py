@@ -10,7 +10,8 @@ from sqlglot import exp
 from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
 from chronolake.catalog.model import ColumnInfo, DatabaseInfo, Namespace, SchemaInfo, TableInfo
 from chronolake.engine.session import first_row
-from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, SqlError
+from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
+from chronolake.sql.binder import bind
 from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.sql.types import duck_type
@@ -118,6 +119,12 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
         target = target.this
     if node.args.get("clone") is not None:
         raise NotSupportedError("CREATE TABLE ... CLONE is not supported yet.")
+    props = node.args.get("properties")
+    for prop in props.expressions if props is not None else []:
+        if isinstance(prop, (exp.ExternalProperty, exp.LocationProperty)):
+            raise PermissionDenied(
+                "External tables are not allowed: a table's data lives in the lake."
+            )
     ns = ctx.txn.ns.copy()
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
@@ -130,7 +137,10 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
         del ns.tables[existing.table_id]
     query = node.expression
     if query is not None:
-        cols = ctas_columns(ctx, query)
+        # bound before the new table exists: OR REPLACE may read the table it replaces
+        bound = bind(ctx, query.copy())
+        ctx.extra["ctas_query"] = bound
+        cols = ctas_columns(ctx, bound)
         if defs or (isinstance(node.this, exp.Schema) and node.this.expressions):
             names = [e.name for e in node.this.expressions]
             if len(names) != len(cols):
@@ -179,17 +189,15 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
         if not node.args.get("replace") or existing.view_sql is None:
             raise _exists(name)
         del ns.tables[existing.table_id]
-    ctas_columns(ctx, query)  # the query must bind now
+    ctas_columns(ctx, bind(ctx, query.copy()))  # the query must bind now
     view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
     ns.tables[view.table_id] = view
     ctx.txn.set_namespace(ns, "CREATE_VIEW")
     return status(f"View {name} successfully created.")
 
 
-def ctas_columns(ctx: Ctx, query: exp.Expr) -> list[ColumnInfo]:
-    from chronolake.sql.binder import bind
-
-    bound = bind(ctx, query.copy())
+def ctas_columns(ctx: Ctx, bound: exp.Expr) -> list[ColumnInfo]:
+    """The columns a bound query produces."""
     rel = ctx.session.duck.execute(f"DESCRIBE {bound.sql('duckdb')}").fetchall()
     cols = []
     for i, (name, type_, *_rest) in enumerate(rel):

@@ -257,8 +257,7 @@ class Executor:
         if kind == "TABLE":
             table, status = ddl.create_table(ctx, tree)
             if table is not None and tree.expression is not None:
-                bound = bind(ctx, tree.expression.copy())
-                n = dml.insert_select(ctx, table, bound, None)
+                n = dml.insert_select(ctx, table, ctx.extra["ctas_query"], None)
                 ctx.rows_inserted += n
             return status
         if kind == "VIEW":
@@ -357,7 +356,7 @@ class Executor:
         else:
             rowcount = ctx.rows_inserted + ctx.rows_updated + ctx.rows_deleted
             if ctx.query_type not in ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE_TABLE"):
-                rowcount = -1 if ctx.query_type != "CREATE_TABLE" else ctx.rows_inserted
+                rowcount = ctx.rows_inserted if "ctas_query" in ctx.extra else -1
         return Result(table, rowcount, query_id)
 
     def _log_row(

@@ -109,6 +109,13 @@ def substitute(
             return to_literal(session.settings.user)
         if isinstance(node, exp.Cast):
             return _cast_literal(node)
+        if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Anonymous):
+            return exp.Div(
+                this=node.this,
+                expression=exp.Anonymous(this="__cl_divisor", expressions=[node.expression]),
+                typed=node.args.get("typed"),
+                safe=node.args.get("safe"),
+            )
         return None
 
     def transform(node: exp.Expr) -> exp.Expr:

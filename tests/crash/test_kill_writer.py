@@ -22,6 +22,7 @@ CHRONOLAKE_CRASH_ROUNDS (default 6) sets the number of kills.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -47,9 +48,7 @@ Model = tuple[dict[int, str], dict[int, int]]  # B: batch -> v ; C: batch -> row
 def apply(model: Model, op: dict[str, Any]) -> Model:
     b, c = dict(model[0]), dict(model[1])
     kind = op["kind"]
-    if kind == "insert":
-        b[op["batch"]] = op["v"]
-    elif kind == "update":
+    if kind in ("insert", "update"):
         b[op["batch"]] = op["v"]
     elif kind == "delete":
         del b[op["batch"]]
@@ -111,13 +110,15 @@ def check_files(lake: Path) -> set[str]:
 def run_round(
     lake: Path, first_batch: int, seed: int, delay: float, log: Path
 ) -> list[dict[str, Any]]:
-    with log.open("w") as err:
-        proc = subprocess.Popen(
+    with (
+        log.open("w") as err,
+        subprocess.Popen(
             [sys.executable, str(WRITER), str(lake), str(first_batch), str(seed)],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-        )
+        ) as proc,
+    ):
         try:
             assert proc.stdout is not None
             first = proc.stdout.readline()
@@ -199,7 +200,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         )
         assert [s for s, _ in snaps] == list(range(1, len(snaps) + 1)), ctx
         times = [t for _, t in snaps]
-        assert all(a < b for a, b in zip(times, times[1:])), ctx
+        assert all(a < b for a, b in itertools.pairwise(times)), ctx
         assert len(snaps) == committed_ops, (
             f"{len(snaps)} snapshots for {committed_ops} committed operations {ctx}"
         )
@@ -223,9 +224,13 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         # only the statement the kill interrupted can leave files behind: no more than the
         # four a transaction here writes (B and C rows, a delete file and the updated rows)
         if in_flight is None:
-            assert not new_orphans, f"orphans without an interrupted statement {ctx} {events[-3:]}"
+            assert not new_orphans, f"orphans with no statement interrupted {ctx} {events[-3:]}"
         assert len(new_orphans) <= 4, f"{sorted(new_orphans)} {ctx}"
-        stats.append((in_flight or {}).get("kind", "-") + ("+" if interrupted_committed else "") + f":{len(new_orphans)}")
+        stats.append(
+            (in_flight or {}).get("kind", "-")
+            + ("+" if interrupted_committed else "")
+            + f":{len(new_orphans)}"
+        )
 
         # time travel to the last few reported statements shows exactly their state
         with chronolake.connect(lake) as con:

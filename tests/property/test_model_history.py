@@ -97,9 +97,7 @@ class Txn:
 
 IDS = st.integers(0, 24)
 STRS = st.one_of(st.none(), st.sampled_from(["a", "b", "it's", "", "Zoë", "x y", '"q"']))
-NUMS = st.one_of(
-    st.none(), st.integers(-50_000, 50_000).map(lambda c: Decimal(c).scaleb(-2))
-)
+NUMS = st.one_of(st.none(), st.integers(-50_000, 50_000).map(lambda c: Decimal(c).scaleb(-2)))
 DELTAS = st.integers(-1000, 1000).map(lambda c: Decimal(c).scaleb(-2))
 tables = st.sampled_from(TABLES)
 
@@ -127,9 +125,7 @@ def merges(draw: Any) -> Merge:
         )
         for i in ids
     )
-    flags = draw(
-        st.tuples(st.booleans(), st.booleans(), st.booleans()).filter(lambda f: any(f))
-    )
+    flags = draw(st.tuples(st.booleans(), st.booleans(), st.booleans()).filter(lambda f: any(f)))
     return Merge(draw(tables), source, *flags)
 
 
@@ -217,9 +213,7 @@ def statement(op: Any) -> tuple[str, list[Any]]:
         if op.update:
             clauses.append("WHEN MATCHED THEN UPDATE SET s = src.s, n = tgt.n + src.n")
         if op.insert:
-            clauses.append(
-                "WHEN NOT MATCHED THEN INSERT (id, s, n) VALUES (src.id, src.s, src.n)"
-            )
+            clauses.append("WHEN NOT MATCHED THEN INSERT (id, s, n) VALUES (src.id, src.s, src.n)")
         sql = (
             f"MERGE INTO {op.table} AS tgt USING (SELECT * FROM (VALUES {values}) "
             "AS v(id, s, n, op)) AS src ON tgt.id = src.id " + " ".join(clauses)
@@ -258,9 +252,7 @@ def copy_state(state: dict[str, list[Row]]) -> dict[str, list[Row]]:
 
 
 def sort_rows(rows: list[Any]) -> list[Any]:
-    return sorted(
-        rows, key=lambda r: tuple((v is None, "" if v is None else v) for v in r)
-    )
+    return sorted(rows, key=lambda r: tuple((v is None, "" if v is None else v) for v in r))
 
 
 def ts_literal(t: dt.datetime) -> str:
@@ -365,7 +357,9 @@ def run_history(lake: Any, history: list[Any]) -> None:
                 ("AT(TIMESTAMP +0.5s)", f"AT(TIMESTAMP => {ts_literal(snap.time + half)})", []),
             ]
             if nxt is not None:
-                points.append(("BEFORE(TIMESTAMP next)", f"BEFORE(TIMESTAMP => {ts_literal(nxt)})", []))
+                points.append(
+                    ("BEFORE(TIMESTAMP next)", f"BEFORE(TIMESTAMP => {ts_literal(nxt)})", [])
+                )
             for q in snap.at_ids:
                 points.append((f"AT(STATEMENT {q})", "AT(STATEMENT => ?)", [q]))
             for q in snap.before_ids:
@@ -416,14 +410,26 @@ def test_fixed_history(tmp_path: Any) -> None:
             Txn(
                 (
                     Delete("T1", p("range", 2, 2)),
-                    Merge("T2", ((1, "m", Decimal("1"), "U"), (5, "N", Decimal("2"), "D")), True, True, True),
+                    Merge(
+                        "T2",
+                        ((1, "m", Decimal("1"), "U"), (5, "N", Decimal("2"), "D")),
+                        True,
+                        True,
+                        True,
+                    ),
                     Insert("T1", ((9, "nine", Decimal("9.99")),)),
                 ),
                 commit=True,
             ),
             Txn((Delete("T1", p("range", 0, 24)),), commit=False),
             Update("T2", p("range", 100, 200), "none", Decimal("1")),  # no-op
-            Merge("T1", ((9, "m", Decimal("1"), "D"), (3, "it's", Decimal("1"), "U")), True, True, False),
+            Merge(
+                "T1",
+                ((9, "m", Decimal("1"), "D"), (3, "it's", Decimal("1"), "U")),
+                True,
+                True,
+                False,
+            ),
             Delete("T2", p("mod", 5, 0)),
         ],
     )

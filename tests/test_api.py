@@ -237,6 +237,12 @@ def test_qmark_parameters_of_many_types(con: Any) -> None:
     assert cur.execute("SELECT ? + 1", [1.5]).fetchone() == (2.5,)
 
 
+def test_parameters_with_a_cast(con: Any) -> None:
+    """``?::TYPE`` is common with the Snowflake connector's qmark binding."""
+    got = con.execute("SELECT ?::NUMBER(12,2), ?::DATE", [Decimal("1.5"), "2024-01-02"])
+    assert got.fetchone() == (Decimal("1.50"), dt.date(2024, 1, 2))
+
+
 def test_parameter_count_mismatch_and_bad_types(con: Any) -> None:
     with pytest.raises(chronolake.ProgrammingError):
         con.execute("SELECT ?, ?", [1])

@@ -291,6 +291,7 @@ class _Apply:
                         "byte_size": f.byte_size,
                         "first_row_id": first,
                         "has_row_ids": f.has_row_ids,
+                        "query_id": f.query_id,
                     }
                 )
                 stat_rows += [

@@ -80,6 +80,7 @@ class DataFile:
     stats: tuple[tuple[int, str | None, str | None, int | None], ...] = field(
         default=(), compare=False
     )
+    query_id: str | None = field(default=None, compare=False)  # the statement that wrote it
 
     @property
     def live_rows(self) -> int:

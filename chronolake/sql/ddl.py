@@ -32,6 +32,21 @@ def _check_column_name(name: str) -> None:
         raise SqlError(f"Column name {name} is reserved: names starting with __CL_ are internal.")
 
 
+def check_column_names(table: str, names: list[str]) -> None:
+    """Column names must differ in more than case: the engine matches them case-insensitively."""
+    seen: dict[str, str] = {}
+    for n in names:
+        other = seen.get(n.upper())
+        if other is not None:
+            if other == n:
+                raise SqlError(f"Duplicate column name '{n}' in table {table}.")
+            raise NotSupportedError(
+                f"Columns '{other}' and '{n}' of table {table} differ only in case, which "
+                "chronolake does not support: rename one of them."
+            )
+        seen[n.upper()] = n
+
+
 def default_text(ctx: Ctx, expr: exp.Expr, type_: str) -> str | None:
     """Evaluate a DEFAULT to a constant, kept as text and cast when read."""
     if any(isinstance(n, (exp.Column, exp.Table, exp.Select)) for n in expr.walk()):
@@ -159,10 +174,7 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
         if not defs:
             raise SqlError(f"CREATE TABLE {name} needs a column list or AS SELECT.")
         cols = [column_from_def(ctx, cd, i + 1, i) for i, cd in enumerate(defs)]
-    names = [c.name for c in cols]
-    dupes = {n for n in names if names.count(n) > 1}
-    if dupes:
-        raise SqlError(f"Duplicate column name '{sorted(dupes)[0]}' in table {name}.")
+    check_column_names(name, [c.name for c in cols])
     table = TableInfo(new_id(), sc.schema_id, name, tuple(cols), None, len(cols) + 1)
     ns.tables[table.table_id] = table
     ctx.txn.set_namespace(ns, "CREATE_TABLE")
@@ -283,6 +295,7 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
             raise AlreadyExists(f"column '{action.name}' already exists")
         col = column_from_def(ctx, action, table.next_column_id, len(table.columns))
         new = table.with_columns((*table.columns, col))
+        check_column_names(table.name, [c.name for c in new.columns])
         ctx.txn.set_table(new, "ADD_COLUMN")
         return new
     if isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "COLUMN":
@@ -314,6 +327,7 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
                 for c in table.columns
             )
         )
+        check_column_names(table.name, [c.name for c in new.columns])
         ctx.txn.set_table(new, "RENAME_COLUMN")
         return new
     if isinstance(action, exp.AlterRename):

@@ -19,12 +19,12 @@ from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
 from chronolake.sql.binder import bind, table_views, view_table
 from chronolake.sql.coerce import to_column
-from chronolake.sql.literals import sql_string
 from chronolake.sql.names import find_table, resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.storage.writer import (
     RID_PHYSICAL,
     physical_name,
+    sql_string,
     write_data_files,
     write_delete_file,
 )
@@ -52,6 +52,7 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
         select_sql,
         row_ids,
         session.settings,
+        ctx.query_id,
     )
     if not files:
         return 0
@@ -152,10 +153,11 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
         if f.file_id not in affected:
             continue
         new_pos = (
-            f"SELECT {POS_COL} AS pos FROM {WORK} WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
+            f"SELECT {POS_COL} AS pos, {sql_string(ctx.query_id)} AS q FROM {WORK} "
+            f"WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
         )
         if f.delete is not None:
-            old = f"SELECT pos FROM read_parquet({sql_string(str(root / f.delete.path))})"
+            old = f"SELECT pos, q FROM read_parquet({sql_string(str(root / f.delete.path))})"
             new_pos = f"{old} UNION ALL {new_pos}"
         dfile = write_delete_file(duck, root, table.table_id, new_pos)
         ctx.txn.add_written([dfile.path])

@@ -48,8 +48,3 @@ def to_literal(value: Any) -> exp.Expr:
         f"Cannot bind a parameter of Python type {type(value).__name__}: use None, bool, int, "
         "float, Decimal, str, bytes, date, time, datetime, dict or list."
     )
-
-
-def sql_string(text: str) -> str:
-    """A DuckDB string literal (for internal paths), escaped by sqlglot."""
-    return exp.Literal.string(text).sql("duckdb")

@@ -42,6 +42,8 @@ _FORBIDDEN_LEADS = {
     "SUMMARIZE",
 }
 _LEAD = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/)*([A-Za-z_]+)", re.S)
+# sqlglot does not tokenize "?::TYPE"; a space keeps the meaning (string literals are skipped)
+_PARAM_CAST = re.compile(r"('(?:[^'\\]|''|\\.)*')|\?::")
 _START_TXN = re.compile(r"^\s*START\s+TRANSACTION\s*;?\s*$", re.I)
 _UNSET = re.compile(r"^\s*UNSET\s+(.+?)\s*;?\s*$", re.I | re.S)
 
@@ -87,6 +89,7 @@ def parse_statement(text: str) -> exp.Expr:
     if m:
         names = [n.strip().lstrip("$") for n in m.group(1).strip("()").split(",")]
         return Unset(expressions=[exp.to_identifier(n.upper()) for n in names if n])
+    text = _PARAM_CAST.sub(lambda m: m.group(1) or "? ::", text)
     try:
         trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
     except (ParseError, TokenError) as e:

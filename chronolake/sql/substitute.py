@@ -58,6 +58,8 @@ def _cast_literal(node: exp.Cast) -> exp.Expr | None:
         # v:a::VARCHAR is the string itself in Snowflake, not its JSON text ("x")
         scalar = exp.JSONExtractScalar(this=value.this, expression=value.expression)
         return exp.Cast(this=scalar, to=node.to)
+    if isinstance(value, exp.ParseJSON) and node.to.this in _TEXT:
+        return exp.func("json_extract_string", value, exp.Literal.string("$"))
     if not (isinstance(value, exp.Literal) and value.is_string):
         return None
     to = node.to.this
@@ -69,6 +71,17 @@ def _cast_literal(node: exp.Cast) -> exp.Expr | None:
     if to == exp.DType.BOOLEAN and text.lower() in _BOOLEANS:
         return exp.true() if _BOOLEANS[text.lower()] else exp.false()
     return None
+
+
+def _name_values(node: exp.Values) -> None:
+    """Snowflake names the columns of a VALUES table COLUMN1, COLUMN2, ..."""
+    alias = node.args.get("alias")
+    if (alias is not None and alias.columns) or isinstance(node.parent, exp.Insert):
+        return
+    width = len(node.expressions[0].expressions) if node.expressions else 0
+    table = alias.this if alias is not None and alias.this else exp.to_identifier("VALUES")
+    cols = [exp.to_identifier(f"COLUMN{i + 1}") for i in range(width)]
+    node.set("alias", exp.TableAlias(this=table, columns=cols))
 
 
 def substitute(
@@ -109,6 +122,13 @@ def substitute(
             return to_literal(session.settings.user)
         if isinstance(node, exp.Cast):
             return _cast_literal(node)
+        if isinstance(node, exp.Values):
+            _name_values(node)
+            return None
+        if isinstance(node, exp.ArraySize) and isinstance(
+            node.this, (exp.JSONExtract, exp.ParseJSON)
+        ):
+            return exp.func("json_array_length", node.this)
         if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Anonymous):
             return exp.Div(
                 this=node.this,

@@ -13,12 +13,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+from sqlglot import exp
 
 from chronolake.catalog.base import new_id
 from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
 from chronolake.engine.scan import ROW_ID_FIELD
 from chronolake.settings import Settings
 from chronolake.storage.layout import delete_file_path, table_dir
+
+
+def sql_string(text: str) -> str:
+    """A DuckDB string literal for an internal path, escaped by sqlglot, never by hand."""
+    return exp.Literal.string(text).sql("duckdb")
 
 
 def physical_name(column_id: int) -> str:
@@ -36,6 +42,7 @@ def write_data_files(
     select_sql: str,
     with_row_ids: bool,
     settings: Settings,
+    query_id: str | None = None,
 ) -> list[DataFile]:
     """Run ``select_sql`` (columns named c<id>, plus c_rowid) into new data files."""
     rel_dir = table_dir(table_id)
@@ -45,7 +52,8 @@ def write_data_files(
         ids += f", {RID_PHYSICAL}: {ROW_ID_FIELD}"
     tag = uuid.uuid4().hex[:12]
     rows = duck.execute(
-        f"COPY ({select_sql}) TO '{root / rel_dir}' (FORMAT parquet, COMPRESSION zstd, "
+        f"COPY ({select_sql}) TO {sql_string(str(root / rel_dir))} (FORMAT parquet, "
+        "COMPRESSION zstd, "
         f"FIELD_IDS {{{ids}}}, FILE_SIZE_BYTES {int(settings.target_file_size)}, "
         f"ROW_GROUP_SIZE {int(settings.row_group_size)}, "
         f"FILENAME_PATTERN 'data-{tag}-{{uuid}}', RETURN_STATS, APPEND)"
@@ -73,6 +81,7 @@ def write_data_files(
                 first_row_id=None,
                 has_row_ids=with_row_ids,
                 stats=tuple(stats),
+                query_id=query_id,
             )
         )
     return out
@@ -81,11 +90,16 @@ def write_data_files(
 def write_delete_file(
     duck: duckdb.DuckDBPyConnection, root: Path, table_id: int, positions_sql: str
 ) -> DeleteFile:
-    """Write the sorted, distinct positions produced by ``positions_sql`` (one column, pos)."""
+    """Write the positions of ``positions_sql`` (columns pos, q), sorted.
+
+    ``q`` is the query id of the statement that deleted the position: it lets one statement be
+    reverted even inside a multi-statement transaction.
+    """
     rel = delete_file_path(table_id)
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
     rows = duck.execute(
-        f"COPY (SELECT DISTINCT pos FROM ({positions_sql}) ORDER BY pos) TO '{root / rel}' "
+        f"COPY (SELECT pos, q FROM ({positions_sql}) ORDER BY pos) "
+        f"TO {sql_string(str(root / rel))} "
         "(FORMAT parquet, COMPRESSION zstd, RETURN_STATS)"
     ).fetchall()
     count, size = int(rows[0][1]), int(rows[0][2])

@@ -260,6 +260,17 @@ def update(ctx: Ctx, node: exp.Update) -> pa.Table:
     )
 
 
+def _clause_rows(table: TableInfo, clauses: list[int], prefix: str) -> tuple[str, str]:
+    """(projection, filter) picking each work row's values from the WHEN clause it matched."""
+    cols = ", ".join(
+        "CASE __cl_action "
+        + " ".join(f"WHEN {k} THEN {prefix}{k}_{c.column_id}" for k in clauses)
+        + f" END AS {physical_name(c.column_id)}"
+        for c in table.columns
+    )
+    return cols, f"__cl_action IN ({', '.join(map(str, clauses))})"
+
+
 def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
     table, alias, row_view = _target(ctx, node)
     source = node.args["using"].copy()
@@ -351,22 +362,10 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
     n_del = sum(int(counts.get(k, 0)) for k in deletes)
     n_ins = sum(int(counts.get(k, 0)) for k in inserts)
     if n_ins:
-        cols = ", ".join(
-            "CASE __cl_action "
-            + " ".join(f"WHEN {k} THEN i{k}_{c.column_id}" for k in inserts)
-            + f" END AS {physical_name(c.column_id)}"
-            for c in table.columns
-        )
-        where = f"__cl_action IN ({', '.join(map(str, inserts))})"
+        cols, where = _clause_rows(table, inserts, "i")
         append_query(ctx, table, f"SELECT {cols} FROM {WORK} WHERE {where}", "MERGE", False)
     if n_upd:
-        cols = ", ".join(
-            "CASE __cl_action "
-            + " ".join(f"WHEN {k} THEN u{k}_{c.column_id}" for k in updates)
-            + f" END AS {physical_name(c.column_id)}"
-            for c in table.columns
-        )
-        where = f"__cl_action IN ({', '.join(map(str, updates))})"
+        cols, where = _clause_rows(table, updates, "u")
         append_query(
             ctx,
             table,

@@ -269,6 +269,8 @@ class Catalog:
                 f.c.byte_size,
                 f.c.first_row_id,
                 f.c.has_row_ids,
+                f.c.query_id,
+                f.c.cloned_from,
                 d.c.delete_file_id,
                 d.c.path.label("dpath"),
                 d.c.delete_count,
@@ -304,6 +306,8 @@ class Catalog:
                         int(r.first_row_id),
                         bool(r.has_row_ids),
                         dl,
+                        query_id=r.query_id,
+                        cloned_from=None if r.cloned_from is None else int(r.cloned_from),
                     )
                 )
         files = tuple(out)

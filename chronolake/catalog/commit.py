@@ -292,6 +292,7 @@ class _Apply:
                         "first_row_id": first,
                         "has_row_ids": f.has_row_ids,
                         "query_id": f.query_id,
+                        "cloned_from": f.cloned_from,
                     }
                 )
                 stat_rows += [

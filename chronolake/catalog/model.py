@@ -81,6 +81,9 @@ class DataFile:
         default=(), compare=False
     )
     query_id: str | None = field(default=None, compare=False)  # the statement that wrote it
+    # set when this row re-uses another file row's Parquet file (CLONE, restore): the file is
+    # shared, and its rows are not new inserts
+    cloned_from: int | None = field(default=None, compare=False)
 
     @property
     def live_rows(self) -> int:

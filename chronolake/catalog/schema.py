@@ -139,6 +139,7 @@ data_files = Table(
     Column("first_row_id", BigInteger, nullable=False),
     Column("has_row_ids", Boolean, nullable=False),
     Column("query_id", String(64), nullable=True),  # the statement that wrote the file
+    Column("cloned_from", BigInteger, nullable=True),  # the file row whose file this re-uses
     Index("cl_data_files_table", "tenant_id", "table_id", "begin_snapshot"),
 )
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from chronolake.catalog.model import ColumnInfo, DataFile
+from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
 
 ROW_ID_FIELD = 2_147_483_000  # Parquet field id of the explicit row id column
 FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
@@ -74,6 +74,70 @@ class ScanViews:
             self.duck.execute(f"DROP VIEW IF EXISTS {a}")
             self.duck.execute(f"DROP VIEW IF EXISTS {b}")
         return names
+
+    def position_rows(
+        self,
+        key: Hashable,
+        columns: Sequence[ColumnInfo],
+        files: Sequence[DataFile],
+        include: Sequence[DeleteFile | None],
+        exclude: Sequence[DeleteFile | None],
+    ) -> str:
+        """A row view of the rows of ``files[i]`` at positions in ``include[i]`` but not in
+        ``exclude[i]``: the rows one delete file state hides and another shows. Change feeds
+        read exactly these, never the unchanged rest of the file."""
+        found = self._views.get(key)
+        if found is not None:
+            self._views.move_to_end(key)
+            return found[1]
+        p = f"__cl_v{next(self._ids)}"
+        row_v = p + "_r"
+        keep = [i for i, dl in enumerate(include) if dl is not None]
+        if not keep:
+            self._empty_views(p, row_v, columns)
+        else:
+            self._position_view(p, columns, files, include, exclude)
+            self.duck.execute(f"CREATE TEMP VIEW {p} AS SELECT 1 AS x WHERE false")
+        self._views[key] = (p, row_v)
+        return row_v
+
+    def _position_view(
+        self,
+        p: str,
+        columns: Sequence[ColumnInfo],
+        files: Sequence[DataFile],
+        include: Sequence[DeleteFile | None],
+        exclude: Sequence[DeleteFile | None],
+    ) -> None:
+        keys, vals = _schema_values(columns, True)
+        self.duck.execute(_SCHEMA_SQL.format(var=p + "_sr"), [keys, vals])
+        self._set(f"{p}_f", [str(self.root / f.path) for f in files])
+        self._set(f"{p}_i", [f.file_id for f in files])
+        self._set(f"{p}_r", [f.first_row_id for f in files])
+
+        def positions(tag: str, dels: Sequence[DeleteFile | None]) -> str:
+            idx = [i for i, dl in enumerate(dels) if dl is not None]
+            if not idx:
+                return "SELECT NULL::BIGINT AS k WHERE false"
+            self._set(f"{p}_{tag}", [str(self.root / dels[i].path) for i in idx])  # type: ignore[union-attr]
+            self._set(f"{p}_{tag}m", idx)
+            return (
+                f"SELECT list_extract(getvariable('{p}_{tag}m'), file_index::BIGINT + 1)"
+                f"::BIGINT * {_KEY_SHIFT} + pos AS k FROM read_parquet(getvariable('{p}_{tag}'))"
+            )
+
+        idx = "d.file_index::BIGINT + 1"
+        self.duck.execute(
+            f"CREATE TEMP VIEW {p}_r AS SELECT d.* EXCLUDE ({RAW_RID}, file_row_number), "
+            f"list_extract(getvariable('{p}_i'), {idx}) AS {FILE_COL}, "
+            f"d.file_row_number AS {POS_COL}, "
+            f"coalesce(d.{RAW_RID}, list_extract(getvariable('{p}_r'), {idx}) + d.file_row_number)"
+            f" AS {RID_COL} "
+            f"FROM read_parquet(getvariable('{p}_f'), schema=getvariable('{p}_sr'), "
+            "file_row_number=true) AS d "
+            f"SEMI JOIN ({positions('n', include)} EXCEPT {positions('o', exclude)}) AS x "
+            f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
+        )
 
     def forget(self, key: Hashable) -> None:
         names = self._views.pop(key, None)

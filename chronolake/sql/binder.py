@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from chronolake.catalog.model import TableInfo
-from chronolake.errors import NotFound, NotSupportedError, SqlError
+from chronolake.errors import NotFound, SqlError
+from chronolake.sql.changes import changes_query
 from chronolake.sql.information_schema import SCHEMA_NAME, query_history, register_view
 from chronolake.sql.names import resolve_table
 from chronolake.sql.parse import parse_statement
@@ -88,8 +89,9 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
             continue
         db, name = node.db, node.name
         hist = node.args.get("when")
-        if node.args.get("changes") is not None:
-            raise NotSupportedError("CHANGES is not supported yet.")
+        changes = node.args.get("changes")
+        if changes is not None and not db and (name in ctes or name in ctx.session.registered):
+            raise SqlError(f"CHANGES can only be used on a base table: '{name}' is not one.")
         if not db and name in ctes:
             if hist is not None:
                 raise SqlError(f"AT/BEFORE can only be used on a base table: '{name}' is a CTE.")
@@ -116,7 +118,14 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
             continue
         table = resolve_table(ctx.txn.ns, ctx, node)
         if table.view_sql is not None:
+            if changes is not None:
+                raise SqlError(f"CHANGES can only be used on a base table: '{name}' is a view.")
             _view(ctx, node, table, depth)
+            continue
+        if changes is not None:
+            feed = changes_query(ctx, table, changes)
+            feed_alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+            node.replace(exp.Subquery(this=feed, alias=feed_alias))
             continue
         read_view, _ = table_views(ctx, table, hist)
         alias_node = node.args.get("alias")

@@ -64,6 +64,11 @@ def _state(con: Any, first: int, v: int) -> dict[int, tuple[Any, Any]]:
     return {r[4]: (r[0], r[1]) for r in rows}
 
 
+def _latest(con: Any) -> int:
+    sql = "SELECT max(snapshot_id) FROM INFORMATION_SCHEMA.QUERY_HISTORY"
+    return int(con.execute(sql).fetchone()[0])
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.lists(op, min_size=1, max_size=10), st.data())
 def test_changes_replay_between_any_two_snapshots(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from chronolake.api.points import clause, parse_point
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.sqlite import create_sqlite_engine
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError
@@ -141,6 +142,29 @@ class Connection:
             r["commit_time"] = from_us(int(r["commit_time"]))
         return rows
 
+    def restore_table(self, name: str, point: str) -> Any:
+        """Restore a table's data to a point (``'version:3'``, ``'before-statement:<id>'``,
+        ...) as a new snapshot: metadata only, history kept, itself undoable."""
+        p = parse_point(point)
+        return self.execute(f"RESTORE TABLE {_table_sql(name)} TO {clause(p)}", [p[2]])
+
+    def revert_statement(self, query_id: str) -> Any:
+        """Undo exactly the row changes of one statement, as a new snapshot."""
+        return self.execute("REVERT STATEMENT ?", [query_id])
+
+    def changes(self, name: str, start: str, end: str | None = None) -> Any:
+        """The net CHANGES of a table from ``start`` (excluded) to ``end`` (included; now)."""
+        p0 = parse_point(start)
+        sql = f"SELECT * FROM {_table_sql(name)} CHANGES(INFORMATION => DEFAULT) {clause(p0)}"
+        params = [p0[2]]
+        if end is not None:
+            p1 = parse_point(end)
+            if p1[0] == "BEFORE":
+                raise ProgrammingError("The end point of a diff is inclusive: use an AT point.")
+            sql += f" {clause(p1, 'END')}"
+            params.append(p1[2])
+        return self.execute(sql + " ORDER BY METADATA$ROW_ID, METADATA$ACTION", params)
+
     def close(self) -> None:
         if not self._closed:
             self._session.close()
@@ -157,6 +181,13 @@ class Connection:
             else:
                 self.rollback()
         self.close()
+
+
+def _table_sql(name: str) -> str:
+    """A table name as the user wrote it (db.schema.table), re-rendered safely by sqlglot."""
+    from sqlglot import exp
+
+    return exp.to_table(name, dialect="snowflake").sql("snowflake")
 
 
 def connect(

@@ -362,9 +362,14 @@ class Catalog:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
 
-    def insert_statements(self, rows: Iterable[dict[str, Any]]) -> None:
-        rows = list(rows)
+    def insert_statements(
+        self, rows: Iterable[dict[str, Any]], access: Iterable[dict[str, Any]] = ()
+    ) -> None:
+        """Log statements, with their lineage rows (``cl_access``) in the same transaction."""
+        rows, access = list(rows), list(access)
         if not rows:
             return
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             conn.execute(insert(s.statements), rows)
+            if access:
+                conn.execute(insert(s.access), access)

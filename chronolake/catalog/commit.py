@@ -8,14 +8,21 @@ new snapshot row at once. Appends never conflict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, literal, select, update
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
-from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableDelta, TableInfo
+from chronolake.catalog.model import (
+    ColumnInfo,
+    DataFile,
+    Namespace,
+    Snapshot,
+    TableDelta,
+    TableInfo,
+)
 from chronolake.errors import ConflictError
 
 
@@ -32,6 +39,7 @@ class CommitRequest:
     explicit: bool = False  # BEGIN ... COMMIT (statements logged before the commit)
     table_ops: dict[int, str] = field(default_factory=dict)  # table id -> operation name
     statements: list[dict[str, Any]] = field(default_factory=list)  # log rows of this txn
+    access: list[dict[str, Any]] = field(default_factory=list)  # cl_access rows to write
 
     def is_empty(self) -> bool:
         return self.base_ns == self.new_ns and not self.deltas
@@ -120,8 +128,21 @@ class _Apply:
         for kind, tab, idcol, base, new in (
             ("database", s.databases, "database_id", req.base_ns.databases, req.new_ns.databases),
             ("schema", s.schemas, "schema_id", req.base_ns.schemas, req.new_ns.schemas),
+            ("table", s.tables, "table_id", req.base_ns.tables, req.new_ns.tables),
         ):
             for oid, obj in new.items():
+                if oid not in base:  # brought back (UNDROP) by someone else since the read?
+                    again = conn.execute(
+                        select(tab.c.begin_snapshot).where(
+                            tab.c.tenant_id == tenant,
+                            tab.c[idcol] == oid,
+                            tab.c.begin_snapshot > req.read_snapshot,
+                        )
+                    ).first()
+                    if again is not None:
+                        raise _conflict(obj.name, int(again[0]))
+                if kind == "table":
+                    continue
                 if oid in base and base[oid] == obj:
                     continue
                 q = select(tab.c.begin_snapshot).where(
@@ -225,9 +246,27 @@ class _Apply:
         for tid, new in req.new_ns.tables.items():
             if tid not in req.base_ns.tables:
                 changed.add(tid)
-                self._insert_table(new, snap)
-                self._apply_columns(None, new)
+                # an undropped table keeps its creation and its (never ended) column rows
+                self._insert_table(new, new.created_snapshot or snap)
+                self._apply_columns(self._open_table(new) if new.created_snapshot else None, new)
         return changed
+
+    def _open_table(self, t: TableInfo) -> TableInfo:
+        """A dropped table's definition from its open column rows (a drop never ends them)."""
+        c = s.columns
+        cols = tuple(
+            ColumnInfo(
+                int(r.column_id), r.name, r.type, int(r.position), r.default_sql, bool(r.nullable)
+            )
+            for r in self.conn.execute(
+                select(c).where(
+                    c.c.tenant_id == self.tenant,
+                    c.c.table_id == t.table_id,
+                    c.c.end_snapshot.is_(None),
+                )
+            )
+        )
+        return replace(t, columns=cols)
 
     def _insert_table(self, t: TableInfo, created: int) -> None:
         self.conn.execute(
@@ -295,6 +334,8 @@ class _Apply:
                         "cloned_from": f.cloned_from,
                     }
                 )
+                if f.cloned_from is not None and not f.stats:
+                    self._copy_stats(f.cloned_from, f.file_id)
                 stat_rows += [
                     {
                         "tenant_id": tenant,
@@ -331,6 +372,23 @@ class _Apply:
                 conn.execute(insert(s.delete_files), del_rows)
             out[tid] = (added, removed, nbytes)
         return out
+
+    def _copy_stats(self, source: int, file_id: int) -> None:
+        """A clone's file row shares its file, so it shares the file's column statistics."""
+        st = s.file_column_stats
+        self.conn.execute(
+            insert(st).from_select(
+                ["tenant_id", "file_id", "column_id", "min_value", "max_value", "null_count"],
+                select(
+                    st.c.tenant_id,
+                    literal(file_id, BigInteger),
+                    st.c.column_id,
+                    st.c.min_value,
+                    st.c.max_value,
+                    st.c.null_count,
+                ).where(st.c.tenant_id == self.tenant, st.c.file_id == source),
+            )
+        )
 
     def _delete_row(self, tid: int, f: DataFile) -> dict[str, Any]:
         assert f.delete is not None
@@ -399,4 +457,25 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
                 .where(s.statements.c.tenant_id == tenant, s.statements.c.txn_id == req.txn_id)
                 .values(produced_snapshot=snap_id)
             )
+        _write_access(conn, tenant, req, snap_id)
     return Snapshot(snap_id, commit_us, schema_snapshot)
+
+
+def _write_access(conn: Connection, tenant: str, req: CommitRequest, snap_id: int) -> None:
+    """Lineage rows of the committing statement; writes get the snapshot they produced."""
+    if req.access:
+        rows = [dict(r, snapshot_id=snap_id) if r["access"] == "WRITE" else r for r in req.access]
+        conn.execute(insert(s.access), rows)
+    if req.explicit:  # writes of earlier statements of the transaction, logged without one
+        st, a = s.statements, s.access
+        mine = select(st.c.query_id).where(st.c.tenant_id == tenant, st.c.txn_id == req.txn_id)
+        conn.execute(
+            update(a)
+            .where(
+                a.c.tenant_id == tenant,
+                a.c.access == "WRITE",
+                a.c.snapshot_id.is_(None),
+                a.c.query_id.in_(mine),
+            )
+            .values(snapshot_id=snap_id)
+        )

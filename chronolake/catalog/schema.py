@@ -196,3 +196,19 @@ statements = Table(
     Index("cl_statements_txn", "tenant_id", "txn_id"),
     Index("cl_statements_time", "tenant_id", "start_time"),
 )
+
+# Data lineage: per statement, the tables it read (at which snapshot) and the tables it changed.
+# Written in the same catalog transaction as the statement's log row (or its commit).
+access = Table(
+    "cl_access",
+    metadata,
+    Column("tenant_id", String(128), nullable=False),
+    Column("query_id", String(64), nullable=False),
+    Column("object_kind", String(32), nullable=False),  # 'TABLE'
+    Column("object_id", BigInteger, nullable=False),
+    Column("object_name", String(800), nullable=False),  # DB.SCHEMA.NAME when accessed
+    Column("access", String(8), nullable=False),  # 'READ' | 'WRITE'
+    Column("snapshot_id", BigInteger, nullable=True),  # read at; for writes the one produced
+    Index("cl_access_query", "tenant_id", "query_id"),
+    Index("cl_access_object", "tenant_id", "object_id"),
+)

@@ -10,6 +10,7 @@ import chronolake
 
 from .history import history
 from .output import print_error
+from .restore import diff, restore, revert
 from .shell import shell
 from .sql import sql
 
@@ -32,6 +33,9 @@ def cli() -> None:
 cli.add_command(sql)
 cli.add_command(shell)
 cli.add_command(history)
+cli.add_command(restore)
+cli.add_command(revert)
+cli.add_command(diff)
 
 
 def main() -> None:

@@ -26,6 +26,18 @@ HISTORY_COLUMNS = (
     "rows_added",
     "rows_removed",
 )
+SNAPSHOT_COLUMNS = (
+    "snapshot_id",
+    "commit_time",
+    "query_id",
+    "query_type",
+    "user_name",
+    "operation",
+    "tables_changed",
+    "rows_inserted",
+    "rows_deleted",
+    "bytes_added",
+)
 
 
 class Cursor(Protocol):
@@ -88,6 +100,14 @@ def print_history(
     """Print what ``Connection.table_history`` returned."""
     rows = [tuple(entry[c] for c in HISTORY_COLUMNS) for entry in entries]
     print_rows(HISTORY_COLUMNS, rows, fmt, console, footer=_plural(len(rows), "snapshot"))
+
+
+def print_snapshots(
+    entries: Sequence[Mapping[str, Any]], fmt: Format, console: Console | None = None
+) -> None:
+    """Print the tenant's snapshots (rows of INFORMATION_SCHEMA.SNAPSHOTS with user and type)."""
+    rows = [tuple(entry.get(c) for c in SNAPSHOT_COLUMNS) for entry in entries]
+    print_rows(SNAPSHOT_COLUMNS, rows, fmt, console, footer=_plural(len(rows), "snapshot"))
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:

@@ -34,6 +34,8 @@ def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> 
     """(read view, row view) of a table, now (transaction state) or at a point."""
     txn = ctx.txn
     if hist is None:
+        # every bound table is recorded with the snapshot it is read at (lineage, audit)
+        ctx.extra.setdefault("reads", []).append((table.table_id, txn.read.snapshot_id))
         if table.table_id in txn.deltas:
             txn.ensure_row_ids(table.table_id)
         return ctx.session.views.views(

@@ -12,6 +12,7 @@ from chronolake.catalog.model import ColumnInfo, DatabaseInfo, Namespace, Schema
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binder import bind
+from chronolake.sql.clone import clone_database, clone_schema, clone_table
 from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.sql.types import duck_type
@@ -82,6 +83,8 @@ def _drop_schema_contents(ns: Namespace, schema_id: int) -> None:
 
 
 def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
+    if node.args.get("clone") is not None:
+        return clone_database(ctx, node)
     name = node.this.name
     ns = ctx.txn.ns.copy()
     existing = ns.database_by_name(name)
@@ -104,6 +107,8 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
 
 
 def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
+    if node.args.get("clone") is not None:
+        return clone_schema(ctx, node)
     target = node.this
     db_name, name = (target.catalog or None), target.db or target.name
     ns = ctx.txn.ns.copy()
@@ -133,7 +138,7 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
             defs = [c for c in defs if c.args.get("kind") is not None] or defs
         target = target.this
     if node.args.get("clone") is not None:
-        raise NotSupportedError("CREATE TABLE ... CLONE is not supported yet.")
+        return None, clone_table(ctx, node)
     props = node.args.get("properties")
     for prop in props.expressions if props is not None else []:
         if isinstance(prop, (exp.ExternalProperty, exp.LocationProperty)):

@@ -30,13 +30,16 @@ from chronolake.errors import (
     PermissionDenied,
     SqlError,
 )
-from chronolake.sql import ddl, dml
+from chronolake.sql import ddl, dml, restore
+from chronolake.sql.access import access_rows, read_rows
 from chronolake.sql.binder import bind
 from chronolake.sql.literals import to_literal
-from chronolake.sql.parse import Unset, parse_statement
+from chronolake.sql.parse import Restore, Revert, Unset, parse_statement
 from chronolake.sql.sandbox import check
 from chronolake.sql.session import Ctx, Session, to_us
+from chronolake.sql.show import show
 from chronolake.sql.substitute import substitute as _substitute
+from chronolake.sql.undrop import undrop
 
 
 @dataclass
@@ -56,6 +59,10 @@ def _query_type(tree: exp.Expr) -> str:
         return f"CREATE_{str(tree.args.get('kind') or '').upper()}".rstrip("_")
     if isinstance(tree, exp.Drop):
         return f"DROP_{str(tree.args.get('kind') or '').upper()}".rstrip("_")
+    if isinstance(tree, exp.Undrop):
+        return f"UNDROP_{str(tree.args.get('kind') or '').upper()}".rstrip("_")
+    if isinstance(tree, exp.Show):
+        return "SHOW"
     names = {
         exp.Insert: "INSERT",
         exp.Update: "UPDATE",
@@ -69,6 +76,8 @@ def _query_type(tree: exp.Expr) -> str:
         exp.Rollback: "ROLLBACK",
         exp.Set: "SET",
         Unset: "UNSET",
+        Restore: "RESTORE_TABLE",
+        Revert: "REVERT_STATEMENT",
         exp.Describe: "DESCRIBE",
     }
     for cls, name in names.items():
@@ -108,6 +117,7 @@ def _map_duck_error(e: duckdb.Error) -> Error:
 class Executor:
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._running: Ctx | None = None  # the statement being run (its reads, if it fails)
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -174,32 +184,34 @@ class Executor:
         if isinstance(tree, exp.Rollback):
             return self._rollback(text, start, query_id, qtype)
         handler = self._handler(tree)
-        writes = not isinstance(tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe)) and not (
-            isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION"
-        )
+        writes = not isinstance(
+            tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe, exp.Show)
+        ) and not (isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION")
         if s.txn is None and not s.autocommit and writes:
             s.txn = s.begin(explicit=True)  # implicit transaction when autocommit is off
         if s.txn is not None:
-            ctx = Ctx(s, s.txn, start, query_id, qtype)
+            ctx = self._running = Ctx(s, s.txn, start, query_id, qtype)
             sp = s.txn.savepoint()
             try:
                 table = handler(ctx, tree)
             except BaseException:
                 s.txn.restore(sp, s.root)
                 raise
-            self._log(ctx, text, table, txn_id=s.txn.txn_id)
+            self._log(ctx, text, table, s.txn.txn_id, access_rows(ctx, sp.ns, sp.deltas, sp.ops))
             return self._result(table, ctx, query_id), ctx
         attempts = max(0, s.settings.autocommit_retries) + 1
         for attempt in range(attempts):
             txn = s.begin(explicit=False)
-            ctx = Ctx(s, txn, start, query_id, qtype)
+            ctx = self._running = Ctx(s, txn, start, query_id, qtype)
             try:
                 table = handler(ctx, tree.copy() if attempt + 1 < attempts else tree)
+                access = access_rows(ctx, txn.base_ns, {}, {})
                 if not txn.changed:
-                    self._log(ctx, text, table, txn_id=None)
+                    self._log(ctx, text, table, None, access)
                     return self._result(table, ctx, query_id), ctx
                 req = txn.commit_request(query_id, to_us(s.now()))
                 req.statements.append(self._log_row(ctx, text, table, txn.txn_id, "SUCCESS", None))
+                req.access = access
                 catalog_commit(s.catalog, s.tenant, req)
                 return self._result(table, ctx, query_id), ctx
             except ConflictError:
@@ -228,6 +240,10 @@ class Executor:
             return self._create
         if isinstance(tree, exp.Drop):
             return ddl.drop
+        if isinstance(tree, exp.Undrop):
+            return undrop
+        if isinstance(tree, exp.Show):
+            return show
         if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION":
             return self._alter_session
         if isinstance(tree, exp.Alter):
@@ -240,6 +256,10 @@ class Executor:
             return self._set
         if isinstance(tree, Unset):
             return self._unset
+        if isinstance(tree, Restore):
+            return restore.restore
+        if isinstance(tree, Revert):
+            return restore.revert
         raise NotSupportedError(f"This statement is not supported: {tree.sql('snowflake')[:80]}")
 
     # -- handlers -------------------------------------------------------------------------
@@ -395,8 +415,16 @@ class Executor:
             "rows_deleted": ctx.rows_deleted,
         }
 
-    def _log(self, ctx: Ctx, text: str, table: pa.Table | None, txn_id: str | None) -> None:
-        self.s.catalog.insert_statements([self._log_row(ctx, text, table, txn_id, "SUCCESS", None)])
+    def _log(
+        self,
+        ctx: Ctx,
+        text: str,
+        table: pa.Table | None,
+        txn_id: str | None,
+        access: list[dict[str, Any]] | None = None,
+    ) -> None:
+        row = self._log_row(ctx, text, table, txn_id, "SUCCESS", None)
+        self.s.catalog.insert_statements([row], access or ())
 
     def _log_failure(
         self, text: str, start: Any, query_id: str, qtype: str, err: Error, ctx: Ctx | None
@@ -406,7 +434,10 @@ class Executor:
             txn = s.txn or s.begin(explicit=False)
             ctx = Ctx(s, txn, start, query_id, qtype)
         txn_id = s.txn.txn_id if s.txn is not None else None
+        running = self._running
+        # a failed statement changed nothing: only what it read is recorded
+        reads = read_rows(running) if running is not None and running.query_id == query_id else []
         with contextlib.suppress(Exception):
             s.catalog.insert_statements(
-                [self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))]
+                [self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))], reads
             )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from chronolake.catalog import schema as s
 from chronolake.errors import NotFound
+from chronolake.sql import history_views
 from chronolake.sql.session import Ctx, from_us
 
 SCHEMA_NAME = "INFORMATION_SCHEMA"
@@ -185,6 +186,8 @@ VIEWS: dict[str, Callable[[Ctx], pa.Table]] = {
     "SCHEMATA": _schemata,
     "DATABASES": _databases,
     "QUERY_HISTORY": query_history,
+    "SNAPSHOTS": history_views.snapshots,
+    "ACCESS_HISTORY": history_views.access_history,
 }
 
 

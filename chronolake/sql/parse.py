@@ -48,6 +48,49 @@ _START_TXN = re.compile(r"^\s*START\s+TRANSACTION\s*;?\s*$", re.I)
 _UNSET = re.compile(r"^\s*UNSET\s+(.+?)\s*;?\s*$", re.I | re.S)
 
 
+_RESTORE = re.compile(
+    r"^\s*RESTORE\s+TABLE\s+(?P<name>.+?)\s+TO\s+(?P<point>(?:AT|BEFORE)\s*\(.*\))\s*;?\s*$",
+    re.I | re.S,
+)
+_REVERT = re.compile(r"^\s*REVERT\s+STATEMENT\s+(?P<q>.+?)\s*;?\s*$", re.I | re.S)
+
+
+class Restore(exp.Expression):
+    """RESTORE TABLE t TO AT|BEFORE(...): the table's data as at a point, as a new snapshot."""
+
+    arg_types = {"this": True}  # noqa: RUF012 - sqlglot's own convention
+
+
+class Revert(exp.Expression):
+    """REVERT STATEMENT '<query id>': undo exactly one statement's row changes."""
+
+    arg_types = {"this": True}  # noqa: RUF012 - sqlglot's own convention
+
+
+def _parse_extension(text: str) -> exp.Expr | None:
+    """chronolake's own statements, written with Snowflake's pieces (a table ref, a point)."""
+    m = _RESTORE.match(text)
+    if m:
+        select = _parse_one(f"SELECT * FROM {m['name']} {m['point']}")
+        table = select.find(exp.Table)
+        if table is None or table.args.get("when") is None:
+            raise SqlError("RESTORE TABLE needs: RESTORE TABLE <name> TO AT|BEFORE(<kind> => ...)")
+        return Restore(this=table)
+    m = _REVERT.match(text)
+    if m:
+        select = _parse_one(f"SELECT {m['q']}")
+        return Revert(this=select.expressions[0])
+    return None
+
+
+def _parse_one(text: str) -> exp.Expr:
+    try:
+        tree = sqlglot.parse_one(text, read=DIALECT)
+    except (ParseError, TokenError) as e:
+        raise SqlError(f"SQL compilation error: syntax error: {e}") from None
+    return normalize_identifiers(tree, dialect=DIALECT)
+
+
 class Unset(exp.Expression):
     """UNSET name [, ...] (sqlglot has no node for it)."""
 
@@ -90,6 +133,9 @@ def parse_statement(text: str) -> exp.Expr:
         names = [n.strip().lstrip("$") for n in m.group(1).strip("()").split(",")]
         return Unset(expressions=[exp.to_identifier(n.upper()) for n in names if n])
     text = _PARAM_CAST.sub(lambda m: m.group(1) or "? ::", text)
+    extension = _parse_extension(text)
+    if extension is not None:
+        return extension
     try:
         trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
     except (ParseError, TokenError) as e:

@@ -19,9 +19,9 @@ DEFAULT_RETENTION_DAYS = 1
 _OFFSET_SPACE = re.compile(r"\s+([+-]\d\d(:?\d\d)?)$")
 
 
-def _not_available(table: TableInfo) -> TimeTravelError:
+def _not_available(table: TableInfo, object_kind: str = "table") -> TimeTravelError:
     return TimeTravelError(
-        f"Time travel data is not available for table {table.name}. The requested time is "
+        f"Time travel data is not available for {object_kind} {table.name}. The requested time is "
         "either beyond the allowed time travel period or before the object creation time."
     )
 
@@ -37,8 +37,12 @@ def _constant(ctx: Ctx, expr: exp.Expr, cast: str | None) -> object:
     return None if row is None else row[0]
 
 
-def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
-    """The snapshot a clause on ``table`` reads, or the SEMANTICS.md error."""
+def resolve_point(
+    ctx: Ctx, table: TableInfo, hist: exp.HistoricalData, object_kind: str = "table"
+) -> int:
+    """The snapshot a clause on ``table`` reads, or the SEMANTICS.md error. For a schema or
+    database (CLONE), ``table`` carries its name and creation snapshot and ``object_kind``
+    names it in the messages."""
     catalog, tenant = ctx.session.catalog, ctx.session.tenant
     before = hist.this.upper() == "BEFORE"
     kind = str(hist.args["kind"]).upper()
@@ -57,7 +61,9 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
         else:
             point_us = to_us(_timestamp(ctx, expr))
             if point_us > ctx.start_us:
-                raise TimeTravelError(f"Future data is not yet available for table {table.name}.")
+                raise TimeTravelError(
+                    f"Future data is not yet available for {object_kind} {table.name}."
+                )
         snap = catalog.snapshot_at_time(tenant, point_us, inclusive=not before)
     elif kind == "STATEMENT":
         qid = _constant(ctx, expr, None)
@@ -82,10 +88,10 @@ def resolve_point(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData) -> int:
             f"Unknown AT/BEFORE kind {kind}: use TIMESTAMP, OFFSET, STATEMENT or VERSION."
         )
     if table.created_snapshot is None or snap < table.created_snapshot or snap < 1:
-        raise _not_available(table)
+        raise _not_available(table, object_kind)
     oldest_us = ctx.start_us - retention_days(ctx, table) * 86_400 * 1_000_000
     if point_us < oldest_us:
-        raise _not_available(table)
+        raise _not_available(table, object_kind)
     return snap
 
 

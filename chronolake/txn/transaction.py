@@ -42,6 +42,8 @@ class Transaction:
         self.operation: str | None = None
         self._version = 0
         self._committed: dict[int, tuple[int, tuple[DataFile, ...]]] = {}
+        # dropped before the read snapshot and brought back (UNDROP): committed files exist
+        self.revived: set[int] = set()
 
     # -- state ----------------------------------------------------------------------------
 
@@ -78,7 +80,7 @@ class Transaction:
 
     def committed_state(self, table_id: int) -> tuple[int, tuple[DataFile, ...]]:
         """(version, files) of a table at the read snapshot; fixed for the transaction."""
-        if table_id not in self.base_ns.tables:
+        if table_id not in self.base_ns.tables and table_id not in self.revived:
             return 0, ()
         found = self._committed.get(table_id)
         if found is None:
@@ -94,7 +96,8 @@ class Transaction:
         delta = self.deltas.get(table_id)
         if delta is None:
             return self.committed_files(table_id)
-        if not delta.replaced and not delta.removed and table_id not in self.base_ns.tables:
+        new = table_id not in self.base_ns.tables and table_id not in self.revived
+        if not delta.replaced and not delta.removed and new:
             return delta.added
         return delta.apply(self.committed_files(table_id))
 
@@ -121,6 +124,15 @@ class Transaction:
                 replaced[f.file_id] = (old, by_id.pop(f.file_id))
         delta = replace(delta, added=added, replaced=tuple(replaced.values()))
         self._touch(table_id, delta, operation)
+
+    def remove_files(self, table_id: int, file_ids: set[int], operation: str) -> None:
+        """Make some files invisible (files this transaction added are simply dropped)."""
+        delta = self.deltas.get(table_id, TableDelta())
+        added = tuple(f for f in delta.added if f.file_id not in file_ids)
+        gone = [f for f in self.committed_files(table_id) if f.file_id in file_ids]
+        replaced = tuple((o, n) for o, n in delta.replaced if o.file_id not in file_ids)
+        removed = delta.removed + tuple(gone)
+        self._touch(table_id, TableDelta(added, replaced, removed), operation)
 
     def remove_all(self, table_id: int, operation: str) -> None:
         """Make every file of the table invisible (TRUNCATE, INSERT OVERWRITE)."""

@@ -8,6 +8,7 @@ creation snapshot, and is checked against plain AT(VERSION) reads.
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def _latest(con: Any) -> int:
     return int(con.execute(sql).fetchone()[0])
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES", "20")), deadline=None)
 @given(st.lists(op, min_size=1, max_size=10), st.data())
 def test_changes_replay_between_any_two_snapshots(
     tmp_path_factory: Any, steps: list[tuple[Any, ...]], data: st.DataObject

@@ -32,6 +32,7 @@ from typing import Any
 CLOCK_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 CLOCK_TICK = dt.timedelta(milliseconds=1)
 REGEX_PREFIX = "<REGEX>:"
+ANY_VALUE = "<ANY>"  # an expected value that matches any value (times a script cannot know)
 SORT_MODES = ("nosort", "rowsort", "valuesort")
 FLOAT_DECIMALS = 6
 
@@ -503,7 +504,7 @@ class ScriptRunner:
             expected_cmp = [[v] for v in sorted(v for row in expected for v in row)]
         else:
             actual_cmp, expected_cmp = actual, expected
-        if actual_cmp != expected_cmp:
+        if not _rows_match(actual_cmp, expected_cmp):
             raise self.failure(
                 record,
                 f"wrong result ({record.sort})",
@@ -527,6 +528,14 @@ class ScriptRunner:
         if actual is not None:
             parts.append("Actual:\n" + _indent(actual))
         return _Failure("\n".join(parts))
+
+
+def _rows_match(actual: Sequence[Sequence[str]], expected: Sequence[Sequence[str]]) -> bool:
+    """Equal, except that an expected ``<ANY>`` matches any one value."""
+    return len(actual) == len(expected) and all(
+        len(a) == len(e) and all(ev == ANY_VALUE or av == ev for av, ev in zip(a, e, strict=True))
+        for a, e in zip(actual, expected, strict=True)
+    )
 
 
 def _join(rows: Sequence[Sequence[str]]) -> str:

@@ -1,0 +1,211 @@
+"""Dropped objects: versions of tables, schemas and databases no longer in the namespace.
+
+A dropped object is one whose *last* catalog row (the row with the largest begin snapshot, as
+seen from a read snapshot) has been ended. Its columns and data files are never ended by a
+drop, so bringing the same id back into the namespace (UNDROP) makes its data and history
+visible again. Renames end a row too, but then the id lives on under a later row, which is why
+only the last row of an id counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+
+from chronolake.catalog import schema as s
+from chronolake.catalog.base import Catalog, visible
+from chronolake.catalog.model import ColumnInfo, TableInfo
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """The last version of a dropped object."""
+
+    object_id: int
+    name: str
+    parent_id: int | None  # tables: schema id; schemas: database id; databases: None
+    created_snapshot: int  # tables: their created snapshot; others: first begin snapshot
+    dropped_snapshot: int  # the snapshot that ended the last row
+    next_column_id: int = 0  # tables only
+
+
+_KINDS: dict[str, tuple[Any, str, str | None]] = {
+    "TABLE": (s.tables, "table_id", "schema_id"),
+    "SCHEMA": (s.schemas, "schema_id", "database_id"),
+    "DATABASE": (s.databases, "database_id", None),
+}
+
+
+def _last_rows(kind: str, tenant: str, read: int) -> tuple[Any, Select[Any]]:
+    """Every id's last row among the rows begun at or before ``read``."""
+    table, idcol, _ = _KINDS[kind]
+    other = table.alias("later")
+    latest = (
+        select(func.max(other.c.begin_snapshot))
+        .where(
+            other.c.tenant_id == table.c.tenant_id,
+            other.c[idcol] == table.c[idcol],
+            other.c.begin_snapshot <= read,
+        )
+        .scalar_subquery()
+    )
+    q = select(table).where(table.c.tenant_id == tenant, table.c.begin_snapshot == latest)
+    return table, q
+
+
+def dropped(
+    catalog: Catalog,
+    tenant: str,
+    kind: str,
+    read: int,
+    *,
+    name: str | None = None,
+    parent_ids: Iterable[int] | None = None,
+    dropped_snapshot: int | None = None,
+) -> list[Dropped]:
+    """Dropped versions of ``kind`` ('TABLE', 'SCHEMA', 'DATABASE') as of snapshot ``read``,
+    most recently dropped first. Views are not tables here."""
+    table, idcol, parent = _KINDS[kind]
+    _, q = _last_rows(kind, tenant, read)
+    q = q.where(table.c.end_snapshot.is_not(None), table.c.end_snapshot <= read)
+    if name is not None:
+        q = q.where(table.c.name == name)
+    if parent is not None and parent_ids is not None:
+        q = q.where(table.c[parent].in_(list(parent_ids)))
+    if dropped_snapshot is not None:
+        q = q.where(table.c.end_snapshot == dropped_snapshot)
+    if kind == "TABLE":
+        q = q.where(table.c.view_sql.is_(None))
+    with catalog.engine.connect() as c:
+        rows = list(c.execute(q))
+        first: dict[int, int] = {}
+        if kind != "TABLE" and rows:
+            ids = [int(r._mapping[idcol]) for r in rows]
+            first = {
+                int(i): int(b)
+                for i, b in c.execute(
+                    select(table.c[idcol], func.min(table.c.begin_snapshot))
+                    .where(table.c.tenant_id == tenant, table.c[idcol].in_(ids))
+                    .group_by(table.c[idcol])
+                )
+            }
+    out = []
+    for r in rows:
+        m = r._mapping
+        oid = int(m[idcol])
+        out.append(
+            Dropped(
+                object_id=oid,
+                name=str(m["name"]),
+                parent_id=None if parent is None else int(m[parent]),
+                created_snapshot=int(m["created_snapshot"]) if kind == "TABLE" else first[oid],
+                dropped_snapshot=int(m["end_snapshot"]),
+                next_column_id=int(m["next_column_id"]) if kind == "TABLE" else 0,
+            )
+        )
+    out.sort(key=lambda d: (-d.dropped_snapshot, d.object_id))
+    return out
+
+
+def last_names(catalog: Catalog, tenant: str, kind: str, read: int) -> dict[int, tuple[str, int]]:
+    """id -> (name, parent id or 0) of every schema or database, dropped or not."""
+    _, idcol, parent = _KINDS[kind]
+    _, q = _last_rows(kind, tenant, read)
+    with catalog.engine.connect() as c:
+        return {
+            int(r._mapping[idcol]): (
+                str(r._mapping["name"]),
+                0 if parent is None else int(r._mapping[parent]),
+            )
+            for r in c.execute(q)
+        }
+
+
+def first_snapshots(catalog: Catalog, tenant: str, kind: str) -> dict[int, int]:
+    """id -> the first snapshot of each schema or database (its creation)."""
+    table, idcol, _ = _KINDS[kind]
+    with catalog.engine.connect() as c:
+        return {
+            int(i): int(b)
+            for i, b in c.execute(
+                select(table.c[idcol], func.min(table.c.begin_snapshot))
+                .where(table.c.tenant_id == tenant)
+                .group_by(table.c[idcol])
+            )
+        }
+
+
+def commit_times(catalog: Catalog, tenant: str, snapshots: Iterable[int]) -> dict[int, int]:
+    """snapshot id -> commit time (us); snapshot 0 (a tenant's start) -> its creation time."""
+    ids = sorted(set(snapshots))
+    out: dict[int, int] = {}
+    sn = s.snapshots
+    with catalog.engine.connect() as c:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for sid, t in c.execute(
+                select(sn.c.snapshot_id, sn.c.commit_time).where(
+                    sn.c.tenant_id == tenant, sn.c.snapshot_id.in_(chunk)
+                )
+            ):
+                out[int(sid)] = int(t)
+        if 0 in ids:
+            row = c.execute(
+                select(s.tenants.c.created_time).where(s.tenants.c.tenant_id == tenant)
+            ).first()
+            if row is not None:
+                out[0] = int(row[0])
+    return out
+
+
+def dropped_table_info(catalog: Catalog, tenant: str, d: Dropped) -> TableInfo:
+    """The dropped table as it was just before its drop (columns are never ended by a drop)."""
+    at = d.dropped_snapshot - 1
+    col = s.columns
+    with catalog.engine.connect() as c:
+        cols = [
+            ColumnInfo(
+                int(r.column_id),
+                r.name,
+                r.type,
+                int(r.position),
+                r.default_sql,
+                bool(r.nullable),
+            )
+            for r in c.execute(
+                select(col).where(
+                    col.c.tenant_id == tenant, col.c.table_id == d.object_id, visible(col, at)
+                )
+            )
+        ]
+    cols.sort(key=lambda x: x.position)
+    assert d.parent_id is not None
+    return TableInfo(
+        d.object_id, d.parent_id, d.name, tuple(cols), d.created_snapshot, d.next_column_id
+    )
+
+
+def seed_row_ids(catalog: Catalog, tenant: str, source_id: int, table_id: int) -> None:
+    """A clone's row id counter starts at its source's, so the row ids of the rows it shares
+    and of the rows either side adds later never collide. Written at once (like
+    ``Catalog.allocate_row_ids``): a counter of a table that never commits is harmless."""
+    t = s.table_row_ids
+    with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
+        row = conn.execute(
+            select(t.c.next_row_id).where(t.c.tenant_id == tenant, t.c.table_id == source_id)
+        ).first()
+        start = int(row[0]) if row is not None else 0
+        mine = conn.execute(
+            select(t.c.next_row_id).where(t.c.tenant_id == tenant, t.c.table_id == table_id)
+        ).first()
+        if mine is None:
+            conn.execute(insert(t).values(tenant_id=tenant, table_id=table_id, next_row_id=start))
+        elif int(mine[0]) < start:
+            conn.execute(
+                update(t)
+                .where(t.c.tenant_id == tenant, t.c.table_id == table_id)
+                .values(next_row_id=start)
+            )

@@ -1,0 +1,346 @@
+"""SHOW TABLES | SCHEMAS | DATABASES [HISTORY] [LIKE '...'] [STARTS WITH '...'] [IN ...].
+
+Results are Arrow tables with Snowflake's column names (the subset chronolake has values
+for). HISTORY adds one row per dropped version, with ``dropped_on``; objects dropped by the
+running transaction show the statement's start as their drop time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from chronolake.catalog.history import (
+    commit_times,
+    dropped,
+    first_snapshots,
+    last_names,
+)
+from chronolake.catalog.model import DataFile, Namespace
+from chronolake.errors import NotFound, NotSupportedError, SqlError
+from chronolake.sql.names import resolve_database, resolve_schema
+from chronolake.sql.session import Ctx, from_us
+from chronolake.sql.timetravel import DEFAULT_RETENTION_DAYS
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+def like_pattern(pattern: str) -> re.Pattern[str]:
+    """Snowflake LIKE (``%``, ``_``, backslash escapes) as a case-insensitive regex."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.I | re.S)
+
+
+@dataclass
+class _Filter:
+    like: re.Pattern[str] | None
+    starts: str | None
+
+    def ok(self, name: str) -> bool:
+        if self.like is not None and not self.like.fullmatch(name):
+            return False
+        return self.starts is None or name.startswith(self.starts)
+
+
+def _string(node: Any) -> str | None:
+    if isinstance(node, exp.Literal) and node.is_string:
+        return str(node.this)
+    if node in (None, False):
+        return None
+    raise SqlError("SHOW: LIKE and STARTS WITH take a string literal.")
+
+
+def show(ctx: Ctx, node: exp.Show) -> pa.Table:
+    what = str(node.this or "").upper()
+    flt = _Filter(
+        None if node.args.get("like") is None else like_pattern(_string(node.args["like"]) or ""),
+        _string(node.args.get("starts_with")),
+    )
+    history = bool(node.args.get("history"))
+    if what == "TABLES":
+        return _tables(ctx, node, flt, history)
+    if what == "SCHEMAS":
+        return _schemas(ctx, node, flt, history)
+    if what == "DATABASES":
+        return _databases(ctx, flt, history)
+    raise NotSupportedError(f"SHOW {what} is not supported: use TABLES, SCHEMAS or DATABASES.")
+
+
+def _retention() -> str:
+    return str(DEFAULT_RETENTION_DAYS)
+
+
+def _time(us: int | None) -> Any:
+    return None if us is None else from_us(us)
+
+
+def _sizes(files: tuple[DataFile, ...]) -> tuple[int, int]:
+    rows = sum(f.live_rows for f in files)
+    size = sum(f.byte_size + (f.delete.byte_size if f.delete else 0) for f in files)
+    return rows, size
+
+
+def _table_scope(ctx: Ctx, node: exp.Show, ns: Namespace) -> tuple[str, int | None]:
+    """('ACCOUNT', None) | ('DATABASE', id) | ('SCHEMA', id)."""
+    kind = str(node.args.get("scope_kind") or "").upper()
+    scope = node.args.get("scope")
+    if kind == "ACCOUNT":
+        return "ACCOUNT", None
+    if scope is None:
+        if ctx.database is None:
+            return "ACCOUNT", None
+        return "DATABASE", resolve_database(ns, ctx, None).database_id
+    if not isinstance(scope, exp.Table):
+        raise SqlError("SHOW ... IN expects a database or schema name.")
+    if kind == "DATABASE":
+        return "DATABASE", resolve_database(ns, ctx, scope.name).database_id
+    if scope.db:
+        return "SCHEMA", resolve_schema(ns, ctx, scope.db, scope.name).schema_id
+    # IN name (or IN SCHEMA name): a schema of the current database, else a database
+    try:
+        return "SCHEMA", resolve_schema(ns, ctx, None, scope.name).schema_id
+    except (NotFound, SqlError):
+        if ns.database_by_name(scope.name) is None:
+            raise
+        return "DATABASE", resolve_database(ns, ctx, scope.name).database_id
+
+
+_TABLE_SCHEMA = pa.schema(
+    [
+        ("created_on", _TS),
+        ("name", pa.string()),
+        ("database_name", pa.string()),
+        ("schema_name", pa.string()),
+        ("kind", pa.string()),
+        ("rows", pa.int64()),
+        ("bytes", pa.int64()),
+        ("retention_time", pa.string()),
+        ("dropped_on", _TS),
+    ]
+)
+
+
+def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
+    txn, session = ctx.txn, ctx.session
+    catalog, tenant = session.catalog, session.tenant
+    ns = txn.ns
+    scope, sid = _table_scope(ctx, node, ns)
+    read = txn.read.snapshot_id
+    schema_names = last_names(catalog, tenant, "SCHEMA", read)
+    db_names = last_names(catalog, tenant, "DATABASE", read)
+    for sc in ns.schemas.values():
+        schema_names[sc.schema_id] = (sc.name, sc.database_id)
+    for db in ns.databases.values():
+        db_names[db.database_id] = (db.name, 0)
+
+    def in_scope(schema_id: int) -> bool:
+        if scope == "SCHEMA":
+            return schema_id == sid
+        if scope == "DATABASE":
+            return schema_names.get(schema_id, ("", 0))[1] == sid
+        return True
+
+    # (created snapshot, name, schema id, rows, bytes, dropped snapshot or -1 for "now")
+    items: list[tuple[int | None, str, int, int, int, int | None]] = []
+    for t in ns.tables.values():
+        if t.view_sql is None and in_scope(t.schema_id) and flt.ok(t.name):
+            rows, size = _sizes(txn.table_files(t.table_id))
+            items.append((t.created_snapshot, t.name, t.schema_id, rows, size, None))
+    if history:
+        for t in txn.base_ns.tables.values():
+            if (
+                t.table_id not in ns.tables
+                and t.view_sql is None
+                and in_scope(t.schema_id)
+                and flt.ok(t.name)
+            ):
+                rows, size = _sizes(txn.committed_files(t.table_id))
+                items.append((t.created_snapshot, t.name, t.schema_id, rows, size, -1))
+        for d in dropped(catalog, tenant, "TABLE", read):
+            if d.object_id in ns.tables or d.parent_id is None:
+                continue
+            if not in_scope(d.parent_id) or not flt.ok(d.name):
+                continue
+            files = catalog.table_files(tenant, d.object_id, d.dropped_snapshot - 1)
+            rows, size = _sizes(files)
+            items.append((d.created_snapshot, d.name, d.parent_id, rows, size, d.dropped_snapshot))
+    times = commit_times(
+        catalog,
+        tenant,
+        [x[0] for x in items if x[0] is not None] + [x[5] for x in items if x[5] not in (None, -1)],
+    )
+    out = []
+    for created, name, schema_id, rows, size, gone in items:
+        sc_name, db_id = schema_names.get(schema_id, ("", 0))
+        out.append(
+            {
+                "created_on": _time(times.get(created)) if created is not None else None,
+                "name": name,
+                "database_name": db_names.get(db_id, ("", 0))[0],
+                "schema_name": sc_name,
+                "kind": "TABLE",
+                "rows": rows,
+                "bytes": size,
+                "retention_time": _retention(),
+                "dropped_on": None
+                if gone is None
+                else ctx.start
+                if gone == -1
+                else _time(times.get(gone)),
+            }
+        )
+    out.sort(key=_order)
+    return pa.Table.from_pylist(out, schema=_TABLE_SCHEMA)
+
+
+def _order(r: dict[str, Any]) -> tuple[Any, ...]:
+    gone = r["dropped_on"]
+    return (
+        r["name"],
+        r.get("database_name") or "",
+        r.get("schema_name") or "",
+        gone is not None,
+        -(gone.timestamp() if gone is not None else 0),
+    )
+
+
+_SCHEMA_SCHEMA = pa.schema(
+    [
+        ("created_on", _TS),
+        ("name", pa.string()),
+        ("is_default", pa.string()),
+        ("is_current", pa.string()),
+        ("database_name", pa.string()),
+        ("retention_time", pa.string()),
+        ("dropped_on", _TS),
+    ]
+)
+
+
+def _schemas(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
+    txn, session = ctx.txn, ctx.session
+    catalog, tenant = session.catalog, session.tenant
+    ns = txn.ns
+    read = txn.read.snapshot_id
+    kind = str(node.args.get("scope_kind") or "").upper()
+    scope = node.args.get("scope")
+    db_id: int | None
+    if kind == "ACCOUNT" or (scope is None and ctx.database is None):
+        db_id = None
+    elif isinstance(scope, exp.Table):
+        if scope.db:
+            raise SqlError("SHOW SCHEMAS IN expects a database name.")
+        db_id = resolve_database(ns, ctx, scope.name).database_id
+    else:
+        db_id = resolve_database(ns, ctx, None).database_id
+    db_names = last_names(catalog, tenant, "DATABASE", read)
+    for db in ns.databases.values():
+        db_names[db.database_id] = (db.name, 0)
+    firsts = first_snapshots(catalog, tenant, "SCHEMA")
+    items: list[tuple[int | None, str, int, int | None]] = []
+    for sc in ns.schemas.values():
+        if (db_id is None or sc.database_id == db_id) and flt.ok(sc.name):
+            items.append((firsts.get(sc.schema_id), sc.name, sc.database_id, None))
+    if history:
+        for sc in txn.base_ns.schemas.values():
+            dropped_now = sc.schema_id not in ns.schemas
+            if dropped_now and (db_id is None or sc.database_id == db_id) and flt.ok(sc.name):
+                items.append((firsts.get(sc.schema_id), sc.name, sc.database_id, -1))
+        for d in dropped(catalog, tenant, "SCHEMA", read):
+            if d.object_id in ns.schemas or d.parent_id is None:
+                continue
+            if (db_id is None or d.parent_id == db_id) and flt.ok(d.name):
+                items.append((d.created_snapshot, d.name, d.parent_id, d.dropped_snapshot))
+    times = commit_times(
+        catalog,
+        tenant,
+        [x[0] for x in items if x[0] is not None] + [x[3] for x in items if x[3] not in (None, -1)],
+    )
+    out = []
+    for created, name, parent, gone in items:
+        db_name = db_names.get(parent, ("", 0))[0]
+        out.append(
+            {
+                "created_on": _time(times.get(created)) if created is not None else None,
+                "name": name,
+                "is_default": "N",
+                "is_current": "Y"
+                if gone is None and name == ctx.schema and db_name == ctx.database
+                else "N",
+                "database_name": db_name,
+                "retention_time": _retention(),
+                "dropped_on": None
+                if gone is None
+                else ctx.start
+                if gone == -1
+                else _time(times.get(gone)),
+            }
+        )
+    out.sort(key=_order)
+    return pa.Table.from_pylist(out, schema=_SCHEMA_SCHEMA)
+
+
+_DATABASE_SCHEMA = pa.schema(
+    [
+        ("created_on", _TS),
+        ("name", pa.string()),
+        ("is_default", pa.string()),
+        ("is_current", pa.string()),
+        ("kind", pa.string()),
+        ("retention_time", pa.string()),
+        ("dropped_on", _TS),
+    ]
+)
+
+
+def _databases(ctx: Ctx, flt: _Filter, history: bool) -> pa.Table:
+    txn, session = ctx.txn, ctx.session
+    catalog, tenant = session.catalog, session.tenant
+    ns = txn.ns
+    firsts = first_snapshots(catalog, tenant, "DATABASE")
+    items: list[tuple[int | None, str, int | None]] = []
+    for db in ns.databases.values():
+        if flt.ok(db.name):
+            items.append((firsts.get(db.database_id), db.name, None))
+    if history:
+        for db in txn.base_ns.databases.values():
+            if db.database_id not in ns.databases and flt.ok(db.name):
+                items.append((firsts.get(db.database_id), db.name, -1))
+        for d in dropped(catalog, tenant, "DATABASE", txn.read.snapshot_id):
+            if d.object_id not in ns.databases and flt.ok(d.name):
+                items.append((d.created_snapshot, d.name, d.dropped_snapshot))
+    times = commit_times(
+        catalog,
+        tenant,
+        [x[0] for x in items if x[0] is not None] + [x[2] for x in items if x[2] not in (None, -1)],
+    )
+    out = [
+        {
+            "created_on": _time(times.get(created)) if created is not None else None,
+            "name": name,
+            "is_default": "N",
+            "is_current": "Y" if gone is None and name == ctx.database else "N",
+            "kind": "STANDARD",
+            "retention_time": _retention(),
+            "dropped_on": None
+            if gone is None
+            else ctx.start
+            if gone == -1
+            else _time(times.get(gone)),
+        }
+        for created, name, gone in items
+    ]
+    out.sort(key=_order)
+    return pa.Table.from_pylist(out, schema=_DATABASE_SCHEMA)

@@ -94,7 +94,7 @@ def _clone_into(ctx: Ctx, ns: Namespace, src: _Source, schema_id: int, name: str
                 file_id=new_id(),
                 delete=None if f.delete is None else replace(f.delete, delete_file_id=new_id()),
                 stats=(),
-                cloned_from=f.cloned_from if f.cloned_from is not None else f.file_id,
+                cloned_from=f.file_id,
             )
         )
     if copies:

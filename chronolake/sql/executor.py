@@ -371,7 +371,7 @@ class Executor:
 
     @staticmethod
     def _result(table: pa.Table | None, ctx: Ctx, query_id: str) -> Result:
-        if ctx.query_type == "SELECT" or table is None:
+        if ctx.query_type in ("SELECT", "SHOW") or table is None:
             rowcount = table.num_rows if table is not None else -1
         else:
             rowcount = ctx.rows_inserted + ctx.rows_updated + ctx.rows_deleted
@@ -408,7 +408,7 @@ class Executor:
             "produced_snapshot": None,
             "visible_snapshot": ctx.txn.read.snapshot_id,
             "rows_produced": table.num_rows
-            if table is not None and ctx.query_type == "SELECT"
+            if table is not None and ctx.query_type in ("SELECT", "SHOW")
             else 0,
             "rows_inserted": ctx.rows_inserted,
             "rows_updated": ctx.rows_updated,

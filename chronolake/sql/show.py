@@ -20,11 +20,11 @@ from chronolake.catalog.history import (
     first_snapshots,
     last_names,
 )
-from chronolake.catalog.model import DataFile, Namespace
+from chronolake.catalog.model import DataFile, Namespace, TableInfo
 from chronolake.errors import NotFound, NotSupportedError, SqlError
 from chronolake.sql.names import resolve_database, resolve_schema
 from chronolake.sql.session import Ctx, from_us
-from chronolake.sql.timetravel import DEFAULT_RETENTION_DAYS
+from chronolake.sql.timetravel import DEFAULT_RETENTION_DAYS, retention_days
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -80,6 +80,15 @@ def show(ctx: Ctx, node: exp.Show) -> pa.Table:
 
 def _retention() -> str:
     return str(DEFAULT_RETENTION_DAYS)
+
+
+def _purged(ctx: Ctx, gone: int | None, times: dict[int, int]) -> bool:
+    """A version dropped before its retention window: gone for SHOW ... HISTORY and UNDROP."""
+    if gone is None or gone == -1:
+        return False
+    probe = TableInfo(0, 0, "", (), None, 1)
+    oldest = ctx.start_us - retention_days(ctx, probe) * 86_400 * 1_000_000
+    return times.get(gone, 0) < oldest
 
 
 def _time(us: int | None) -> Any:
@@ -183,6 +192,8 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
     )
     out = []
     for created, name, schema_id, rows, size, gone in items:
+        if _purged(ctx, gone, times):
+            continue
         sc_name, db_id = schema_names.get(schema_id, ("", 0))
         out.append(
             {
@@ -270,6 +281,8 @@ def _schemas(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
     )
     out = []
     for created, name, parent, gone in items:
+        if _purged(ctx, gone, times):
+            continue
         db_name = db_names.get(parent, ("", 0))[0]
         out.append(
             {
@@ -341,6 +354,7 @@ def _databases(ctx: Ctx, flt: _Filter, history: bool) -> pa.Table:
             else _time(times.get(gone)),
         }
         for created, name, gone in items
+        if not _purged(ctx, gone, times)
     ]
     out.sort(key=_order)
     return pa.Table.from_pylist(out, schema=_DATABASE_SCHEMA)

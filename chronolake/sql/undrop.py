@@ -11,12 +11,13 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from chronolake.catalog.history import Dropped, dropped, dropped_table_info
+from chronolake.catalog.history import Dropped, commit_times, dropped, dropped_table_info
 from chronolake.catalog.model import DatabaseInfo, Namespace, SchemaInfo, TableInfo
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError
 from chronolake.sql.ddl import status
 from chronolake.sql.names import resolve_database, resolve_schema
 from chronolake.sql.session import Ctx
+from chronolake.sql.timetravel import retention_days
 
 
 def undrop(ctx: Ctx, node: exp.Undrop) -> pa.Table:
@@ -43,6 +44,21 @@ def _purged(kind: str, name: str) -> NotFound:
 
 def _drop_snap(ctx: Ctx) -> int:
     return ctx.txn.read.snapshot_id
+
+
+def _kept(ctx: Ctx, found: list[Dropped]) -> list[Dropped]:
+    """The versions still inside their retention window (older ones count as purged)."""
+    if not found:
+        return found
+    session = ctx.session
+    times = commit_times(session.catalog, session.tenant, [d.dropped_snapshot for d in found])
+    out = []
+    for d in found:
+        probe = TableInfo(d.object_id, d.parent_id or 0, d.name, (), d.created_snapshot, 1)
+        oldest = ctx.start_us - retention_days(ctx, probe) * 86_400 * 1_000_000
+        if times.get(d.dropped_snapshot, 0) >= oldest:
+            out.append(d)
+    return out
 
 
 def _revive_tables(ctx: Ctx, ns: Namespace, found: list[Dropped]) -> None:
@@ -89,6 +105,7 @@ def _undrop_table(ctx: Ctx, target: exp.Table) -> pa.Table:
         )
         if d.object_id not in ns.tables
     ]
+    found = _kept(ctx, found)
     if not found:
         raise _purged("Table", name)
     _revive_tables(ctx, ns, found[:1])
@@ -170,6 +187,7 @@ def _undrop_schema(ctx: Ctx, target: exp.Table) -> pa.Table:
             )
             if d.object_id not in ns.schemas
         ]
+        found = _kept(ctx, found)
         if not found:
             raise _purged("Schema", name)
         d = found[0]
@@ -205,6 +223,7 @@ def _undrop_database(ctx: Ctx, target: exp.Table) -> pa.Table:
             )
             if d.object_id not in ns.databases
         ]
+        found = _kept(ctx, found)
         if not found:
             raise _purged("Database", name)
         d = found[0]

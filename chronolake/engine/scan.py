@@ -28,6 +28,9 @@ ROW_ID_FIELD = 2_147_483_000  # Parquet field id of the explicit row id column
 FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
 RAW_RID = "__cl_rawrid"
 _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
+# Up to this many files with deletes, each is filtered by a bitmap of its deleted positions
+# (a plain filter keeps DuckDB's scan fast); beyond it one anti-join serves them all.
+_MAX_BITMAP_FILES = 16
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -159,10 +162,12 @@ class ScanViews:
         for var, with_rid in ((p + "_s", False), (p + "_sr", True)):
             keys, vals = _schema_values(columns, with_rid)
             d.execute(_SCHEMA_SQL.format(var=var), [keys, vals])
-        groups = {
-            "a": [f for f in files if f.delete is None],
-            "b": [f for f in files if f.delete is not None],
-        }
+        deleted = [f for f in files if f.delete is not None]
+        groups = {"a": [f for f in files if f.delete is None]}
+        if len(deleted) <= _MAX_BITMAP_FILES:
+            groups.update({f"m{i}": [f] for i, f in enumerate(deleted)})
+        else:
+            groups["b"] = deleted
         read_parts, row_parts = [], []
         for g, gfiles in groups.items():
             if not gfiles:
@@ -186,6 +191,19 @@ class ScanViews:
             if g == "a":
                 read_parts.append(f"SELECT * FROM {src.format(extra='')}")
                 row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d")
+            elif g.startswith("m"):
+                # one file's deletes as a bitmap: a filter on the position, no join
+                (f,) = gfiles
+                assert f.delete is not None
+                self._set(f"{p}_d{g}", str(self.root / f.delete.path))
+                d.execute(
+                    f"SET VARIABLE {p}_b{g} = (SELECT bitstring_agg(pos, 0, {f.row_count - 1}) "
+                    f"FROM read_parquet(getvariable('{p}_d{g}')))"
+                )
+                keep = f"WHERE get_bit(getvariable('{p}_b{g}'), d.file_row_number::INTEGER) = 0"
+                src_m = src.format(extra=", file_row_number=true")
+                read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_m} AS d {keep}")
+                row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {keep}")
             else:
                 self._set(f"{p}_d", [str(self.root / f.delete.path) for f in gfiles])  # type: ignore[union-attr]
                 anti = (

@@ -165,6 +165,15 @@ class Connection:
             params.append(p1[2])
         return self.execute(sql + " ORDER BY METADATA$ROW_ID, METADATA$ACTION", params)
 
+    def compact_table(self, name: str, **options: Any) -> Any:
+        """Merge small files and rewrite delete-heavy ones as a maintenance snapshot that
+        changes no query result and no CHANGES feed; returns a ``CompactionReport``. Options:
+        see ``chronolake.maintenance.compact_table``."""
+        self._check()
+        from chronolake.maintenance.compaction import compact_session
+
+        return compact_session(self._session, name, **options)
+
     def close(self) -> None:
         if not self._closed:
             self._session.close()

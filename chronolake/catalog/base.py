@@ -13,7 +13,18 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.model import (
@@ -35,6 +46,21 @@ DEFAULT_SCHEMA = "PUBLIC"
 def new_id() -> int:
     """A catalog object id: random, so writers need no shared sequence before commit."""
     return secrets.randbits(62) or 1
+
+
+def _days(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Migration: add the nullable columns a newer schema version introduced."""
+    inspector = inspect(conn)
+    for table in s.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have and col.nullable:
+                kind = col.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
 
 
 def visible(table: Any, snapshot_id: int) -> Any:
@@ -84,6 +110,13 @@ class Catalog:
                 raise OperationalError(
                     f"This lake's catalog has schema version {row[0]}, newer than this "
                     f"chronolake understands ({s.CATALOG_SCHEMA_VERSION}). Upgrade chronolake."
+                )
+            elif int(row[0]) < s.CATALOG_SCHEMA_VERSION:
+                _add_missing_columns(conn)
+                conn.execute(
+                    update(s.catalog_meta)
+                    .where(s.catalog_meta.c.key == "schema_version")
+                    .values(value=str(s.CATALOG_SCHEMA_VERSION))
                 )
 
     def ensure_tenant(self, tenant: str, now_us: int) -> None:
@@ -184,7 +217,9 @@ class Catalog:
         sid = snap.schema_snapshot
         with self.engine.connect() as c:
             dbs = {
-                int(r.database_id): DatabaseInfo(int(r.database_id), r.name)
+                int(r.database_id): DatabaseInfo(
+                    int(r.database_id), r.name, _days(r.retention_days)
+                )
                 for r in c.execute(
                     select(s.databases).where(
                         s.databases.c.tenant_id == tenant, visible(s.databases, sid)
@@ -192,7 +227,9 @@ class Catalog:
                 )
             }
             scs = {
-                int(r.schema_id): SchemaInfo(int(r.schema_id), int(r.database_id), r.name)
+                int(r.schema_id): SchemaInfo(
+                    int(r.schema_id), int(r.database_id), r.name, _days(r.retention_days)
+                )
                 for r in c.execute(
                     select(s.schemas).where(
                         s.schemas.c.tenant_id == tenant, visible(s.schemas, sid)
@@ -226,8 +263,16 @@ class Catalog:
                     int(r.created_snapshot),
                     int(r.next_column_id),
                     r.view_sql,
+                    _days(r.retention_days),
                 )
-        ns = Namespace(dbs, scs, tbls)
+            ts = s.tenant_settings
+            settings = {
+                str(r.name): str(r.value)
+                for r in c.execute(
+                    select(ts.c.name, ts.c.value).where(ts.c.tenant_id == tenant, visible(ts, sid))
+                )
+            }
+        ns = Namespace(dbs, scs, tbls, settings)
         with self._lock:
             self._namespaces.put(key, ns)
         return ns

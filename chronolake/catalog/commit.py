@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, insert, literal, select, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, literal, or_, select, update
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
@@ -24,6 +24,10 @@ from chronolake.catalog.model import (
     TableInfo,
 )
 from chronolake.errors import ConflictError
+
+# Operations that change how rows are stored, never which rows there are (compaction): their
+# snapshots count no rows inserted or deleted.
+MAINTENANCE_OPERATIONS = frozenset({"COMPACT"})
 
 
 @dataclass
@@ -104,7 +108,51 @@ class _Apply:
             for tid, winner in rows:
                 raise _conflict(req.base_ns.tables[int(tid)].name, int(winner))
         self._validate_names()
+        self._validate_settings()
+        self._validate_containers()
         self._validate_files()
+
+    def _validate_settings(self) -> None:
+        """Two transactions that change the same tenant parameter conflict."""
+        base, new = self.req.base_ns.settings, self.req.new_ns.settings
+        names = sorted(n for n in set(base) | set(new) if base.get(n) != new.get(n))
+        if not names:
+            return
+        ts = s.tenant_settings
+        row = self.conn.execute(
+            select(ts.c.name, func.max(ts.c.begin_snapshot), func.max(ts.c.end_snapshot))
+            .where(ts.c.tenant_id == self.tenant, ts.c.name.in_(names))
+            .group_by(ts.c.name)
+        ).all()
+        for name, began, ended in row:
+            latest = max(int(began or 0), int(ended or 0))
+            if latest > self.req.read_snapshot:
+                raise _conflict(f"ACCOUNT parameter {name}", latest)
+
+    def _validate_containers(self) -> None:
+        """A database or schema this transaction changed (a parameter) or dropped must not have
+        been changed or dropped by another commit since the read: no lost update, and no
+        dropped object written back."""
+        req, conn, tenant = self.req, self.conn, self.tenant
+        for tab, idcol, base, new in (
+            (s.databases, "database_id", req.base_ns.databases, req.new_ns.databases),
+            (s.schemas, "schema_id", req.base_ns.schemas, req.new_ns.schemas),
+        ):
+            ids = [oid for oid, obj in base.items() if new.get(oid) != obj]
+            if not ids:
+                continue
+            row = conn.execute(
+                select(tab.c[idcol], tab.c.name, tab.c.begin_snapshot, tab.c.end_snapshot).where(
+                    tab.c.tenant_id == tenant,
+                    tab.c[idcol].in_(ids),
+                    or_(
+                        tab.c.begin_snapshot > req.read_snapshot,
+                        tab.c.end_snapshot > req.read_snapshot,
+                    ),
+                )
+            ).first()
+            if row is not None:
+                raise _conflict(str(row[1]), max(int(row[2]), int(row[3] or 0)))
 
     def _validate_names(self) -> None:
         req, conn, tenant = self.req, self.conn, self.tenant
@@ -210,7 +258,11 @@ class _Apply:
             if req.base_ns.databases.get(oid) != db:
                 self.conn.execute(
                     insert(s.databases).values(
-                        tenant_id=tenant, database_id=oid, begin_snapshot=snap, name=db.name
+                        tenant_id=tenant,
+                        database_id=oid,
+                        begin_snapshot=snap,
+                        name=db.name,
+                        retention_days=db.retention_days,
                     )
                 )
         for oid, sc in req.base_ns.schemas.items():
@@ -225,19 +277,22 @@ class _Apply:
                         begin_snapshot=snap,
                         database_id=sc.database_id,
                         name=sc.name,
+                        retention_days=sc.retention_days,
                     )
                 )
+        self._apply_settings()
         changed: set[int] = set()
         for tid, old in req.base_ns.tables.items():
             new = req.new_ns.tables.get(tid)
             if new == old:
                 continue
             changed.add(tid)
-            if new is None or (new.name, new.schema_id, new.next_column_id) != (
-                old.name,
-                old.schema_id,
-                old.next_column_id,
-            ):
+            if new is None or (
+                new.name,
+                new.schema_id,
+                new.next_column_id,
+                new.retention_days,
+            ) != (old.name, old.schema_id, old.next_column_id, old.retention_days):
                 self._end(s.tables, table_id=tid)
                 if new is not None:
                     self._insert_table(new, old.created_snapshot or snap)
@@ -250,6 +305,25 @@ class _Apply:
                 self._insert_table(new, new.created_snapshot or snap)
                 self._apply_columns(self._open_table(new) if new.created_snapshot else None, new)
         return changed
+
+    def _apply_settings(self) -> None:
+        """Tenant (account) parameters: end changed or unset values, insert new ones."""
+        base, new = self.req.base_ns.settings, self.req.new_ns.settings
+        for name, value in base.items():
+            if new.get(name) != value:
+                self._end(s.tenant_settings, name=name)
+        rows = [
+            {
+                "tenant_id": self.tenant,
+                "name": name,
+                "begin_snapshot": self.snap,
+                "value": value,
+            }
+            for name, value in new.items()
+            if base.get(name) != value
+        ]
+        if rows:
+            self.conn.execute(insert(s.tenant_settings), rows)
 
     def _open_table(self, t: TableInfo) -> TableInfo:
         """A dropped table's definition from its open column rows (a drop never ends them)."""
@@ -279,6 +353,7 @@ class _Apply:
                 created_snapshot=created,
                 next_column_id=t.next_column_id,
                 view_sql=t.view_sql,
+                retention_days=t.retention_days,
             )
         )
 
@@ -415,6 +490,8 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
         commit_us = max(req.now_us, latest.commit_time_us + 1)
         ddl_changed = applier.apply_namespace()
         file_stats = applier.apply_files()
+        if req.operation in MAINTENANCE_OPERATIONS:  # rows moved, none inserted or deleted
+            file_stats = {tid: (0, 0, b) for tid, (_, _, b) in file_stats.items()}
         schema_snapshot = snap_id if req.base_ns != req.new_ns else latest.schema_snapshot
         total_added = sum(a for a, _, _ in file_stats.values())
         total_removed = sum(r for _, r, _ in file_stats.values())

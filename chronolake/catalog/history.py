@@ -30,6 +30,7 @@ class Dropped:
     created_snapshot: int  # tables: their created snapshot; others: first begin snapshot
     dropped_snapshot: int  # the snapshot that ended the last row
     next_column_id: int = 0  # tables only
+    retention_days: int | None = None  # its own DATA_RETENTION_TIME_IN_DAYS, if set
 
 
 _KINDS: dict[str, tuple[Any, str, str | None]] = {
@@ -104,6 +105,7 @@ def dropped(
                 created_snapshot=int(m["created_snapshot"]) if kind == "TABLE" else first[oid],
                 dropped_snapshot=int(m["end_snapshot"]),
                 next_column_id=int(m["next_column_id"]) if kind == "TABLE" else 0,
+                retention_days=None if m["retention_days"] is None else int(m["retention_days"]),
             )
         )
     out.sort(key=lambda d: (-d.dropped_snapshot, d.object_id))
@@ -118,6 +120,23 @@ def last_names(catalog: Catalog, tenant: str, kind: str, read: int) -> dict[int,
         return {
             int(r._mapping[idcol]): (
                 str(r._mapping["name"]),
+                0 if parent is None else int(r._mapping[parent]),
+            )
+            for r in c.execute(q)
+        }
+
+
+def last_retention(
+    catalog: Catalog, tenant: str, kind: str, read: int
+) -> dict[int, tuple[int | None, int]]:
+    """id -> (own retention days or None, parent id or 0) of every schema or database, from
+    its last row (dropped or not): what a dropped object inherits from."""
+    _, idcol, parent = _KINDS[kind]
+    _, q = _last_rows(kind, tenant, read)
+    with catalog.engine.connect() as c:
+        return {
+            int(r._mapping[idcol]): (
+                None if r._mapping["retention_days"] is None else int(r._mapping["retention_days"]),
                 0 if parent is None else int(r._mapping[parent]),
             )
             for r in c.execute(q)
@@ -184,7 +203,13 @@ def dropped_table_info(catalog: Catalog, tenant: str, d: Dropped) -> TableInfo:
     cols.sort(key=lambda x: x.position)
     assert d.parent_id is not None
     return TableInfo(
-        d.object_id, d.parent_id, d.name, tuple(cols), d.created_snapshot, d.next_column_id
+        d.object_id,
+        d.parent_id,
+        d.name,
+        tuple(cols),
+        d.created_snapshot,
+        d.next_column_id,
+        retention_days=d.retention_days,
     )
 
 

@@ -34,6 +34,7 @@ class TableInfo:
     created_snapshot: int | None  # None: created by a transaction that has not committed yet
     next_column_id: int
     view_sql: str | None = None  # a view: its query (Snowflake SQL), bound when used
+    retention_days: int | None = None  # own DATA_RETENTION_TIME_IN_DAYS (None: inherited)
 
     def column(self, name: str) -> ColumnInfo | None:
         for col in self.columns:
@@ -52,12 +53,14 @@ class SchemaInfo:
     schema_id: int
     database_id: int
     name: str
+    retention_days: int | None = None  # own DATA_RETENTION_TIME_IN_DAYS (None: inherited)
 
 
 @dataclass(frozen=True)
 class DatabaseInfo:
     database_id: int
     name: str
+    retention_days: int | None = None  # own DATA_RETENTION_TIME_IN_DAYS (None: inherited)
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,13 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Namespace:
-    """Databases, schemas and tables of a tenant at one snapshot (or inside a transaction)."""
+    """Databases, schemas and tables of a tenant at one snapshot (or inside a transaction),
+    with the tenant's (account's) parameters, e.g. DATA_RETENTION_TIME_IN_DAYS -> '3'."""
 
     databases: dict[int, DatabaseInfo]
     schemas: dict[int, SchemaInfo]
     tables: dict[int, TableInfo]
+    settings: dict[str, str] = field(default_factory=dict)
 
     def database_by_name(self, name: str) -> DatabaseInfo | None:
         for db in self.databases.values():
@@ -117,7 +122,9 @@ class Namespace:
         return None
 
     def copy(self) -> Namespace:
-        return Namespace(dict(self.databases), dict(self.schemas), dict(self.tables))
+        return Namespace(
+            dict(self.databases), dict(self.schemas), dict(self.tables), dict(self.settings)
+        )
 
 
 @dataclass(frozen=True)

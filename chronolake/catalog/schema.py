@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-CATALOG_SCHEMA_VERSION = 1
+CATALOG_SCHEMA_VERSION = 2  # 2: retention_days, cl_tenant_settings
 
 metadata = MetaData()
 
@@ -74,6 +74,7 @@ databases = Table(
     Column("begin_snapshot", BigInteger, primary_key=True, autoincrement=False),
     Column("end_snapshot", BigInteger, nullable=True),
     Column("name", String(255), nullable=False),
+    Column("retention_days", Integer, nullable=True),  # own DATA_RETENTION_TIME_IN_DAYS
 )
 
 schemas = Table(
@@ -85,6 +86,7 @@ schemas = Table(
     Column("end_snapshot", BigInteger, nullable=True),
     Column("database_id", BigInteger, nullable=False),
     Column("name", String(255), nullable=False),
+    Column("retention_days", Integer, nullable=True),  # own DATA_RETENTION_TIME_IN_DAYS
 )
 
 tables = Table(
@@ -99,6 +101,19 @@ tables = Table(
     Column("created_snapshot", BigInteger, nullable=False),
     Column("next_column_id", Integer, nullable=False),
     Column("view_sql", Text, nullable=True),
+    Column("retention_days", Integer, nullable=True),  # own DATA_RETENTION_TIME_IN_DAYS
+)
+
+# Tenant (account) parameters such as DATA_RETENTION_TIME_IN_DAYS, versioned like the
+# namespace: a change is a committed snapshot.
+tenant_settings = Table(
+    "cl_tenant_settings",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("begin_snapshot", BigInteger, primary_key=True, autoincrement=False),
+    Column("end_snapshot", BigInteger, nullable=True),
+    Column("value", Text, nullable=False),
 )
 
 columns = Table(

@@ -76,7 +76,14 @@ def _clone_into(ctx: Ctx, ns: Namespace, src: _Source, schema_id: int, name: str
     """Add a clone of ``src`` to ``ns`` (and its file rows to the transaction)."""
     table, files = src
     clone = TableInfo(
-        new_id(), schema_id, name, table.columns, None, table.next_column_id, table.view_sql
+        new_id(),
+        schema_id,
+        name,
+        table.columns,
+        None,
+        table.next_column_id,
+        table.view_sql,
+        table.retention_days,  # a clone keeps the parameters set on its source
     )
     ns.tables[clone.table_id] = clone
     txn = ctx.txn
@@ -188,7 +195,7 @@ def clone_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
         if not node.args.get("replace"):
             raise _exists(name)
         _drop_schema(ns, existing.schema_id)
-    sc = SchemaInfo(new_id(), db.database_id, name)
+    sc = SchemaInfo(new_id(), db.database_id, name, source.retention_days)
     ns.schemas[sc.schema_id] = sc
     for src in sources:
         _clone_into(ctx, ns, src, sc.schema_id, src[0].name)
@@ -222,10 +229,10 @@ def clone_database(ctx: Ctx, node: exp.Create) -> pa.Table:
         for old in [x for x in ns.schemas.values() if x.database_id == existing.database_id]:
             _drop_schema(ns, old.schema_id)
         del ns.databases[existing.database_id]
-    db = DatabaseInfo(new_id(), name)
+    db = DatabaseInfo(new_id(), name, source.retention_days)
     ns.databases[db.database_id] = db
     for sc, sources in per_schema:
-        new_sc = SchemaInfo(new_id(), db.database_id, sc.name)
+        new_sc = SchemaInfo(new_id(), db.database_id, sc.name, sc.retention_days)
         ns.schemas[new_sc.schema_id] = new_sc
         for src in sources:
             _clone_into(ctx, ns, src, new_sc.schema_id, src[0].name)

@@ -14,6 +14,7 @@ from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, Permis
 from chronolake.sql.binder import bind
 from chronolake.sql.clone import clone_database, clone_schema, clone_table
 from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
+from chronolake.sql.parameters import alter_table_parameters, retention_property
 from chronolake.sql.session import Ctx
 from chronolake.sql.types import duck_type
 
@@ -86,6 +87,7 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
     if node.args.get("clone") is not None:
         return clone_database(ctx, node)
     name = node.this.name
+    days = retention_property(node)
     ns = ctx.txn.ns.copy()
     existing = ns.database_by_name(name)
     if existing is not None:
@@ -97,7 +99,7 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
             _drop_schema_contents(ns, sc.schema_id)
             del ns.schemas[sc.schema_id]
         del ns.databases[existing.database_id]
-    db = DatabaseInfo(new_id(), name)
+    db = DatabaseInfo(new_id(), name, days)
     ns.databases[db.database_id] = db
     sc = SchemaInfo(new_id(), db.database_id, DEFAULT_SCHEMA)
     ns.schemas[sc.schema_id] = sc
@@ -111,6 +113,7 @@ def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
         return clone_schema(ctx, node)
     target = node.this
     db_name, name = (target.catalog or None), target.db or target.name
+    days = retention_property(node)
     ns = ctx.txn.ns.copy()
     db = resolve_database(ns, ctx, db_name)
     existing = ns.schema_by_name(db.database_id, name)
@@ -121,7 +124,7 @@ def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
             raise _exists(name)
         _drop_schema_contents(ns, existing.schema_id)
         del ns.schemas[existing.schema_id]
-    sc = SchemaInfo(new_id(), db.database_id, name)
+    sc = SchemaInfo(new_id(), db.database_id, name, days)
     ns.schemas[sc.schema_id] = sc
     ctx.txn.set_namespace(ns, "CREATE_SCHEMA")
     ctx.session.database, ctx.session.schema = db.name, name
@@ -145,6 +148,7 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
             raise PermissionDenied(
                 "External tables are not allowed: a table's data lives in the lake."
             )
+    days = retention_property(node)
     ns = ctx.txn.ns.copy()
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
@@ -180,7 +184,9 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
             raise SqlError(f"CREATE TABLE {name} needs a column list or AS SELECT.")
         cols = [column_from_def(ctx, cd, i + 1, i) for i, cd in enumerate(defs)]
     check_column_names(name, [c.name for c in cols])
-    table = TableInfo(new_id(), sc.schema_id, name, tuple(cols), None, len(cols) + 1)
+    table = TableInfo(
+        new_id(), sc.schema_id, name, tuple(cols), None, len(cols) + 1, retention_days=days
+    )
     ns.tables[table.table_id] = table
     ctx.txn.set_namespace(ns, "CREATE_TABLE")
     ctx.txn.ops[table.table_id] = "CREATE_TABLE"
@@ -348,6 +354,10 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         new = replace(table, name=target.name, schema_id=sc.schema_id)
         ctx.txn.set_table(new, "RENAME_TABLE")
         return new
+    if isinstance(action, exp.AlterSet):
+        return alter_table_parameters(ctx, table, action, unset=False)
+    if isinstance(action, exp.Set) and action.args.get("unset"):
+        return alter_table_parameters(ctx, table, action, unset=True)
     raise NotSupportedError(f"ALTER TABLE {action.sql('snowflake')} is not supported.")
 
 

@@ -34,7 +34,8 @@ from chronolake.sql import ddl, dml, restore
 from chronolake.sql.access import access_rows, read_rows
 from chronolake.sql.binder import bind
 from chronolake.sql.literals import to_literal
-from chronolake.sql.parse import Restore, Revert, Unset, parse_statement
+from chronolake.sql.parameters import alter_parameters
+from chronolake.sql.parse import AlterParameters, Restore, Revert, Unset, parse_statement
 from chronolake.sql.sandbox import check
 from chronolake.sql.session import Ctx, Session, to_us
 from chronolake.sql.show import show
@@ -63,6 +64,8 @@ def _query_type(tree: exp.Expr) -> str:
         return f"UNDROP_{str(tree.args.get('kind') or '').upper()}".rstrip("_")
     if isinstance(tree, exp.Show):
         return "SHOW"
+    if isinstance(tree, AlterParameters):
+        return f"ALTER_{str(tree.args.get('kind') or '').upper()}"
     names = {
         exp.Insert: "INSERT",
         exp.Update: "UPDATE",
@@ -260,6 +263,8 @@ class Executor:
             return restore.restore
         if isinstance(tree, Revert):
             return restore.revert
+        if isinstance(tree, AlterParameters):
+            return alter_parameters
         raise NotSupportedError(f"This statement is not supported: {tree.sql('snowflake')[:80]}")
 
     # -- handlers -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.retention import table_days
 from chronolake.errors import NotFound
 from chronolake.sql import history_views
 from chronolake.sql.session import Ctx, from_us
@@ -45,6 +46,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 if t.view_sql is not None
                 else sum(f.byte_size + (f.delete.byte_size if f.delete else 0) for f in files),
                 "created": _time(created.commit_time_us) if created else None,
+                "retention_time": None if t.view_sql is not None else table_days(ns, t),
                 "table_id": t.table_id,
             }
         )
@@ -59,6 +61,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 ("row_count", pa.int64()),
                 ("bytes", pa.int64()),
                 ("created", pa.timestamp("us", tz="UTC")),
+                ("retention_time", pa.int64()),
                 ("table_id", pa.int64()),
             ]
         ),

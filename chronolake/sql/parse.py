@@ -53,6 +53,17 @@ _RESTORE = re.compile(
     re.I | re.S,
 )
 _REVERT = re.compile(r"^\s*REVERT\s+STATEMENT\s+(?P<q>.+?)\s*;?\s*$", re.I | re.S)
+# ALTER ACCOUNT | DATABASE | SCHEMA ... SET | UNSET <parameters> (sqlglot: a Command)
+_ALTER_PARAMS = re.compile(
+    r"^\s*ALTER\s+(?P<kind>ACCOUNT|DATABASE|SCHEMA)\b\s*(?:(?P<exists>IF\s+EXISTS)\s+)?"
+    r"(?P<name>.*?)\s*\b(?P<op>SET|UNSET)\s+(?P<rest>.+?)\s*;?\s*$",
+    re.I | re.S,
+)
+_PARAM_SET = re.compile(r"\s*,?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^']|'')*'|[^\s,;]+)")
+# sqlglot cannot parse "CREATE SCHEMA s DATA_RETENTION_TIME_IN_DAYS = -1": quoting the number
+# keeps the statement parseable so the value gets Snowflake's "invalid value" error
+_NEGATIVE_DAYS = re.compile(r"\b((?:MIN_)?DATA_RETENTION_TIME_IN_DAYS\s*=\s*)(-\s*\d+)\b", re.I)
+_PARAM_NAME = re.compile(r"\s*,?\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class Restore(exp.Expression):
@@ -65,6 +76,46 @@ class Revert(exp.Expression):
     """REVERT STATEMENT '<query id>': undo exactly one statement's row changes."""
 
     arg_types = {"this": True}  # noqa: RUF012 - sqlglot's own convention
+
+
+class AlterParameters(exp.Expression):
+    """ALTER ACCOUNT | DATABASE | SCHEMA [IF EXISTS] [name] SET p = v [...] | UNSET p [, ...].
+
+    ``kind`` is the object kind, ``this`` the name (an ``exp.Table``; None for ACCOUNT),
+    ``expressions`` the parameters: ``exp.Property`` (SET) or ``exp.Var`` (UNSET)."""
+
+    arg_types = {"kind": True, "this": False, "exists": False, "expressions": True}  # noqa: RUF012
+
+
+def _alter_parameters(m: re.Match[str]) -> AlterParameters:
+    kind, name, rest = m["kind"].upper(), m["name"].strip(), m["rest"]
+    target: exp.Table | None = None
+    if kind == "ACCOUNT":
+        if name or m["exists"]:
+            raise SqlError("SQL compilation error: syntax error: ALTER ACCOUNT takes no name.")
+    else:
+        if not name:
+            raise SqlError(f"SQL compilation error: syntax error: ALTER {kind} needs a name.")
+        target = _parse_one(f"SELECT * FROM {name}").find(exp.Table)
+        if target is None:  # pragma: no cover - the query above always has a table
+            raise SqlError(f"ALTER {kind} needs a name.")
+    items: list[exp.Expr] = []
+    pattern = _PARAM_SET if m["op"].upper() == "SET" else _PARAM_NAME
+    pos = 0
+    while pos < len(rest):
+        found = pattern.match(rest, pos)
+        if found is None or found.end() == pos:
+            raise SqlError(
+                f"SQL compilation error: syntax error: unexpected '{rest[pos:].strip()[:40]}'."
+            )
+        pname = found.group(1).upper()
+        if pattern is _PARAM_SET:
+            value = _parse_one(f"SELECT {found.group(2)}").expressions[0]
+            items.append(exp.Property(this=exp.var(pname), value=value))
+        else:
+            items.append(exp.var(pname))
+        pos = found.end()
+    return AlterParameters(kind=kind, this=target, exists=bool(m["exists"]), expressions=items)
 
 
 def _parse_extension(text: str) -> exp.Expr | None:
@@ -80,6 +131,9 @@ def _parse_extension(text: str) -> exp.Expr | None:
     if m:
         select = _parse_one(f"SELECT {m['q']}")
         return Revert(this=select.expressions[0])
+    m = _ALTER_PARAMS.match(text)
+    if m:
+        return _alter_parameters(m)
     return None
 
 
@@ -133,6 +187,8 @@ def parse_statement(text: str) -> exp.Expr:
         names = [n.strip().lstrip("$") for n in m.group(1).strip("()").split(",")]
         return Unset(expressions=[exp.to_identifier(n.upper()) for n in names if n])
     text = _PARAM_CAST.sub(lambda m: m.group(1) or "? ::", text)
+    if lead in ("CREATE", "ALTER"):
+        text = _NEGATIVE_DAYS.sub(r"\1'\2'", text)
     extension = _parse_extension(text)
     if extension is not None:
         return extension

@@ -20,11 +20,20 @@ from chronolake.catalog.history import (
     first_snapshots,
     last_names,
 )
-from chronolake.catalog.model import DataFile, Namespace, TableInfo
+from chronolake.catalog.model import DataFile, Namespace
+from chronolake.catalog.retention import (
+    Parents,
+    database_days,
+    effective,
+    load_parents,
+    object_days,
+    oldest_reachable_us,
+    schema_days,
+    table_days,
+)
 from chronolake.errors import NotFound, NotSupportedError, SqlError
 from chronolake.sql.names import resolve_database, resolve_schema
 from chronolake.sql.session import Ctx, from_us
-from chronolake.sql.timetravel import DEFAULT_RETENTION_DAYS, retention_days
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -78,16 +87,19 @@ def show(ctx: Ctx, node: exp.Show) -> pa.Table:
     raise NotSupportedError(f"SHOW {what} is not supported: use TABLES, SCHEMAS or DATABASES.")
 
 
-def _retention() -> str:
-    return str(DEFAULT_RETENTION_DAYS)
+def _parents(ctx: Ctx, history: bool) -> Parents:
+    """Retention values of dropped schemas and databases (only HISTORY shows their children)."""
+    if not history:
+        return Parents()
+    return load_parents(ctx.session.catalog, ctx.session.tenant, ctx.txn.read.snapshot_id)
 
 
-def _purged(ctx: Ctx, gone: int | None, times: dict[int, int]) -> bool:
-    """A version dropped before its retention window: gone for SHOW ... HISTORY and UNDROP."""
+def _purged(ctx: Ctx, gone: int | None, times: dict[int, int], days: int) -> bool:
+    """A version dropped before its retention window (``days``: its own or inherited value)
+    is gone for SHOW ... HISTORY, as for UNDROP."""
     if gone is None or gone == -1:
         return False
-    probe = TableInfo(0, 0, "", (), None, 1)
-    oldest = ctx.start_us - retention_days(ctx, probe) * 86_400 * 1_000_000
+    oldest = oldest_reachable_us(ctx.start_us, effective(ctx.txn.ns, days))
     return times.get(gone, 0) < oldest
 
 
@@ -161,12 +173,15 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
             return schema_names.get(schema_id, ("", 0))[1] == sid
         return True
 
-    # (created snapshot, name, schema id, rows, bytes, dropped snapshot or -1 for "now")
-    items: list[tuple[int | None, str, int, int, int, int | None]] = []
+    parents = _parents(ctx, history)
+    # (created snapshot, name, schema id, rows, bytes, dropped snapshot or -1 for "now",
+    # retention days: own or inherited)
+    items: list[tuple[int | None, str, int, int, int, int | None, int]] = []
     for t in ns.tables.values():
         if t.view_sql is None and in_scope(t.schema_id) and flt.ok(t.name):
             rows, size = _sizes(txn.table_files(t.table_id))
-            items.append((t.created_snapshot, t.name, t.schema_id, rows, size, None))
+            days = table_days(ns, t)
+            items.append((t.created_snapshot, t.name, t.schema_id, rows, size, None, days))
     if history:
         for t in txn.base_ns.tables.values():
             if (
@@ -176,7 +191,8 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 and flt.ok(t.name)
             ):
                 rows, size = _sizes(txn.committed_files(t.table_id))
-                items.append((t.created_snapshot, t.name, t.schema_id, rows, size, -1))
+                days = table_days(ns, t, parents)
+                items.append((t.created_snapshot, t.name, t.schema_id, rows, size, -1, days))
         for d in dropped(catalog, tenant, "TABLE", read):
             if d.object_id in ns.tables or d.parent_id is None:
                 continue
@@ -184,15 +200,17 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 continue
             files = catalog.table_files(tenant, d.object_id, d.dropped_snapshot - 1)
             rows, size = _sizes(files)
-            items.append((d.created_snapshot, d.name, d.parent_id, rows, size, d.dropped_snapshot))
+            days = object_days(ns, "TABLE", d.retention_days, d.parent_id, parents)
+            at = d.dropped_snapshot
+            items.append((d.created_snapshot, d.name, d.parent_id, rows, size, at, days))
     times = commit_times(
         catalog,
         tenant,
         [x[0] for x in items if x[0] is not None] + [x[5] for x in items if x[5] not in (None, -1)],
     )
     out = []
-    for created, name, schema_id, rows, size, gone in items:
-        if _purged(ctx, gone, times):
+    for created, name, schema_id, rows, size, gone, days in items:
+        if _purged(ctx, gone, times, days):
             continue
         sc_name, db_id = schema_names.get(schema_id, ("", 0))
         out.append(
@@ -204,7 +222,7 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 "kind": "TABLE",
                 "rows": rows,
                 "bytes": size,
-                "retention_time": _retention(),
+                "retention_time": str(days),
                 "dropped_on": None
                 if gone is None
                 else ctx.start
@@ -260,28 +278,33 @@ def _schemas(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
     for db in ns.databases.values():
         db_names[db.database_id] = (db.name, 0)
     firsts = first_snapshots(catalog, tenant, "SCHEMA")
-    items: list[tuple[int | None, str, int, int | None]] = []
+    parents = _parents(ctx, history)
+    # (created snapshot, name, database id, dropped snapshot or -1, own or inherited days)
+    items: list[tuple[int | None, str, int, int | None, int]] = []
     for sc in ns.schemas.values():
         if (db_id is None or sc.database_id == db_id) and flt.ok(sc.name):
-            items.append((firsts.get(sc.schema_id), sc.name, sc.database_id, None))
+            days = schema_days(ns, sc.schema_id)
+            items.append((firsts.get(sc.schema_id), sc.name, sc.database_id, None, days))
     if history:
         for sc in txn.base_ns.schemas.values():
             dropped_now = sc.schema_id not in ns.schemas
             if dropped_now and (db_id is None or sc.database_id == db_id) and flt.ok(sc.name):
-                items.append((firsts.get(sc.schema_id), sc.name, sc.database_id, -1))
+                days = object_days(ns, "SCHEMA", sc.retention_days, sc.database_id, parents)
+                items.append((firsts.get(sc.schema_id), sc.name, sc.database_id, -1, days))
         for d in dropped(catalog, tenant, "SCHEMA", read):
             if d.object_id in ns.schemas or d.parent_id is None:
                 continue
             if (db_id is None or d.parent_id == db_id) and flt.ok(d.name):
-                items.append((d.created_snapshot, d.name, d.parent_id, d.dropped_snapshot))
+                days = object_days(ns, "SCHEMA", d.retention_days, d.parent_id, parents)
+                items.append((d.created_snapshot, d.name, d.parent_id, d.dropped_snapshot, days))
     times = commit_times(
         catalog,
         tenant,
         [x[0] for x in items if x[0] is not None] + [x[3] for x in items if x[3] not in (None, -1)],
     )
     out = []
-    for created, name, parent, gone in items:
-        if _purged(ctx, gone, times):
+    for created, name, parent, gone, days in items:
+        if _purged(ctx, gone, times, days):
             continue
         db_name = db_names.get(parent, ("", 0))[0]
         out.append(
@@ -293,7 +316,7 @@ def _schemas(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 if gone is None and name == ctx.schema and db_name == ctx.database
                 else "N",
                 "database_name": db_name,
-                "retention_time": _retention(),
+                "retention_time": str(days),
                 "dropped_on": None
                 if gone is None
                 else ctx.start
@@ -323,17 +346,21 @@ def _databases(ctx: Ctx, flt: _Filter, history: bool) -> pa.Table:
     catalog, tenant = session.catalog, session.tenant
     ns = txn.ns
     firsts = first_snapshots(catalog, tenant, "DATABASE")
-    items: list[tuple[int | None, str, int | None]] = []
+    # (created snapshot, name, dropped snapshot or -1, own or inherited days)
+    items: list[tuple[int | None, str, int | None, int]] = []
     for db in ns.databases.values():
         if flt.ok(db.name):
-            items.append((firsts.get(db.database_id), db.name, None))
+            days = database_days(ns, db.database_id)
+            items.append((firsts.get(db.database_id), db.name, None, days))
     if history:
         for db in txn.base_ns.databases.values():
             if db.database_id not in ns.databases and flt.ok(db.name):
-                items.append((firsts.get(db.database_id), db.name, -1))
+                days = object_days(ns, "DATABASE", db.retention_days, None, None)
+                items.append((firsts.get(db.database_id), db.name, -1, days))
         for d in dropped(catalog, tenant, "DATABASE", txn.read.snapshot_id):
             if d.object_id not in ns.databases and flt.ok(d.name):
-                items.append((d.created_snapshot, d.name, d.dropped_snapshot))
+                days = object_days(ns, "DATABASE", d.retention_days, None, None)
+                items.append((d.created_snapshot, d.name, d.dropped_snapshot, days))
     times = commit_times(
         catalog,
         tenant,
@@ -346,15 +373,15 @@ def _databases(ctx: Ctx, flt: _Filter, history: bool) -> pa.Table:
             "is_default": "N",
             "is_current": "Y" if gone is None and name == ctx.database else "N",
             "kind": "STANDARD",
-            "retention_time": _retention(),
+            "retention_time": str(days),
             "dropped_on": None
             if gone is None
             else ctx.start
             if gone == -1
             else _time(times.get(gone)),
         }
-        for created, name, gone in items
-        if not _purged(ctx, gone, times)
+        for created, name, gone, days in items
+        if not _purged(ctx, gone, times, days)
     ]
     out.sort(key=_order)
     return pa.Table.from_pylist(out, schema=_DATABASE_SCHEMA)

@@ -11,11 +11,18 @@ import duckdb
 from sqlglot import exp
 
 from chronolake.catalog.model import TableInfo
+from chronolake.catalog.retention import (
+    database_days,
+    effective,
+    load_parents,
+    oldest_reachable_us,
+    schema_days,
+    table_days,
+)
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError, TimeTravelError
 from chronolake.sql.session import Ctx, to_us
 
-DEFAULT_RETENTION_DAYS = 1
 _OFFSET_SPACE = re.compile(r"\s+([+-]\d\d(:?\d\d)?)$")
 
 
@@ -89,15 +96,29 @@ def resolve_point(
         )
     if table.created_snapshot is None or snap < table.created_snapshot or snap < 1:
         raise _not_available(table, object_kind)
-    oldest_us = ctx.start_us - retention_days(ctx, table) * 86_400 * 1_000_000
-    if point_us < oldest_us:
+    days = retention_days(ctx, table, object_kind)
+    if point_us < oldest_reachable_us(ctx.start_us, days):
         raise _not_available(table, object_kind)
     return snap
 
 
-def retention_days(ctx: Ctx, table: TableInfo) -> int:
-    """The table's effective DATA_RETENTION_TIME_IN_DAYS (settings arrive with retention)."""
-    return DEFAULT_RETENTION_DAYS
+def retention_days(ctx: Ctx, table: TableInfo, object_kind: str = "table") -> int:
+    """The effective DATA_RETENTION_TIME_IN_DAYS of a table (or, with ``object_kind``
+    'schema' or 'database', of the object whose id ``table.table_id`` carries), by the
+    current values the statement sees: own or inherited, raised to the tenant's minimum."""
+    ns = ctx.txn.ns
+    if object_kind == "schema":
+        days = schema_days(ns, table.table_id)
+    elif object_kind == "database":
+        days = database_days(ns, table.table_id)
+    else:
+        current = ns.tables.get(table.table_id, table)
+        parents = None
+        if current.schema_id not in ns.schemas:
+            session = ctx.session
+            parents = load_parents(session.catalog, session.tenant, ctx.txn.read.snapshot_id)
+        days = table_days(ns, current, parents)
+    return effective(ns, days)
 
 
 def _timestamp(ctx: Ctx, expr: exp.Expr) -> dt.datetime:

@@ -13,11 +13,11 @@ from sqlglot import exp
 
 from chronolake.catalog.history import Dropped, commit_times, dropped, dropped_table_info
 from chronolake.catalog.model import DatabaseInfo, Namespace, SchemaInfo, TableInfo
+from chronolake.catalog.retention import effective, load_parents, object_days, oldest_reachable_us
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError
 from chronolake.sql.ddl import status
 from chronolake.sql.names import resolve_database, resolve_schema
 from chronolake.sql.session import Ctx
-from chronolake.sql.timetravel import retention_days
 
 
 def undrop(ctx: Ctx, node: exp.Undrop) -> pa.Table:
@@ -46,17 +46,18 @@ def _drop_snap(ctx: Ctx) -> int:
     return ctx.txn.read.snapshot_id
 
 
-def _kept(ctx: Ctx, found: list[Dropped]) -> list[Dropped]:
+def _kept(ctx: Ctx, kind: str, found: list[Dropped]) -> list[Dropped]:
     """The versions still inside their retention window (older ones count as purged)."""
     if not found:
         return found
     session = ctx.session
     times = commit_times(session.catalog, session.tenant, [d.dropped_snapshot for d in found])
+    parents = load_parents(session.catalog, session.tenant, ctx.txn.read.snapshot_id)
+    ns = ctx.txn.ns
     out = []
     for d in found:
-        probe = TableInfo(d.object_id, d.parent_id or 0, d.name, (), d.created_snapshot, 1)
-        oldest = ctx.start_us - retention_days(ctx, probe) * 86_400 * 1_000_000
-        if times.get(d.dropped_snapshot, 0) >= oldest:
+        days = effective(ns, object_days(ns, kind, d.retention_days, d.parent_id, parents))
+        if times.get(d.dropped_snapshot, 0) >= oldest_reachable_us(ctx.start_us, days):
             out.append(d)
     return out
 
@@ -105,7 +106,7 @@ def _undrop_table(ctx: Ctx, target: exp.Table) -> pa.Table:
         )
         if d.object_id not in ns.tables
     ]
-    found = _kept(ctx, found)
+    found = _kept(ctx, "TABLE", found)
     if not found:
         raise _purged("Table", name)
     _revive_tables(ctx, ns, found[:1])
@@ -187,12 +188,15 @@ def _undrop_schema(ctx: Ctx, target: exp.Table) -> pa.Table:
             )
             if d.object_id not in ns.schemas
         ]
-        found = _kept(ctx, found)
+        found = _kept(ctx, "SCHEMA", found)
         if not found:
             raise _purged("Schema", name)
         d = found[0]
         _restore_schema(
-            ctx, ns, SchemaInfo(d.object_id, db.database_id, d.name), d.dropped_snapshot
+            ctx,
+            ns,
+            SchemaInfo(d.object_id, db.database_id, d.name, d.retention_days),
+            d.dropped_snapshot,
         )
     txn.set_namespace(ns, "UNDROP_SCHEMA")
     return status(f"Schema {name} successfully restored.")
@@ -223,11 +227,11 @@ def _undrop_database(ctx: Ctx, target: exp.Table) -> pa.Table:
             )
             if d.object_id not in ns.databases
         ]
-        found = _kept(ctx, found)
+        found = _kept(ctx, "DATABASE", found)
         if not found:
             raise _purged("Database", name)
         d = found[0]
-        ns.databases[d.object_id] = DatabaseInfo(d.object_id, d.name)
+        ns.databases[d.object_id] = DatabaseInfo(d.object_id, d.name, d.retention_days)
         for sd in dropped(
             session.catalog,
             session.tenant,
@@ -237,7 +241,7 @@ def _undrop_database(ctx: Ctx, target: exp.Table) -> pa.Table:
             dropped_snapshot=d.dropped_snapshot,
         ):
             if sd.object_id not in ns.schemas:
-                sc = SchemaInfo(sd.object_id, d.object_id, sd.name)
+                sc = SchemaInfo(sd.object_id, d.object_id, sd.name, sd.retention_days)
                 _restore_schema(ctx, ns, sc, d.dropped_snapshot)
     txn.set_namespace(ns, "UNDROP_DATABASE")
     return status(f"Database {name} successfully restored.")

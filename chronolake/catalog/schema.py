@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -226,4 +227,18 @@ access = Table(
     Column("snapshot_id", BigInteger, nullable=True),  # read at; for writes the one produced
     Index("cl_access_query", "tenant_id", "query_id"),
     Index("cl_access_object", "tenant_id", "object_id"),
+)
+
+# One row per maintenance run (automatic or `chronolake maintain`): what it did, and its cost.
+maintenance_runs = Table(
+    "cl_maintenance_runs",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("run_id", String(64), primary_key=True),
+    Column("started_time", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("seconds", Float, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("bytes_reclaimed", BigInteger, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: what each step did
+    Index("cl_maintenance_runs_time", "tenant_id", "started_time"),
 )

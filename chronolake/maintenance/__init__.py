@@ -2,3 +2,9 @@
 
 from chronolake.maintenance.compaction import CompactionReport as CompactionReport
 from chronolake.maintenance.compaction import compact_table as compact_table
+from chronolake.maintenance.policy import MaintenancePolicy as MaintenancePolicy
+from chronolake.maintenance.policy import MaintenanceRun as MaintenanceRun
+from chronolake.maintenance.policy import MaintenanceTask as MaintenanceTask
+from chronolake.maintenance.policy import maintenance_runs as maintenance_runs
+from chronolake.maintenance.policy import run_maintenance as run_maintenance
+from chronolake.maintenance.policy import tables_to_compact as tables_to_compact

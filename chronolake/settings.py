@@ -24,3 +24,5 @@ class Settings:
     catalog_busy_timeout_s: float = 60.0
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = None
+    cleanup_grace_s: float = 86_400.0  # expired files are deleted this long after expiry
+    orphan_grace_s: float = 86_400.0  # unreferenced files older than this (mtime) are orphans

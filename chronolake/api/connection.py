@@ -174,6 +174,16 @@ class Connection:
 
         return compact_session(self._session, name, **options)
 
+    def storage_metrics(self) -> Any:
+        """How the tenant's file bytes split per table now (by the connection's clock), and
+        how storage grew per snapshot: a ``chronolake.catalog.storage_metrics.StorageReport``
+        (the data of INFORMATION_SCHEMA.TABLE_STORAGE_METRICS)."""
+        self._check()
+        from chronolake.catalog.storage_metrics import storage_report
+
+        s = self._session
+        return storage_report(s.catalog, s.tenant, to_us(s.now()))
+
     def close(self) -> None:
         if not self._closed:
             self._session.close()

@@ -242,3 +242,17 @@ maintenance_runs = Table(
     Column("summary", Text, nullable=False),  # JSON: what each step did
     Index("cl_maintenance_runs_time", "tenant_id", "started_time"),
 )
+
+# Expiry marks (maintenance/expire.py): a path (data or delete file) that only snapshots out
+# of every retention could still reach, since ``expired_time``; cleanup deletes the file after
+# a grace period and sets ``deleted_time``. Created by ``create_all`` on older catalogs too.
+expired_files = Table(
+    "cl_expired_files",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("kind", String(8), nullable=False),  # 'data' | 'delete'
+    Column("byte_size", BigInteger, nullable=False),
+    Column("expired_time", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("deleted_time", BigInteger, nullable=True),  # set once cleanup removed the file
+)

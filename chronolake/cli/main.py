@@ -9,10 +9,12 @@ import click
 import chronolake
 
 from .history import history
+from .maintain import maintain
 from .output import print_error
 from .restore import diff, restore, revert
 from .shell import shell
 from .sql import sql
+from .storage import storage
 
 
 class _Group(click.Group):
@@ -36,6 +38,8 @@ cli.add_command(history)
 cli.add_command(restore)
 cli.add_command(revert)
 cli.add_command(diff)
+cli.add_command(maintain)
+cli.add_command(storage)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from chronolake.catalog import schema as s
 from chronolake.catalog.retention import table_days
 from chronolake.errors import NotFound
-from chronolake.sql import history_views
+from chronolake.sql import history_views, storage_views
 from chronolake.sql.session import Ctx, from_us
 
 SCHEMA_NAME = "INFORMATION_SCHEMA"
@@ -191,6 +191,7 @@ VIEWS: dict[str, Callable[[Ctx], pa.Table]] = {
     "QUERY_HISTORY": query_history,
     "SNAPSHOTS": history_views.snapshots,
     "ACCESS_HISTORY": history_views.access_history,
+    "TABLE_STORAGE_METRICS": storage_views.table_storage_metrics,
 }
 
 

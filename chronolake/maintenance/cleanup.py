@@ -1,0 +1,126 @@
+"""Cleanup, phase two of purging: delete files expiry marked, once their grace period passed.
+
+A file is deleted only when (1) expiry marked it at least ``grace`` seconds ago (default
+``Settings.cleanup_grace_s``, by the connection's clock) and (2) reachability computed *now*
+still finds no reachable snapshot needing it (a retention raised since the mark keeps it).
+
+Order, for crash safety: the file is removed from disk first, then its mark gets
+``deleted_time``. No catalog row is removed, and whether a file is needed never depends on the
+mark, so a kill at any moment leaves at worst a deleted file whose mark still says "pending":
+nothing reachable lost it, and the next cleanup (``unlink`` of a missing file is a no-op)
+records it. Catalog file rows of deleted files stay: they describe history that time travel can
+no longer reach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from chronolake.catalog import schema as s
+from chronolake.maintenance.reach import reachability, resolve_under
+from chronolake.sql.session import to_us
+
+if TYPE_CHECKING:
+    from chronolake.api.connection import Connection
+
+BATCH = 64  # marks recorded per catalog transaction
+
+
+@dataclass(frozen=True)
+class CleanupReport:
+    dry_run: bool
+    files: int  # files deleted (dry run: that would be)
+    bytes_reclaimed: int  # bytes on disk of those files
+    pending: int  # marked files still inside their grace period
+    kept: int  # marked files needed again (left in place)
+    seconds: float
+    paths: tuple[str, ...]
+
+
+def _unlink(path: Path) -> None:  # a seam for the crash test
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def cleanup(
+    con: Connection,
+    grace: float | None = None,
+    dry_run: bool = False,
+    on_deleted: Callable[[str], None] | None = None,
+) -> CleanupReport:
+    """Delete the files expiry marked at least ``grace`` seconds ago that nothing reachable
+    needs now."""
+    started = time.monotonic()
+    session = con._session
+    catalog, tenant = session.catalog, session.tenant
+    grace_s = session.settings.cleanup_grace_s if grace is None else float(grace)
+    now_us = to_us(session.now())
+    e = s.expired_files
+    with catalog.engine.connect() as conn:
+        marks = [
+            (str(p), int(t))
+            for p, t in conn.execute(
+                select(e.c.path, e.c.expired_time)
+                .where(e.c.tenant_id == tenant, e.c.deleted_time.is_(None))
+                .order_by(e.c.path)
+            )
+        ]
+    reach = reachability(catalog, tenant, now_us)
+    cut = now_us - round(grace_s * 1_000_000)
+    due = [p for p, t in marks if t <= cut and p not in reach.needed]
+    pending = sum(1 for p, t in marks if t > cut and p not in reach.needed)
+    kept = sum(1 for p, _ in marks if p in reach.needed)
+    root = session.layout.tenant_root(tenant)
+    deleted: list[str] = []
+    reclaimed = 0
+    done: list[str] = []
+
+    def record() -> None:
+        if not done:
+            return
+        with catalog.engine.connect().execution_options(write=True) as w, w.begin():
+            w.execute(
+                update(e)
+                .where(e.c.tenant_id == tenant, e.c.path.in_(list(done)))
+                .values(deleted_time=now_us)
+            )
+        done.clear()
+
+    for rel in due:
+        path = resolve_under(root, rel)
+        size = 0
+        if path is not None:
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                size = 0
+            if not dry_run:
+                _unlink(path)
+        deleted.append(rel)
+        reclaimed += size
+        if dry_run:
+            continue
+        if on_deleted is not None:
+            on_deleted(rel)
+        done.append(rel)
+        if len(done) >= BATCH:
+            record()
+    if not dry_run:
+        record()
+    return CleanupReport(
+        dry_run=dry_run,
+        files=len(deleted),
+        bytes_reclaimed=reclaimed,
+        pending=pending,
+        kept=kept,
+        seconds=time.monotonic() - started,
+        paths=tuple(deleted),
+    )

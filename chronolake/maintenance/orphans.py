@@ -1,0 +1,93 @@
+"""Orphan removal: files under the tenant's prefix that no catalog row references.
+
+Only a crashed writer leaves such files (a rolled back transaction removes its own). A file is
+an orphan when (1) it is a regular file (symlinks are never followed or removed) below the
+tenant's storage prefix, outside its ``.tmp`` spill folder, (2) no data or delete file row of
+the tenant names its path, and (3) its modification time is older than ``grace`` seconds
+(default ``Settings.orphan_grace_s``; wall clock, as mtimes are), so a writer that has written
+but not yet committed is never robbed. The directory is listed *before* the catalog is read: a
+file committed in between is then seen as referenced.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from chronolake.catalog import schema as s
+
+if TYPE_CHECKING:
+    from chronolake.api.connection import Connection
+
+SKIP_DIRS = frozenset({".tmp"})
+
+
+@dataclass(frozen=True)
+class OrphanReport:
+    dry_run: bool
+    files: int  # orphans deleted (dry run: that would be)
+    bytes_reclaimed: int
+    recent: int  # unreferenced files left alone because they are younger than the grace
+    seconds: float
+    paths: tuple[str, ...]
+
+
+def _listing(root: Path) -> list[tuple[str, os.stat_result]]:
+    out = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        rel_dir = Path(here).relative_to(root)
+        if rel_dir == Path("."):
+            dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        for name in files:
+            p = Path(here) / name
+            st = p.lstat()
+            if not p.is_symlink() and p.is_file():
+                out.append(((rel_dir / name).as_posix(), st))
+    return out
+
+
+def remove_orphans(
+    con: Connection, grace: float | None = None, dry_run: bool = False
+) -> OrphanReport:
+    """Delete unreferenced files older than ``grace`` seconds below the tenant's prefix."""
+    started = time.monotonic()
+    session = con._session
+    catalog, tenant = session.catalog, session.tenant
+    grace_s = session.settings.orphan_grace_s if grace is None else float(grace)
+    root = session.layout.tenant_root(tenant)
+    listing = _listing(root) if root.is_dir() else []
+    referenced: set[str] = set()
+    with catalog.engine.connect() as conn:
+        for ft in (s.data_files, s.delete_files):
+            referenced.update(
+                str(p) for (p,) in conn.execute(select(ft.c.path).where(ft.c.tenant_id == tenant))
+            )
+    cut = time.time() - grace_s
+    removed: list[str] = []
+    reclaimed = recent = 0
+    for rel, st in listing:
+        if rel in referenced:
+            continue
+        if st.st_mtime > cut:
+            recent += 1
+            continue
+        if not dry_run:
+            try:
+                (root / rel).unlink()
+            except FileNotFoundError:
+                continue
+        removed.append(rel)
+        reclaimed += st.st_size
+    return OrphanReport(
+        dry_run=dry_run,
+        files=len(removed),
+        bytes_reclaimed=reclaimed,
+        recent=recent,
+        seconds=time.monotonic() - started,
+        paths=tuple(removed),
+    )

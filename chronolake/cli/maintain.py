@@ -1,5 +1,5 @@
-"""``chronolake maintain``: expire, clean up and remove orphans; print what was (or would be)
-done."""
+"""``chronolake maintain``: one recorded maintenance run (compaction by policy, expiry,
+cleanup, orphans); print what was (or would be) done."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from chronolake.maintenance.purge import purge
+from chronolake.maintenance.policy import MaintenancePolicy, run_maintenance
+from chronolake.maintenance.purge import purge_steps
 
 from .options import connect, format_option, lake_options
 from .output import Format, print_rows
@@ -43,54 +44,61 @@ def maintain(
     tenant: str,
     fmt: Format,
 ) -> None:
-    """Expire snapshots out of retention, delete expired files past their grace period and
-    remove orphan files of crashed writers."""
+    """Compact what the maintenance policy picks, expire snapshots out of retention, delete
+    expired files past their grace period and remove orphan files of crashed writers. Every
+    run is recorded in the catalog."""
     with connect(lake, tenant) as con:
-        exp, cln, orph = purge(con, dry_run, cleanup_grace, orphan_grace)
+        run = run_maintenance(
+            con,
+            MaintenancePolicy(),
+            dry_run=dry_run,
+            steps=purge_steps(cleanup_grace, orphan_grace),
+        )
     verb = "would " if dry_run else ""
+    steps = run.steps
     rows: list[tuple[Any, ...]] = [
         (
-            "expire",
-            exp.files,
-            exp.bytes,
-            round(exp.seconds, 3),
-            f"{verb}mark expired" + (f"; {exp.unmarked} needed again" if exp.unmarked else ""),
-        ),
-        (
-            "cleanup",
-            cln.files,
-            cln.bytes_reclaimed,
-            round(cln.seconds, 3),
-            f"{verb}delete; {cln.pending} in grace period",
-        ),
-        (
-            "orphans",
-            orph.files,
-            orph.bytes_reclaimed,
-            round(orph.seconds, 3),
-            f"{verb}delete; {orph.recent} too recent",
-        ),
+            f"compact {c['table']}",
+            c.get("files_in", 0),
+            c.get("bytes_in", 0),
+            "",
+            c.get("error") or c.get("message", ""),
+        )
+        for c in run.compactions
     ]
+    notes = {
+        "expire": lambda r: (
+            f"{verb}mark expired" + (f"; {r['unmarked']} needed again" if r.get("unmarked") else "")
+        ),
+        "cleanup": lambda r: f"{verb}delete; {r.get('pending', 0)} in grace period",
+        "orphans": lambda r: f"{verb}delete; {r.get('recent', 0)} too recent",
+    }
+    for name, r in steps.items():
+        size = (
+            r.get("bytes", r.get("bytes_reclaimed", 0))
+            if name == "expire"
+            else r.get("bytes_reclaimed", 0)
+        )
+        note = r.get("error") or notes[name](r)
+        rows.append((name, r.get("files", 0), size, round(float(r.get("seconds", 0)), 3), note))
     if fmt == "json":
         out = {
+            "run_id": run.run_id,
             "dry_run": dry_run,
-            "bytes_reclaimed": cln.bytes_reclaimed + orph.bytes_reclaimed,
+            "seconds": run.seconds,
+            "bytes_reclaimed": run.bytes_reclaimed,
+            "compactions": run.compactions,
             "steps": {
                 name: {
-                    "files": r.files,
-                    "bytes": b,
-                    "seconds": r.seconds,
-                    "paths": list(r.paths),
+                    "files": r.get("files", 0),
+                    "bytes": r.get("bytes", r.get("bytes_reclaimed", 0)),
+                    "seconds": r.get("seconds", 0),
+                    "paths": list(r.get("paths", [])),
                 }
-                for name, r, b in (
-                    ("expire", exp, exp.bytes),
-                    ("cleanup", cln, cln.bytes_reclaimed),
-                    ("orphans", orph, orph.bytes_reclaimed),
-                )
+                for name, r in steps.items()
             },
         }
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps(out, indent=2, default=str))
         return
-    total = cln.bytes_reclaimed + orph.bytes_reclaimed
-    footer = f"{'dry run: ' if dry_run else ''}{total} bytes {verb}reclaimed"
+    footer = f"{'dry run: ' if dry_run else ''}{run.bytes_reclaimed} bytes {verb}reclaimed"
     print_rows(COLUMNS, rows, fmt, footer=footer)

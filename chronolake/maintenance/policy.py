@@ -173,8 +173,10 @@ class MaintenanceTask:
         steps: dict[str, Step] | None = None,
     ) -> None:
         self.path, self.tenant = path, tenant
+        from chronolake.maintenance.purge import purge_steps
+
         self.policy = policy or MaintenancePolicy()
-        self.steps = steps
+        self.steps = steps if steps is not None else purge_steps()  # expiry, cleanup, orphans
         self.runs: list[MaintenanceRun] = []
         self.errors: list[str] = []
         self._stop = threading.Event()

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 import chronolake
 from chronolake.cli.main import cli
-from chronolake.maintenance import cleanup, expire, purge, remove_orphans
+from chronolake.maintenance import cleanup, expire, maintenance_runs, purge, remove_orphans
 
 
 def _on_disk(root: Path) -> set[str]:
@@ -144,3 +144,6 @@ def test_cli_maintain(tmp_path: Path) -> None:
         assert con2.execute("SELECT COUNT(*) FROM a").fetchone()[0] > 0
         exp, cln, _ = purge(con2, dry_run=True)
         assert exp.files == 0 and cln.files == 0
+        runs = maintenance_runs(con2)  # both CLI runs are recorded, newest first
+        assert [r["dry_run"] for r in runs] == [False, True]
+        assert runs[0]["summary"]["steps"]["cleanup"]["files"] > 0

@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format clean
+.PHONY: help venv run test lint format clean bench bench-quick
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(STAMP) ## Create .venv and install chronolake (editable) with its dev tools
 	@:
@@ -28,13 +28,20 @@ test: venv ## Run the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: venv ## ruff check, ruff format --check and mypy
-	$(BIN)/ruff check chronolake tests
-	$(BIN)/ruff format --check chronolake tests
+	$(BIN)/ruff check chronolake tests bench
+	$(BIN)/ruff format --check chronolake tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy bench
+
+bench: venv ## Benchmarks W1-W3 at full scale (docs/benchmarks.md); `pip install -e '.[bench]'` adds delta-rs
+	$(BIN)/python -m bench --scale full
+
+bench-quick: venv ## Benchmarks at small scale (< 2 min); fails only on a wrong answer, never on times
+	$(BIN)/python -m bench --scale quick
 
 format: venv ## Format the code and apply ruff's safe fixes
-	$(BIN)/ruff format chronolake tests
-	$(BIN)/ruff check --fix chronolake tests
+	$(BIN)/ruff format chronolake tests bench
+	$(BIN)/ruff check --fix chronolake tests bench
 
 clean: ## Remove the demo lake, caches and build output (keeps .venv)
 	rm -rf demo-lake build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,8 +29,9 @@ FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
 RAW_RID = "__cl_rawrid"
 _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
 # Up to this many files with deletes, each is filtered by a bitmap of its deleted positions
-# (a plain filter keeps DuckDB's scan fast); beyond it one anti-join serves them all.
-_MAX_BITMAP_FILES = 16
+# (a plain filter keeps DuckDB's scan fast; measured 1.7-1.9x faster than one anti-join even
+# with 60 and 300 such files); beyond it one anti-join serves them all.
+_MAX_BITMAP_FILES = 1024
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "

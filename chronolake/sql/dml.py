@@ -26,7 +26,7 @@ from chronolake.storage.writer import (
     physical_name,
     sql_string,
     write_data_files,
-    write_delete_file,
+    write_delete_files,
 )
 
 WORK = "__cl_work"
@@ -148,20 +148,23 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
     }
     if not affected:
         return
-    out: list[DataFile] = []
-    for f in ctx.txn.table_files(table.table_id):
-        if f.file_id not in affected:
-            continue
-        new_pos = (
-            f"SELECT {POS_COL} AS pos, {sql_string(ctx.query_id)} AS q FROM {WORK} "
-            f"WHERE {FILE_COL} = {f.file_id} AND {where_sql}"
+    files = [f for f in ctx.txn.table_files(table.table_id) if f.file_id in affected]
+    parts = [
+        f"SELECT {FILE_COL} AS f, {POS_COL} AS pos, {sql_string(ctx.query_id)} AS q "
+        f"FROM {WORK} WHERE {where_sql}"
+    ]
+    old = [(f.file_id, str(root / f.delete.path)) for f in files if f.delete is not None]
+    if old:
+        # every touched file's delete file is rewritten with its old positions plus the new
+        duck.execute("SET VARIABLE __cl_old_deletes = ?", [[path for _, path in old]])
+        duck.execute("SET VARIABLE __cl_old_files = ?", [[fid for fid, _ in old]])
+        parts.append(
+            "SELECT list_extract(getvariable('__cl_old_files'), file_index::BIGINT + 1) AS f, "
+            "pos, q FROM read_parquet(getvariable('__cl_old_deletes'), hive_partitioning=false)"
         )
-        if f.delete is not None:
-            old = f"SELECT pos, q FROM read_parquet({sql_string(str(root / f.delete.path))})"
-            new_pos = f"{old} UNION ALL {new_pos}"
-        dfile = write_delete_file(duck, root, table.table_id, new_pos)
-        ctx.txn.add_written([dfile.path])
-        out.append(replace(f, delete=dfile))
+    written = write_delete_files(duck, root, table.table_id, " UNION ALL ".join(parts))
+    ctx.txn.add_written([d.path for d in written.values()])
+    out: list[DataFile] = [replace(f, delete=written[f.file_id]) for f in files]
     ctx.txn.replace_files(table.table_id, out, op)
 
 

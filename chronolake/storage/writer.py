@@ -104,3 +104,23 @@ def write_delete_file(
     ).fetchall()
     count, size = int(rows[0][1]), int(rows[0][2])
     return DeleteFile(new_id(), rel, count, size)
+
+
+def write_delete_files(
+    duck: duckdb.DuckDBPyConnection, root: Path, table_id: int, positions_sql: str
+) -> dict[int, DeleteFile]:
+    """One delete file per data file, all in one COPY: ``positions_sql`` yields (f, pos, q),
+    f being the data file id. Returns the new delete file of each data file."""
+    rel_dir = f"{table_dir(table_id)}/deletes-{uuid.uuid4().hex}"
+    (root / rel_dir).mkdir(parents=True, exist_ok=True)
+    rows = duck.execute(
+        f"COPY (SELECT f, pos, q FROM ({positions_sql}) ORDER BY f, pos) "
+        f"TO {sql_string(str(root / rel_dir))} (FORMAT parquet, COMPRESSION zstd, "
+        "PARTITION_BY (f), FILENAME_PATTERN 'del-{uuid}', RETURN_STATS, OVERWRITE_OR_IGNORE)"
+    ).fetchall()
+    out = {}
+    for path, count, size, _footer, _stats, partition, *_ in rows:
+        out[int(partition["f"])] = DeleteFile(
+            new_id(), os.path.relpath(path, root), int(count), int(size)
+        )
+    return out

@@ -27,8 +27,9 @@ from chronolake.catalog.model import (
     SchemaInfo,
     TableInfo,
 )
-from chronolake.errors import AlreadyExists, SqlError
+from chronolake.errors import SqlError
 from chronolake.sql.names import resolve_database, resolve_schema, resolve_table
+from chronolake.sql.namespace_ops import already_exists, drop_database, drop_schema, status
 from chronolake.sql.session import Ctx
 from chronolake.sql.timetravel import resolve_point
 
@@ -36,14 +37,6 @@ OPERATION = "CLONE"
 
 # a source table as cloned: its definition (current columns) and its files at the point
 _Source = tuple[TableInfo, tuple[DataFile, ...]]
-
-
-def _status(message: str) -> pa.Table:
-    return pa.table({"status": [message]})
-
-
-def _exists(name: str) -> AlreadyExists:
-    return AlreadyExists(f"Object '{name}' already exists.")
 
 
 def _source_ref(node: exp.Create) -> exp.Table:
@@ -166,13 +159,13 @@ def clone_table(ctx: Ctx, node: exp.Create) -> pa.Table:
     existing = ns.table_by_name(sc.schema_id, name)
     if existing is not None:
         if node.args.get("exists"):
-            return _status(f"{name} already exists, statement succeeded.")
+            return status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace"):
-            raise _exists(name)
+            raise already_exists(name)
         del ns.tables[existing.table_id]
     _clone_into(ctx, ns, (source, files), sc.schema_id, name)
     ctx.txn.set_namespace(ns, OPERATION)
-    return _status(f"Table {name} successfully created.")
+    return status(f"Table {name} successfully created.")
 
 
 def clone_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
@@ -191,17 +184,17 @@ def clone_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
     existing = ns.schema_by_name(db.database_id, name)
     if existing is not None:
         if node.args.get("exists"):
-            return _status(f"{name} already exists, statement succeeded.")
+            return status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace"):
-            raise _exists(name)
-        _drop_schema(ns, existing.schema_id)
+            raise already_exists(name)
+        drop_schema(ns, existing.schema_id)
     sc = SchemaInfo(new_id(), db.database_id, name, source.retention_days)
     ns.schemas[sc.schema_id] = sc
     for src in sources:
         _clone_into(ctx, ns, src, sc.schema_id, src[0].name)
     ctx.txn.set_namespace(ns, OPERATION)
     ctx.session.database, ctx.session.schema = db.name, name
-    return _status(f"Schema {name} successfully created.")
+    return status(f"Schema {name} successfully created.")
 
 
 def clone_database(ctx: Ctx, node: exp.Create) -> pa.Table:
@@ -223,12 +216,10 @@ def clone_database(ctx: Ctx, node: exp.Create) -> pa.Table:
     existing = ns.database_by_name(name)
     if existing is not None:
         if node.args.get("exists"):
-            return _status(f"{name} already exists, statement succeeded.")
+            return status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace"):
-            raise _exists(name)
-        for old in [x for x in ns.schemas.values() if x.database_id == existing.database_id]:
-            _drop_schema(ns, old.schema_id)
-        del ns.databases[existing.database_id]
+            raise already_exists(name)
+        drop_database(ns, existing.database_id)
     db = DatabaseInfo(new_id(), name, source.retention_days)
     ns.databases[db.database_id] = db
     for sc, sources in per_schema:
@@ -239,10 +230,4 @@ def clone_database(ctx: Ctx, node: exp.Create) -> pa.Table:
     ctx.txn.set_namespace(ns, OPERATION)
     current = DEFAULT_SCHEMA if ns.schema_by_name(db.database_id, DEFAULT_SCHEMA) else None
     ctx.session.database, ctx.session.schema = name, current
-    return _status(f"Database {name} successfully created.")
-
-
-def _drop_schema(ns: Namespace, schema_id: int) -> None:
-    for tid in [t.table_id for t in ns.tables.values() if t.schema_id == schema_id]:
-        del ns.tables[tid]
-    del ns.schemas[schema_id]
+    return status(f"Database {name} successfully created.")

@@ -8,25 +8,18 @@ import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
-from chronolake.catalog.model import ColumnInfo, DatabaseInfo, Namespace, SchemaInfo, TableInfo
+from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binder import bind
 from chronolake.sql.clone import clone_database, clone_schema, clone_table
 from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
+from chronolake.sql.namespace_ops import already_exists, drop_database, drop_schema, status
 from chronolake.sql.parameters import alter_table_parameters, retention_property
 from chronolake.sql.session import Ctx
 from chronolake.sql.types import duck_type
 
 RESERVED_PREFIX = "__CL_"
-
-
-def status(message: str) -> pa.Table:
-    return pa.table({"status": [message]})
-
-
-def _exists(name: str) -> AlreadyExists:
-    return AlreadyExists(f"Object '{name}' already exists.")
 
 
 def _check_column_name(name: str) -> None:
@@ -78,11 +71,6 @@ def column_from_def(ctx: Ctx, cd: exp.ColumnDef, column_id: int, position: int) 
     return ColumnInfo(column_id, name, type_, position, default, nullable)
 
 
-def _drop_schema_contents(ns: Namespace, schema_id: int) -> None:
-    for tid in [t.table_id for t in ns.tables.values() if t.schema_id == schema_id]:
-        del ns.tables[tid]
-
-
 def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
     if node.args.get("clone") is not None:
         return clone_database(ctx, node)
@@ -94,11 +82,8 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
         if node.args.get("exists"):
             return status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace"):
-            raise _exists(name)
-        for sc in [s for s in ns.schemas.values() if s.database_id == existing.database_id]:
-            _drop_schema_contents(ns, sc.schema_id)
-            del ns.schemas[sc.schema_id]
-        del ns.databases[existing.database_id]
+            raise already_exists(name)
+        drop_database(ns, existing.database_id)
     db = DatabaseInfo(new_id(), name, days)
     ns.databases[db.database_id] = db
     sc = SchemaInfo(new_id(), db.database_id, DEFAULT_SCHEMA)
@@ -121,9 +106,8 @@ def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
         if node.args.get("exists"):
             return status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace"):
-            raise _exists(name)
-        _drop_schema_contents(ns, existing.schema_id)
-        del ns.schemas[existing.schema_id]
+            raise already_exists(name)
+        drop_schema(ns, existing.schema_id)
     sc = SchemaInfo(new_id(), db.database_id, name, days)
     ns.schemas[sc.schema_id] = sc
     ctx.txn.set_namespace(ns, "CREATE_SCHEMA")
@@ -157,7 +141,7 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
         if node.args.get("exists"):
             return None, status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace"):
-            raise _exists(name)
+            raise already_exists(name)
         del ns.tables[existing.table_id]
     query = node.expression
     if query is not None:
@@ -210,7 +194,7 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
         if node.args.get("exists"):
             return status(f"{name} already exists, statement succeeded.")
         if not node.args.get("replace") or existing.view_sql is None:
-            raise _exists(name)
+            raise already_exists(name)
         del ns.tables[existing.table_id]
     ctas_columns(ctx, bind(ctx, query.copy()))  # the query must bind now
     view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
@@ -267,8 +251,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             if if_exists:
                 return status("Drop statement executed successfully (object already dropped).")
             raise
-        _drop_schema_contents(ns, sc.schema_id)
-        del ns.schemas[sc.schema_id]
+        drop_schema(ns, sc.schema_id)
         ctx.txn.set_namespace(ns, "DROP_SCHEMA")
         return status(f"{sc.name} successfully dropped.")
     if kind == "DATABASE":
@@ -277,10 +260,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             if if_exists:
                 return status("Drop statement executed successfully (object already dropped).")
             raise NotFound(f"Database '{target.name}' does not exist or not authorized.")
-        for sc in [s for s in ns.schemas.values() if s.database_id == db.database_id]:
-            _drop_schema_contents(ns, sc.schema_id)
-            del ns.schemas[sc.schema_id]
-        del ns.databases[db.database_id]
+        drop_database(ns, db.database_id)
         ctx.txn.set_namespace(ns, "DROP_DATABASE")
         return status(f"{db.name} successfully dropped.")
     raise NotSupportedError(f"DROP {kind} is not supported.")
@@ -350,7 +330,7 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
             else ns.schemas[table.schema_id]
         )
         if ns.table_by_name(sc.schema_id, target.name) is not None:
-            raise _exists(target.name)
+            raise already_exists(target.name)
         new = replace(table, name=target.name, schema_id=sc.schema_id)
         ctx.txn.set_table(new, "RENAME_TABLE")
         return new

@@ -17,15 +17,12 @@ from chronolake.catalog.model import TableInfo
 from chronolake.catalog.retention import DATA_RETENTION, TENANT_PARAMETERS, check_days
 from chronolake.errors import NotFound, NotSupportedError
 from chronolake.sql.names import resolve_database, resolve_schema
+from chronolake.sql.namespace_ops import status
 from chronolake.sql.parse import AlterParameters
 from chronolake.sql.session import Ctx
 
 # accepted on CREATE / ALTER TABLE and ignored (change tracking is always on)
 _IGNORED_TABLE_PARAMETERS = ("CHANGE_TRACKING",)
-
-
-def _status(message: str) -> pa.Table:
-    return pa.table({"status": [message]})
 
 
 def _value(expr: exp.Expr) -> object:
@@ -122,8 +119,8 @@ def alter_parameters(ctx: Ctx, node: AlterParameters) -> pa.Table:
                 ns.schemas[sc.schema_id] = replace(sc, retention_days=changes[DATA_RETENTION])
         except NotFound:
             if node.args.get("exists"):
-                return _status("Statement executed successfully.")
+                return status("Statement executed successfully.")
             raise
     if ns != ctx.txn.ns:
         ctx.txn.set_namespace(ns, f"ALTER_{kind}")
-    return _status("Statement executed successfully.")
+    return status("Statement executed successfully.")

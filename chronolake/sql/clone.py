@@ -29,7 +29,12 @@ from chronolake.catalog.model import (
 )
 from chronolake.errors import SqlError
 from chronolake.sql.names import resolve_database, resolve_schema, resolve_table
-from chronolake.sql.namespace_ops import already_exists, drop_database, drop_schema, status
+from chronolake.sql.namespace_ops import (
+    drop_database,
+    drop_schema,
+    make_room,
+    status,
+)
 from chronolake.sql.session import Ctx
 from chronolake.sql.timetravel import resolve_point
 
@@ -157,12 +162,9 @@ def clone_table(ctx: Ctx, node: exp.Create) -> pa.Table:
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
     existing = ns.table_by_name(sc.schema_id, name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace"):
-            raise already_exists(name)
-        del ns.tables[existing.table_id]
+    taken = make_room(node, name, existing, lambda old: ns.tables.pop(old.table_id))
+    if taken is not None:
+        return taken
     _clone_into(ctx, ns, (source, files), sc.schema_id, name)
     ctx.txn.set_namespace(ns, OPERATION)
     return status(f"Table {name} successfully created.")
@@ -182,12 +184,9 @@ def clone_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
     sources = _schema_sources(ctx, {source.schema_id}, snap, at_ns)
     db = resolve_database(ns, ctx, db_name)
     existing = ns.schema_by_name(db.database_id, name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace"):
-            raise already_exists(name)
-        drop_schema(ns, existing.schema_id)
+    taken = make_room(node, name, existing, lambda old: drop_schema(ns, old.schema_id))
+    if taken is not None:
+        return taken
     sc = SchemaInfo(new_id(), db.database_id, name, source.retention_days)
     ns.schemas[sc.schema_id] = sc
     for src in sources:
@@ -214,12 +213,9 @@ def clone_database(ctx: Ctx, node: exp.Create) -> pa.Table:
         for sc in sorted(schemas, key=lambda x: x.name)
     ]
     existing = ns.database_by_name(name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace"):
-            raise already_exists(name)
-        drop_database(ns, existing.database_id)
+    taken = make_room(node, name, existing, lambda old: drop_database(ns, old.database_id))
+    if taken is not None:
+        return taken
     db = DatabaseInfo(new_id(), name, source.retention_days)
     ns.databases[db.database_id] = db
     for sc, sources in per_schema:

@@ -14,7 +14,13 @@ from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, Permis
 from chronolake.sql.binder import bind
 from chronolake.sql.clone import clone_database, clone_schema, clone_table
 from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
-from chronolake.sql.namespace_ops import already_exists, drop_database, drop_schema, status
+from chronolake.sql.namespace_ops import (
+    already_exists,
+    drop_database,
+    drop_schema,
+    make_room,
+    status,
+)
 from chronolake.sql.parameters import alter_table_parameters, retention_property
 from chronolake.sql.session import Ctx
 from chronolake.sql.types import duck_type
@@ -78,12 +84,9 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
     days = retention_property(node)
     ns = ctx.txn.ns.copy()
     existing = ns.database_by_name(name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace"):
-            raise already_exists(name)
-        drop_database(ns, existing.database_id)
+    taken = make_room(node, name, existing, lambda old: drop_database(ns, old.database_id))
+    if taken is not None:
+        return taken
     db = DatabaseInfo(new_id(), name, days)
     ns.databases[db.database_id] = db
     sc = SchemaInfo(new_id(), db.database_id, DEFAULT_SCHEMA)
@@ -102,12 +105,9 @@ def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
     ns = ctx.txn.ns.copy()
     db = resolve_database(ns, ctx, db_name)
     existing = ns.schema_by_name(db.database_id, name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace"):
-            raise already_exists(name)
-        drop_schema(ns, existing.schema_id)
+    taken = make_room(node, name, existing, lambda old: drop_schema(ns, old.schema_id))
+    if taken is not None:
+        return taken
     sc = SchemaInfo(new_id(), db.database_id, name, days)
     ns.schemas[sc.schema_id] = sc
     ctx.txn.set_namespace(ns, "CREATE_SCHEMA")
@@ -137,12 +137,9 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
     existing = ns.table_by_name(sc.schema_id, name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return None, status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace"):
-            raise already_exists(name)
-        del ns.tables[existing.table_id]
+    taken = make_room(node, name, existing, lambda old: ns.tables.pop(old.table_id))
+    if taken is not None:
+        return None, taken
     query = node.expression
     if query is not None:
         # bound before the new table exists: OR REPLACE may read the table it replaces
@@ -190,12 +187,12 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
     existing = ns.table_by_name(sc.schema_id, name)
-    if existing is not None:
-        if node.args.get("exists"):
-            return status(f"{name} already exists, statement succeeded.")
-        if not node.args.get("replace") or existing.view_sql is None:
-            raise already_exists(name)
-        del ns.tables[existing.table_id]
+    replaceable = existing is None or existing.view_sql is not None  # OR REPLACE VIEW: views only
+    taken = make_room(
+        node, name, existing, lambda old: ns.tables.pop(old.table_id), replaceable=replaceable
+    )
+    if taken is not None:
+        return taken
     ctas_columns(ctx, bind(ctx, query.copy()))  # the query must bind now
     view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
     ns.tables[view.table_id] = view

@@ -3,7 +3,11 @@ DDL, CLONE and UNDROP."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import pyarrow as pa
+from sqlglot import exp
 
 from chronolake.catalog.model import Namespace
 from chronolake.errors import AlreadyExists
@@ -30,3 +34,25 @@ def drop_database(ns: Namespace, database_id: int) -> None:
     for sc in [s for s in ns.schemas.values() if s.database_id == database_id]:
         drop_schema(ns, sc.schema_id)
     del ns.databases[database_id]
+
+
+T = TypeVar("T")
+
+
+def make_room(
+    node: exp.Create,
+    name: str,
+    existing: T | None,
+    drop: Callable[[T], object],
+    replaceable: bool = True,
+) -> pa.Table | None:
+    """CREATE over a name: nothing to do when it is free; IF NOT EXISTS answers with its
+    status (returned); OR REPLACE drops the old object; otherwise the name is taken."""
+    if existing is None:
+        return None
+    if node.args.get("exists"):
+        return status(f"{name} already exists, statement succeeded.")
+    if not node.args.get("replace") or not replaceable:
+        raise already_exists(name)
+    drop(existing)
+    return None

@@ -207,7 +207,9 @@ class Executor:
             txn = s.begin(explicit=False)
             ctx = self._running = Ctx(s, txn, start, query_id, qtype)
             try:
-                table = handler(ctx, tree.copy() if attempt + 1 < attempts else tree)
+                # a write may be re-run after a conflict: it needs the tree as it was
+                retry = writes and attempt + 1 < attempts
+                table = handler(ctx, tree.copy() if retry else tree)
                 access = access_rows(ctx, txn.base_ns, {}, {})
                 if not txn.changed:
                     self._log(ctx, text, table, None, access)

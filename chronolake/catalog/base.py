@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     func,
     insert,
     inspect,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
     DatabaseInfo,
@@ -71,6 +73,31 @@ def visible(table: Any, snapshot_id: int) -> Any:
     )
 
 
+# Statements of the per-statement hot path, built once (SQLAlchemy caches their compiled
+# form; building them anew costs more than running them).
+_LATEST = (
+    select(s.snapshots.c.snapshot_id, s.snapshots.c.commit_time, s.snapshots.c.schema_snapshot)
+    .where(s.snapshots.c.tenant_id == bindparam("tenant"))
+    .order_by(s.snapshots.c.snapshot_id.desc())
+    .limit(1)
+)
+_TABLE_VERSION = select(func.max(s.table_changes.c.snapshot_id)).where(
+    s.table_changes.c.tenant_id == bindparam("tenant"),
+    s.table_changes.c.table_id == bindparam("table_id"),
+    s.table_changes.c.snapshot_id <= bindparam("snapshot_id"),
+)
+_ADVANCE_ROW_IDS = (
+    update(s.table_row_ids)
+    .where(
+        s.table_row_ids.c.tenant_id == bindparam("b_tenant"),
+        s.table_row_ids.c.table_id == bindparam("b_table"),
+    )
+    .values(next_row_id=s.table_row_ids.c.next_row_id + bindparam("b_count"))
+)
+# one round trip: advance the counter and read where it now stands
+_ADVANCE_ROW_IDS_RETURNING = _ADVANCE_ROW_IDS.returning(s.table_row_ids.c.next_row_id)
+
+
 class _LRU(OrderedDict[Any, Any]):
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -91,6 +118,10 @@ class Catalog:
         self._lock = threading.Lock()
         self._namespaces: _LRU = _LRU(64)
         self._files: _LRU = _LRU(4096)
+        # (tenant, table, snapshot) -> table version, for committed snapshots only: the
+        # changes up to a committed snapshot are final (ids grow, and rows come in one commit)
+        self._versions: _LRU = _LRU(4096)
+        self._committed: dict[str, int] = {}  # tenant -> latest snapshot seen committed
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -152,22 +183,19 @@ class Catalog:
     # -- snapshots --------------------------------------------------------------------------
 
     def latest_snapshot(self, tenant: str, conn: Connection | None = None) -> Snapshot:
-        q = (
-            select(
-                s.snapshots.c.snapshot_id, s.snapshots.c.commit_time, s.snapshots.c.schema_snapshot
-            )
-            .where(s.snapshots.c.tenant_id == tenant)
-            .order_by(s.snapshots.c.snapshot_id.desc())
-            .limit(1)
-        )
+        params = {"tenant": tenant}
         if conn is None:
             with self.engine.connect() as c:
-                row = c.execute(q).first()
+                row = c.execute(_LATEST, params).first()
         else:
-            row = conn.execute(q).first()
+            row = conn.execute(_LATEST, params).first()
         if row is None:
             return Snapshot(0, 0, 0)
-        return Snapshot(int(row[0]), int(row[1]), int(row[2]))
+        snap = Snapshot(int(row[0]), int(row[1]), int(row[2]))
+        with self._lock:
+            if snap.snapshot_id > self._committed.get(tenant, 0):
+                self._committed[tenant] = snap.snapshot_id
+        return snap
 
     def snapshot(self, tenant: str, snapshot_id: int) -> Snapshot | None:
         if snapshot_id == 0:
@@ -281,16 +309,20 @@ class Catalog:
 
     def table_version(self, tenant: str, table_id: int, snapshot_id: int) -> int:
         """The last snapshot <= snapshot_id that changed the table (its state is that one's)."""
-        t = s.table_changes
+        key = (tenant, table_id, snapshot_id)
+        with self._lock:
+            cached = self._versions.get(key)
+            final = snapshot_id <= self._committed.get(tenant, 0)
+        if cached is not None:
+            return int(cached)
+        params = {"tenant": tenant, "table_id": table_id, "snapshot_id": snapshot_id}
         with self.engine.connect() as c:
-            row = c.execute(
-                select(func.max(t.c.snapshot_id)).where(
-                    t.c.tenant_id == tenant,
-                    t.c.table_id == table_id,
-                    t.c.snapshot_id <= snapshot_id,
-                )
-            ).first()
-        return int(row[0]) if row and row[0] is not None else 0
+            row = c.execute(_TABLE_VERSION, params).first()
+        version = int(row[0]) if row and row[0] is not None else 0
+        if final:
+            with self._lock:
+                self._versions.put(key, version)
+        return version
 
     def table_files(self, tenant: str, table_id: int, snapshot_id: int) -> tuple[DataFile, ...]:
         return self.table_state(tenant, table_id, snapshot_id)[1]
@@ -336,23 +368,37 @@ class Catalog:
         )
         out = []
         with self.engine.connect() as c:
-            for r in c.execute(q):
+            # unpacked by position: with thousands of small files, access by name shows
+            for (
+                fid,
+                path,
+                rows,
+                size,
+                first,
+                has_ids,
+                qid,
+                cloned,
+                did,
+                dpath,
+                dcount,
+                dsize,
+            ) in c.execute(q):
                 dl = (
-                    DeleteFile(int(r.delete_file_id), r.dpath, int(r.delete_count), int(r.dsize))
-                    if r.delete_file_id is not None
+                    DeleteFile(int(did), dpath, int(dcount), int(dsize))
+                    if did is not None
                     else None
                 )
                 out.append(
                     DataFile(
-                        int(r.file_id),
-                        r.path,
-                        int(r.row_count),
-                        int(r.byte_size),
-                        int(r.first_row_id),
-                        bool(r.has_row_ids),
+                        int(fid),
+                        path,
+                        int(rows),
+                        int(size),
+                        int(first),
+                        bool(has_ids),
                         dl,
-                        query_id=r.query_id,
-                        cloned_from=None if r.cloned_from is None else int(r.cloned_from),
+                        query_id=qid,
+                        cloned_from=None if cloned is None else int(cloned),
                     )
                 )
         files = tuple(out)
@@ -367,21 +413,25 @@ class Catalog:
 
     @staticmethod
     def take_row_ids(conn: Connection, tenant: str, table_id: int, count: int) -> int:
-        t = s.table_row_ids
-        row = conn.execute(
-            select(t.c.next_row_id).where(t.c.tenant_id == tenant, t.c.table_id == table_id)
-        ).first()
-        if row is None:
-            first = 0
-            conn.execute(insert(t).values(tenant_id=tenant, table_id=table_id, next_row_id=count))
-        else:
-            first = int(row[0])
-            conn.execute(
-                update(t)
-                .where(t.c.tenant_id == tenant, t.c.table_id == table_id)
-                .values(next_row_id=first + count)
-            )
-        return first
+        params = {"b_tenant": tenant, "b_table": table_id, "b_count": count}
+        if conn.dialect.update_returning:
+            row = conn.execute(_ADVANCE_ROW_IDS_RETURNING, params).first()
+        else:  # SQLite before 3.35: read, then advance (the caller holds the write lock)
+            t = s.table_row_ids
+            row = conn.execute(
+                select(t.c.next_row_id + count).where(
+                    t.c.tenant_id == tenant, t.c.table_id == table_id
+                )
+            ).first()
+            if row is not None:
+                conn.execute(_ADVANCE_ROW_IDS, params)
+        if row is not None:
+            return int(row[0]) - count
+        conn.execute(
+            insert(s.table_row_ids),
+            [{"tenant_id": tenant, "table_id": table_id, "next_row_id": count}],
+        )
+        return 0
 
     # -- history --------------------------------------------------------------------------
 
@@ -415,6 +465,5 @@ class Catalog:
         if not rows:
             return
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            conn.execute(insert(s.statements), rows)
-            if access:
-                conn.execute(insert(s.access), access)
+            insert_rows(conn, s.statements, rows)
+            insert_rows(conn, s.access, access)

@@ -11,10 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
+from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
     DataFile,
@@ -56,6 +68,28 @@ def _conflict(table: str, winner: int) -> ConflictError:
         table=table,
         snapshot=winner,
     )
+
+
+_ENDS: dict[tuple[str, str], Any] = {}
+
+
+def _end_statement(table: Any, column: str) -> Any:
+    """``UPDATE table SET end_snapshot = :end_snap WHERE <open row> AND column = :key``, built
+    once per (table, column) so that many rows end in one executemany."""
+    key = (table.name, column)
+    stmt = _ENDS.get(key)
+    if stmt is None:
+        stmt = (
+            update(table)
+            .where(
+                table.c.tenant_id == bindparam("tenant"),
+                table.c.end_snapshot.is_(None),
+                table.c[column] == bindparam("key"),
+            )
+            .values(end_snapshot=bindparam("end_snap"))
+        )
+        _ENDS[key] = stmt
+    return stmt
 
 
 class _Apply:
@@ -243,6 +277,12 @@ class _Apply:
 
     # -- writes ---------------------------------------------------------------------------
 
+    def _end_many(self, table: Any, column: str, keys: list[Any]) -> None:
+        """End the open rows of ``table`` whose ``column`` is one of ``keys``."""
+        if keys:
+            params = [{"tenant": self.tenant, "key": k, "end_snap": self.snap} for k in keys]
+            self.conn.execute(_end_statement(table, column), params)
+
     def _end(self, table: Any, **key: Any) -> None:
         conds = [table.c.tenant_id == self.tenant, table.c.end_snapshot.is_(None)]
         conds += [table.c[k] == v for k, v in key.items()]
@@ -428,23 +468,22 @@ class _Apply:
                     del_rows.append(self._delete_row(tid, f))
                     removed += f.delete.delete_count
                     nbytes += f.delete.byte_size
+            ended_deletes = []
             for old, new in delta.replaced:
                 if old.delete is not None:
-                    self._end(s.delete_files, delete_file_id=old.delete.delete_file_id)
+                    ended_deletes.append(old.delete.delete_file_id)
                 if new.delete is not None:
                     del_rows.append(self._delete_row(tid, new))
                     nbytes += new.delete.byte_size
                 removed += old.live_rows - new.live_rows
-            for old in delta.removed:
-                self._end(s.data_files, file_id=old.file_id)
-                self._end(s.delete_files, data_file_id=old.file_id)
-                removed += old.live_rows
-            if file_rows:
-                conn.execute(insert(s.data_files), file_rows)
-            if stat_rows:
-                conn.execute(insert(s.file_column_stats), stat_rows)
-            if del_rows:
-                conn.execute(insert(s.delete_files), del_rows)
+            self._end_many(s.delete_files, "delete_file_id", ended_deletes)
+            gone = [old.file_id for old in delta.removed]
+            self._end_many(s.data_files, "file_id", gone)
+            self._end_many(s.delete_files, "data_file_id", gone)
+            removed += sum(old.live_rows for old in delta.removed)
+            insert_rows(conn, s.data_files, file_rows)
+            insert_rows(conn, s.file_column_stats, stat_rows)
+            insert_rows(conn, s.delete_files, del_rows)
             out[tid] = (added, removed, nbytes)
         return out
 
@@ -495,19 +534,23 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
         schema_snapshot = snap_id if req.base_ns != req.new_ns else latest.schema_snapshot
         total_added = sum(a for a, _, _ in file_stats.values())
         total_removed = sum(r for _, r, _ in file_stats.values())
-        conn.execute(
-            insert(s.snapshots).values(
-                tenant_id=tenant,
-                snapshot_id=snap_id,
-                commit_time=commit_us,
-                schema_snapshot=schema_snapshot,
-                txn_id=req.txn_id,
-                query_id=req.query_id,
-                operation=req.operation,
-                rows_inserted=total_added,
-                rows_deleted=total_removed,
-                bytes_added=sum(b for _, _, b in file_stats.values()),
-            )
+        insert_rows(
+            conn,
+            s.snapshots,
+            [
+                {
+                    "tenant_id": tenant,
+                    "snapshot_id": snap_id,
+                    "commit_time": commit_us,
+                    "schema_snapshot": schema_snapshot,
+                    "txn_id": req.txn_id,
+                    "query_id": req.query_id,
+                    "operation": req.operation,
+                    "rows_inserted": total_added,
+                    "rows_deleted": total_removed,
+                    "bytes_added": sum(b for _, _, b in file_stats.values()),
+                }
+            ],
         )
         change_rows = []
         for tid in sorted(ddl_changed | set(file_stats)):
@@ -523,11 +566,10 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
                     "rows_removed": removed,
                 }
             )
-        if change_rows:
-            conn.execute(insert(s.table_changes), change_rows)
-        if req.statements:
-            rows = [dict(r, produced_snapshot=snap_id) for r in req.statements]
-            conn.execute(insert(s.statements), rows)
+        insert_rows(conn, s.table_changes, change_rows)
+        insert_rows(
+            conn, s.statements, [dict(r, produced_snapshot=snap_id) for r in req.statements]
+        )
         if req.explicit:  # earlier statements of the transaction were logged already
             conn.execute(
                 update(s.statements)
@@ -542,7 +584,7 @@ def _write_access(conn: Connection, tenant: str, req: CommitRequest, snap_id: in
     """Lineage rows of the committing statement; writes get the snapshot they produced."""
     if req.access:
         rows = [dict(r, snapshot_id=snap_id) if r["access"] == "WRITE" else r for r in req.access]
-        conn.execute(insert(s.access), rows)
+        insert_rows(conn, s.access, rows)
     if req.explicit:  # writes of earlier statements of the transaction, logged without one
         st, a = s.statements, s.access
         mine = select(st.c.query_id).where(st.c.tenant_id == tenant, st.c.txn_id == req.txn_id)

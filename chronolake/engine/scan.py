@@ -21,17 +21,21 @@ from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
+from chronolake.engine import small_files
+from chronolake.engine.small_files import split_small
 
 ROW_ID_FIELD = 2_147_483_000  # Parquet field id of the explicit row id column
 FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
 RAW_RID = "__cl_rawrid"
 _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
-# Up to this many files with deletes, each is filtered by a bitmap of its deleted positions
-# (a plain filter keeps DuckDB's scan fast; measured 1.7-1.9x faster than one anti-join even
-# with 60 and 300 such files); beyond it one anti-join serves them all.
-_MAX_BITMAP_FILES = 1024
+# Files with deletes are read by one scan filtered by one bitmap over all their rows (a plain
+# filter keeps DuckDB's scan fast: measured 1.7-1.9x faster than an anti-join); a bitmap is
+# one bit per row and ``get_bit`` takes an INTEGER, so past this many rows one anti-join
+# serves them instead.
+_MAX_BITMAP_ROWS = 1 << 30
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -61,6 +65,7 @@ class ScanViews:
         self._ids = itertools.count(1)
         self._views: OrderedDict[Hashable, tuple[str, str]] = OrderedDict()
         self._size = size
+        self._memory: set[str] = set()  # views with small files' rows registered as {view}_m
 
     def views(
         self, key: Hashable, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
@@ -74,10 +79,16 @@ class ScanViews:
         names = self._create(f"__cl_v{n}", columns, files)
         self._views[key] = names
         while len(self._views) > self._size:
-            _, (a, b) = self._views.popitem(last=False)
-            self.duck.execute(f"DROP VIEW IF EXISTS {a}")
-            self.duck.execute(f"DROP VIEW IF EXISTS {b}")
+            _, old = self._views.popitem(last=False)
+            self._drop(old)
         return names
+
+    def _drop(self, names: tuple[str, str]) -> None:
+        for v in names:
+            self.duck.execute(f"DROP VIEW IF EXISTS {v}")
+        if names[0] in self._memory:
+            self._memory.discard(names[0])
+            self.duck.unregister(names[0] + "_m")
 
     def position_rows(
         self,
@@ -146,8 +157,7 @@ class ScanViews:
     def forget(self, key: Hashable) -> None:
         names = self._views.pop(key, None)
         if names:
-            for v in names:
-                self.duck.execute(f"DROP VIEW IF EXISTS {v}")
+            self._drop(names)
 
     def _set(self, var: str, value: object) -> None:
         self.duck.execute(f"SET VARIABLE {var} = ?", [value])
@@ -163,14 +173,14 @@ class ScanViews:
         for var, with_rid in ((p + "_s", False), (p + "_sr", True)):
             keys, vals = _schema_values(columns, with_rid)
             d.execute(_SCHEMA_SQL.format(var=var), [keys, vals])
+        small, files = split_small(files)
+        read_parts: list[str] = []
+        row_parts: list[str] = []
+        if small:
+            read_parts, row_parts = self._memory_part(p, columns, small)
+        plain = [f for f in files if f.delete is None]
         deleted = [f for f in files if f.delete is not None]
-        groups = {"a": [f for f in files if f.delete is None]}
-        if len(deleted) <= _MAX_BITMAP_FILES:
-            groups.update({f"m{i}": [f] for i, f in enumerate(deleted)})
-        else:
-            groups["b"] = deleted
-        read_parts, row_parts = [], []
-        for g, gfiles in groups.items():
+        for g, gfiles in (("a", plain), ("b", deleted)):
             if not gfiles:
                 continue
             self._set(f"{p}_f{g}", [str(self.root / f.path) for f in gfiles])
@@ -192,34 +202,82 @@ class ScanViews:
             if g == "a":
                 read_parts.append(f"SELECT * FROM {src.format(extra='')}")
                 row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d")
-            elif g.startswith("m"):
-                # one file's deletes as a bitmap: a filter on the position, no join
-                (f,) = gfiles
-                assert f.delete is not None
-                self._set(f"{p}_d{g}", str(self.root / f.delete.path))
-                d.execute(
-                    f"SET VARIABLE {p}_b{g} = (SELECT bitstring_agg(pos, 0, {f.row_count - 1}) "
-                    f"FROM read_parquet(getvariable('{p}_d{g}')))"
-                )
-                keep = f"WHERE get_bit(getvariable('{p}_b{g}'), d.file_row_number::INTEGER) = 0"
-                src_m = src.format(extra=", file_row_number=true")
-                read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_m} AS d {keep}")
-                row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {keep}")
-            else:
-                self._set(f"{p}_d", [str(self.root / f.delete.path) for f in gfiles])  # type: ignore[union-attr]
-                anti = (
-                    f"ANTI JOIN (SELECT file_index::BIGINT * {_KEY_SHIFT} + pos AS k "
-                    f"FROM read_parquet(getvariable('{p}_d'))) AS x "
-                    f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
-                )
-                src_b = src.format(extra=", file_row_number=true")
-                read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_b} AS d {anti}")
-                row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {anti}")
+                continue
+            src_b = src.format(extra=", file_row_number=true")
+            keep = self._deleted_filter(p, gfiles)
+            read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_b} AS d {keep}")
+            row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {keep}")
         d.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
         d.execute(f"CREATE TEMP VIEW {row_v} AS {' UNION ALL '.join(row_parts)}")
         return read_v, row_v
 
-    def _empty_views(self, read_v: str, row_v: str, columns: Sequence[ColumnInfo]) -> None:
+    def _memory_part(
+        self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
+    ) -> tuple[list[str], list[str]]:
+        """Read and row view parts serving ``files`` from the small-file cache: their rows are
+        registered as one Arrow table, after a typed empty part that fixes the column types
+        (Arrow has no JSON type)."""
+        shape = tuple((c.column_id, c.name, c.type, c.default_value_text()) for c in columns)
+        tables = small_files.CACHE.tables(files, shape, lambda fs: self._load_small(columns, fs))
+        rows = pa.concat_tables(tables).combine_chunks()
+        self.duck.register(p + "_m", rows)
+        self._memory.add(p)
+        empty_read, empty_row = self._typed_empty(columns)
+        internal = f"{FILE_COL}, {POS_COL}, {RID_COL}"
+        return (
+            [empty_read, f"SELECT * EXCLUDE ({internal}) FROM {p}_m"],
+            [empty_row, f"SELECT * FROM {p}_m"],
+        )
+
+    def _load_small(
+        self, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
+    ) -> list[pa.Table]:
+        """The row-view rows of each of ``files``, read by one scan with the table's mapping."""
+        v = "__cl_sf"
+        keys, vals = _schema_values(columns, True)
+        self.duck.execute(_SCHEMA_SQL.format(var=v + "_s"), [keys, vals])
+        self._set(v + "_f", [str(self.root / f.path) for f in files])
+        self._set(v + "_i", [f.file_id for f in files])
+        self._set(v + "_r", [f.first_row_id for f in files])
+        idx = "d.file_index::BIGINT + 1"
+        rows = self.duck.sql(
+            f"SELECT d.* EXCLUDE ({RAW_RID}, file_row_number), "
+            f"list_extract(getvariable('{v}_i'), {idx}) AS {FILE_COL}, "
+            f"d.file_row_number AS {POS_COL}, "
+            f"coalesce(d.{RAW_RID}, list_extract(getvariable('{v}_r'), {idx}) + d.file_row_number)"
+            f" AS {RID_COL} FROM read_parquet(getvariable('{v}_f'), schema=getvariable('{v}_s'), "
+            "file_row_number=true) AS d ORDER BY d.file_index, d.file_row_number"
+        ).to_arrow_table()
+        offsets = itertools.accumulate((f.row_count for f in files), initial=0)
+        return [rows.slice(o, f.row_count) for o, f in zip(offsets, files, strict=False)]
+
+    def _deleted_filter(self, p: str, files: Sequence[DataFile]) -> str:
+        """The clause that drops the deleted rows of ``files`` (scanned as one list, in order):
+        one bitmap over all their rows, a file's rows starting at the sum of the row counts
+        before it, or past ``_MAX_BITMAP_ROWS`` one anti-join on (file index, position)."""
+        self._set(f"{p}_d", [str(self.root / f.delete.path) for f in files])  # type: ignore[union-attr]
+        total = sum(f.row_count for f in files)
+        if total > _MAX_BITMAP_ROWS:
+            return (
+                f"ANTI JOIN (SELECT file_index::BIGINT * {_KEY_SHIFT} + pos AS k "
+                f"FROM read_parquet(getvariable('{p}_d'))) AS x "
+                f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
+            )
+        offsets = list(itertools.accumulate((f.row_count for f in files[:-1]), initial=0))
+        self._set(f"{p}_o", offsets)
+        # delete file i belongs to data file i, so the delete file's index finds the offset
+        self.duck.execute(
+            f"SET VARIABLE {p}_bm = (SELECT bitstring_agg("
+            f"(list_extract(getvariable('{p}_o'), file_index::BIGINT + 1) + pos)::INTEGER, "
+            f"0, {int(total) - 1}) FROM read_parquet(getvariable('{p}_d')))"
+        )
+        return (
+            f"WHERE get_bit(getvariable('{p}_bm'), (list_extract(getvariable('{p}_o'), "
+            "d.file_index::BIGINT + 1) + d.file_row_number)::INTEGER) = 0"
+        )
+
+    def _typed_empty(self, columns: Sequence[ColumnInfo]) -> tuple[str, str]:
+        """Read and row view bodies with the table's columns and types and no rows."""
         from sqlglot import exp
 
         sel = exp.select(
@@ -230,11 +288,14 @@ class ScanViews:
                 for c in columns
             )
         ).where(exp.false())
-        body = sel.sql("duckdb")
         row = sel.select(
             exp.cast(exp.null(), "BIGINT").as_(FILE_COL),
             exp.cast(exp.null(), "BIGINT").as_(POS_COL),
             exp.cast(exp.null(), "BIGINT").as_(RID_COL),
-        ).sql("duckdb")
+        )
+        return sel.sql("duckdb"), row.sql("duckdb")
+
+    def _empty_views(self, read_v: str, row_v: str, columns: Sequence[ColumnInfo]) -> None:
+        body, row = self._typed_empty(columns)
         self.duck.execute(f"CREATE TEMP VIEW {read_v} AS {body}")
         self.duck.execute(f"CREATE TEMP VIEW {row_v} AS {row}")

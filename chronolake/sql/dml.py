@@ -4,16 +4,24 @@ No untouched row is ever rewritten: a DELETE writes, per data file it touches, o
 file (old positions plus new ones); an UPDATE also writes the new row images with their row
 ids kept. The matching rows are computed once into a DuckDB temporary table, so an UPDATE or
 MERGE evaluates its expressions exactly once.
+
+A DELETE or UPDATE without FROM/USING finds its rows through a lean view of all the data files
+(``engine/positions.py``), reading only the columns its WHERE and SET need, and drops the
+already deleted positions from its matches before any SET expression is evaluated. Statements
+with joins, and MERGE, read the target through the scan's row view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.model import ColumnInfo, DataFile, TableInfo
+from chronolake.engine.positions import all_rows_view
 from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
@@ -21,15 +29,16 @@ from chronolake.sql.binder import bind, table_views, view_table
 from chronolake.sql.coerce import to_column
 from chronolake.sql.names import find_table, resolve_table
 from chronolake.sql.session import Ctx
+from chronolake.storage.delete_files import deleted_positions, write_delete_files
 from chronolake.storage.writer import (
     RID_PHYSICAL,
     physical_name,
-    sql_string,
     write_data_files,
-    write_delete_files,
 )
 
 WORK = "__cl_work"
+FOUND = "__cl_found"
+DELETED = "__cl_deleted"
 
 
 def _default(col: ColumnInfo) -> exp.Expr:
@@ -115,8 +124,8 @@ def insert(ctx: Ctx, node: exp.Insert) -> pa.Table:
     return _count(table.name, n, "inserted")
 
 
-def _target(ctx: Ctx, node: exp.Expr) -> tuple[TableInfo, str, str]:
-    """(table, alias, row view) of a DML target."""
+def _target_table(ctx: Ctx, node: exp.Expr) -> tuple[TableInfo, str]:
+    """(table, alias) of a DML target, its new files given row ids."""
     tnode = node.this
     if not isinstance(tnode, exp.Table):
         raise SqlError("DML target must be a table.")
@@ -126,43 +135,79 @@ def _target(ctx: Ctx, node: exp.Expr) -> tuple[TableInfo, str, str]:
     if table.view_sql is not None:
         raise SqlError(f"{table.name} is a view: DML statements change base tables only.")
     ctx.txn.ensure_row_ids(table.table_id)
+    return table, tnode.alias or table.name
+
+
+def _target(ctx: Ctx, node: exp.Expr) -> tuple[TableInfo, str, str]:
+    """(table, alias, row view) of a DML target."""
+    table, alias = _target_table(ctx, node)
     _, row_view = table_views(ctx, table, None)
-    return table, tnode.alias or table.name, row_view
+    return table, alias, row_view
 
 
-def _run_work(ctx: Ctx, select: exp.Select) -> int:
+def _find_rows(
+    ctx: Ctx, table: TableInfo, alias: str, node: exp.Expr, cols: Sequence[exp.Expr]
+) -> str | None:
+    """Put the live rows of ``table`` matching the WHERE of ``node`` (projected to ``cols``)
+    into a temporary table and name it; None when the table has no files.
+
+    The WHERE is evaluated in one scan of all data files (reading only the columns it needs),
+    and the rows already deleted are then dropped from the few matches."""
+    txn, duck = ctx.txn, ctx.session.duck
+    view = all_rows_view(duck, ctx.session.root, table.columns, txn.table_files(table.table_id))
+    if view is None:
+        return None
+    ctx.extra.setdefault("reads", []).append((table.table_id, txn.read.snapshot_id))
+    sel = exp.select(*cols).from_(view_table(view, alias))
+    where = node.args.get("where")
+    if where is not None:
+        sel = sel.where(where.this.copy())
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE {FOUND} AS {bind(ctx, sel).sql('duckdb')}")
+    touched = _touched_files(ctx, table, FOUND)
+    if any(f.delete is not None for f in touched):
+        duck.register(DELETED, deleted_positions(ctx.session.root, touched))
+        try:
+            duck.execute(
+                f"DELETE FROM {FOUND} USING {DELETED} "
+                f"WHERE {FOUND}.{FILE_COL} = {DELETED}.f AND {FOUND}.{POS_COL} = {DELETED}.pos"
+            )
+        finally:
+            duck.unregister(DELETED)
+    return FOUND
+
+
+def _touched_files(ctx: Ctx, table: TableInfo, work: str) -> list[DataFile]:
+    """The files of ``table`` with rows in ``work``."""
     duck = ctx.session.duck
-    duck.execute(f"CREATE OR REPLACE TEMP TABLE {WORK} AS {select.sql('duckdb')}")
-    row = first_row(duck, f"SELECT count(*) FROM {WORK}")
+    touched = {
+        int(fid) for (fid,) in duck.execute(f"SELECT DISTINCT {FILE_COL} FROM {work}").fetchall()
+    }
+    return [f for f in ctx.txn.table_files(table.table_id) if f.file_id in touched]
+
+
+def _count_rows(ctx: Ctx, work: str) -> int:
+    row = first_row(ctx.session.duck, f"SELECT count(*) FROM {work}")
     return int(row[0]) if row else 0
 
 
-def _apply_deletes(ctx: Ctx, table: TableInfo, where_sql: str, op: str) -> None:
-    """Add the positions in the work table (rows matching ``where_sql``) to delete files."""
-    duck, root = ctx.session.duck, ctx.session.root
-    affected = {
-        int(fid)
-        for (fid,) in duck.execute(
-            f"SELECT DISTINCT {FILE_COL} FROM {WORK} WHERE {where_sql}"
-        ).fetchall()
-    }
-    if not affected:
+def _run_work(ctx: Ctx, select: exp.Select) -> int:
+    ctx.session.duck.execute(f"CREATE OR REPLACE TEMP TABLE {WORK} AS {select.sql('duckdb')}")
+    return _count_rows(ctx, WORK)
+
+
+def _apply_deletes(ctx: Ctx, table: TableInfo, work: str, where_sql: str, op: str) -> None:
+    """Add the positions in ``work`` (rows matching ``where_sql``) to delete files."""
+    found = ctx.session.duck.sql(
+        f"SELECT {FILE_COL}, {POS_COL} FROM {work} WHERE {where_sql} ORDER BY 1, 2"
+    ).to_arrow_table()
+    if not found.num_rows:
         return
-    files = [f for f in ctx.txn.table_files(table.table_id) if f.file_id in affected]
-    parts = [
-        f"SELECT {FILE_COL} AS f, {POS_COL} AS pos, {sql_string(ctx.query_id)} AS q "
-        f"FROM {WORK} WHERE {where_sql}"
-    ]
-    old = [(f.file_id, str(root / f.delete.path)) for f in files if f.delete is not None]
-    if old:
-        # every touched file's delete file is rewritten with its old positions plus the new
-        duck.execute("SET VARIABLE __cl_old_deletes = ?", [[path for _, path in old]])
-        duck.execute("SET VARIABLE __cl_old_files = ?", [[fid for fid, _ in old]])
-        parts.append(
-            "SELECT list_extract(getvariable('__cl_old_files'), file_index::BIGINT + 1) AS f, "
-            "pos, q FROM read_parquet(getvariable('__cl_old_deletes'), hive_partitioning=false)"
-        )
-    written = write_delete_files(duck, root, table.table_id, " UNION ALL ".join(parts))
+    fids = found.column(0).to_numpy()
+    pos = found.column(1).to_numpy()
+    starts = np.flatnonzero(np.r_[True, fids[1:] != fids[:-1]])
+    new = {int(fids[a]): pos[a:b] for a, b in zip(starts, [*starts[1:], len(fids)], strict=True)}
+    files = [f for f in ctx.txn.table_files(table.table_id) if f.file_id in new]
+    written = write_delete_files(ctx.session.root, table.table_id, files, new, ctx.query_id)
     ctx.txn.add_written([d.path for d in written.values()])
     out: list[DataFile] = [replace(f, delete=written[f.file_id]) for f in files]
     ctx.txn.replace_files(table.table_id, out, op)
@@ -178,19 +223,22 @@ def _from_tables(node: exp.Expr, key: str) -> list[exp.Expr]:
 
 
 def delete(ctx: Ctx, node: exp.Delete) -> pa.Table:
-    table, alias, row_view = _target(ctx, node)
-    sel = (
-        exp.select(exp.column(FILE_COL, alias), exp.column(POS_COL, alias))
-        .from_(view_table(row_view, alias))
-        .distinct()
-    )
-    for extra in _from_tables(node, "using"):
-        sel = sel.join(extra.copy(), join_type="CROSS")
-    where = node.args.get("where")
-    if where is not None:
-        sel = sel.where(where.this.copy())
-    n = _run_work(ctx, bind(ctx, sel))  # type: ignore[arg-type]
-    _apply_deletes(ctx, table, "true", "DELETE")
+    table, alias = _target_table(ctx, node)
+    extras = _from_tables(node, "using")
+    key = [exp.column(FILE_COL, alias), exp.column(POS_COL, alias)]
+    work = None if extras else _find_rows(ctx, table, alias, node, key)
+    if work is None:
+        _, row_view = table_views(ctx, table, None)
+        sel = exp.select(*key).from_(view_table(row_view, alias)).distinct()
+        for extra in extras:
+            sel = sel.join(extra.copy(), join_type="CROSS")
+        where = node.args.get("where")
+        if where is not None:
+            sel = sel.where(where.this.copy())
+        _run_work(ctx, bind(ctx, sel))  # type: ignore[arg-type]
+        work = WORK
+    n = _count_rows(ctx, work)
+    _apply_deletes(ctx, table, work, "true", "DELETE")
     ctx.rows_deleted += n
     return _count(table.name, n, "deleted")
 
@@ -213,8 +261,25 @@ def _image_columns(table: TableInfo, values: dict[int, exp.Expr]) -> list[exp.Ex
     ]
 
 
+def _used_columns(table: TableInfo, values: dict[int, exp.Expr]) -> list[str]:
+    """The columns the new images of an UPDATE read (a column set to a constant is not read).
+
+    Any name in the SET expressions that could be a column of the table counts, so the list
+    may hold more than needed, never less."""
+    names = {c.name.upper(): c.name for c in table.columns}
+    used: set[str] = set()
+    for value in values.values():
+        if next(value.find_all(exp.Star), None) is not None:
+            return [c.name for c in table.columns]
+        for ident in value.find_all(exp.Identifier):
+            found = names.get(ident.name.upper())
+            if found is not None:
+                used.add(found)
+    return [c.name for c in table.columns if c.name in used]
+
+
 def update(ctx: Ctx, node: exp.Update) -> pa.Table:
-    table, alias, row_view = _target(ctx, node)
+    table, alias = _target_table(ctx, node)
     values: dict[int, exp.Expr] = {
         c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns
     }
@@ -225,17 +290,27 @@ def update(ctx: Ctx, node: exp.Update) -> pa.Table:
         if c is None:
             raise SqlError(f"invalid identifier '{name}'")
         values[c.column_id] = eq.expression.copy()
+    extras = _from_tables(node, "from_") or _from_tables(node, "from")
+    found = None
+    if not extras:
+        keep = [exp.column(FILE_COL, alias), exp.column(POS_COL, alias), exp.column(RID_COL, alias)]
+        keep += [exp.column(n, alias, quoted=True) for n in _used_columns(table, values)]
+        found = _find_rows(ctx, table, alias, node, keep)
+    if found is None:
+        _, source = table_views(ctx, table, None)
+    else:
+        # the new images are computed from the matching live rows only
+        source = found
     sel = exp.select(
         exp.column(FILE_COL, alias).as_(FILE_COL),
         exp.column(POS_COL, alias).as_(POS_COL),
         exp.column(RID_COL, alias).as_(RID_COL),
         *_image_columns(table, values),
-    ).from_(view_table(row_view, alias))
-    extras = _from_tables(node, "from_") or _from_tables(node, "from")
+    ).from_(view_table(source, alias))
     for extra in extras:
         sel = sel.join(extra.copy(), join_type="CROSS")
     where = node.args.get("where")
-    if where is not None:
+    if where is not None and found is None:
         sel = sel.where(where.this.copy())
     if extras:
         sel = sel.qualify(
@@ -248,12 +323,14 @@ def update(ctx: Ctx, node: exp.Update) -> pa.Table:
             )
         )
     n = _run_work(ctx, bind(ctx, sel))  # type: ignore[arg-type]
+    if found is not None:
+        ctx.session.duck.execute(f"DROP TABLE {found}")
     if n:
         cols = ", ".join(physical_name(c.column_id) for c in table.columns)
         append_query(
             ctx, table, f"SELECT {cols}, {RID_COL} AS {RID_PHYSICAL} FROM {WORK}", "UPDATE", True
         )
-        _apply_deletes(ctx, table, "true", "UPDATE")
+        _apply_deletes(ctx, table, WORK, "true", "UPDATE")
     ctx.rows_updated += n
     return pa.table(
         {
@@ -378,7 +455,7 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
         )
     if matched_actions and (n_upd or n_del):
         _apply_deletes(
-            ctx, table, f"__cl_action IN ({', '.join(map(str, matched_actions))})", "MERGE"
+            ctx, table, WORK, f"__cl_action IN ({', '.join(map(str, matched_actions))})", "MERGE"
         )
     ctx.rows_inserted += n_ins
     ctx.rows_updated += n_upd

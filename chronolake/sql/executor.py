@@ -157,7 +157,11 @@ class Executor:
             qtype = _query_type(tree)
             check(tree)
             tree = substitute(tree, start)
-            result, ctx = self._dispatch(tree, text, start, query_id, qtype)
+
+            def fresh() -> exp.Expr:  # the statement's tree again, for a re-run (cached parse)
+                return substitute(parse_statement(text), start)
+
+            result, ctx = self._dispatch(tree, text, start, query_id, qtype, fresh)
         except Error as e:
             self._log_failure(text, start, query_id, qtype, e, ctx)
             raise
@@ -177,7 +181,13 @@ class Executor:
     # -- dispatch -------------------------------------------------------------------------
 
     def _dispatch(
-        self, tree: exp.Expr, text: str, start: Any, query_id: str, qtype: str
+        self,
+        tree: exp.Expr,
+        text: str,
+        start: Any,
+        query_id: str,
+        qtype: str,
+        fresh: Callable[[], exp.Expr],
     ) -> tuple[Result, Ctx]:
         s = self.s
         if isinstance(tree, exp.Transaction):
@@ -207,9 +217,8 @@ class Executor:
             txn = s.begin(explicit=False)
             ctx = self._running = Ctx(s, txn, start, query_id, qtype)
             try:
-                # a write may be re-run after a conflict: it needs the tree as it was
-                retry = writes and attempt + 1 < attempts
-                table = handler(ctx, tree.copy() if retry else tree)
+                # a handler changes its tree: a re-run after a conflict gets a fresh one
+                table = handler(ctx, tree if attempt == 0 else fresh())
                 access = access_rows(ctx, txn.base_ns, {}, {})
                 if not txn.changed:
                     self._log(ctx, text, table, None, access)
@@ -273,7 +282,8 @@ class Executor:
 
     def _select(self, ctx: Ctx, tree: exp.Expr) -> pa.Table:
         bound = bind(ctx, tree)
-        return ctx.session.duck.sql(bound.sql("duckdb")).to_arrow_table()
+        # the bound tree is used once: the generator may change it rather than copy it first
+        return ctx.session.duck.sql(bound.sql("duckdb", copy=False)).to_arrow_table()
 
     def _create(self, ctx: Ctx, tree: exp.Create) -> pa.Table:
         kind = str(tree.args.get("kind") or "").upper()

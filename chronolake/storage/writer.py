@@ -20,6 +20,12 @@ from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
 from chronolake.engine.scan import ROW_ID_FIELD
 from chronolake.settings import Settings
 from chronolake.storage.layout import delete_file_path, table_dir
+from chronolake.storage.small_writer import (
+    column_stats,
+    fetch_small,
+    may_be_small,
+    write_small_file,
+)
 
 
 def sql_string(text: str) -> str:
@@ -44,13 +50,19 @@ def write_data_files(
     settings: Settings,
     query_id: str | None = None,
 ) -> list[DataFile]:
-    """Run ``select_sql`` (columns named c<id>, plus c_rowid) into new data files."""
+    """Run ``select_sql`` (columns named c<id>, plus c_rowid) into new data files.
+
+    A small result is written by pyarrow (see ``small_writer``), a large one by DuckDB's COPY
+    (streaming, parallel, split at ``target_file_size``)."""
     rel_dir = table_dir(table_id)
+    tag = uuid.uuid4().hex[:12]
+    small = _write_small(duck, root, rel_dir, tag, columns, select_sql, with_row_ids, query_id)
+    if small is not None:
+        return small
     (root / rel_dir).mkdir(parents=True, exist_ok=True)
     ids = ", ".join(f"{physical_name(c.column_id)}: {c.column_id}" for c in columns)
     if with_row_ids:
         ids += f", {RID_PHYSICAL}: {ROW_ID_FIELD}"
-    tag = uuid.uuid4().hex[:12]
     rows = duck.execute(
         f"COPY ({select_sql}) TO {sql_string(str(root / rel_dir))} (FORMAT parquet, "
         "COMPRESSION zstd, "
@@ -87,6 +99,49 @@ def write_data_files(
     return out
 
 
+def _write_small(
+    duck: duckdb.DuckDBPyConnection,
+    root: Path,
+    rel_dir: str,
+    tag: str,
+    columns: Sequence[ColumnInfo],
+    select_sql: str,
+    with_row_ids: bool,
+    query_id: str | None,
+) -> list[DataFile] | None:
+    """The data files of a small result written by pyarrow; None to leave it to the COPY."""
+    if not may_be_small([c.type for c in columns], select_sql):
+        return None
+    table = fetch_small(duck, select_sql)
+    if table is None:
+        return None
+    if table.num_rows == 0:
+        return []
+    by_name = {physical_name(c.column_id): c.column_id for c in columns}
+    stats = column_stats(table, by_name)
+    if stats is None:
+        return None
+    field_ids = dict(by_name)
+    if with_row_ids:
+        field_ids[RID_PHYSICAL] = ROW_ID_FIELD
+    written = write_small_file(table, root / rel_dir, tag, field_ids)
+    if written is None:
+        return None
+    path, size = written
+    return [
+        DataFile(
+            file_id=new_id(),
+            path=os.path.relpath(path, root),
+            row_count=table.num_rows,
+            byte_size=size,
+            first_row_id=None,
+            has_row_ids=with_row_ids,
+            stats=tuple(stats),
+            query_id=query_id,
+        )
+    ]
+
+
 def write_delete_file(
     duck: duckdb.DuckDBPyConnection, root: Path, table_id: int, positions_sql: str
 ) -> DeleteFile:
@@ -104,23 +159,3 @@ def write_delete_file(
     ).fetchall()
     count, size = int(rows[0][1]), int(rows[0][2])
     return DeleteFile(new_id(), rel, count, size)
-
-
-def write_delete_files(
-    duck: duckdb.DuckDBPyConnection, root: Path, table_id: int, positions_sql: str
-) -> dict[int, DeleteFile]:
-    """One delete file per data file, all in one COPY: ``positions_sql`` yields (f, pos, q),
-    f being the data file id. Returns the new delete file of each data file."""
-    rel_dir = f"{table_dir(table_id)}/deletes-{uuid.uuid4().hex}"
-    (root / rel_dir).mkdir(parents=True, exist_ok=True)
-    rows = duck.execute(
-        f"COPY (SELECT f, pos, q FROM ({positions_sql}) ORDER BY f, pos) "
-        f"TO {sql_string(str(root / rel_dir))} (FORMAT parquet, COMPRESSION zstd, "
-        "PARTITION_BY (f), FILENAME_PATTERN 'del-{uuid}', RETURN_STATS, OVERWRITE_OR_IGNORE)"
-    ).fetchall()
-    out = {}
-    for path, count, size, _footer, _stats, partition, *_ in rows:
-        out[int(partition["f"])] = DeleteFile(
-            new_id(), os.path.relpath(path, root), int(count), int(size)
-        )
-    return out

@@ -112,14 +112,15 @@ def test_a_rolled_back_transaction_removes_its_files(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
-@pytest.mark.parametrize("bitmap_files", [0, 1024])
+@pytest.mark.parametrize("bitmap_rows", [0, 1 << 30])
 def test_both_ways_of_applying_deletes_read_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bitmap_files: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bitmap_rows: int
 ) -> None:
-    """Per-file bitmaps (the default) and the anti-join past the limit give the same rows."""
+    """The bitmap over all rows of files with deletes (the default) and the anti-join past
+    its limit give the same rows."""
     from chronolake.engine import scan
 
-    monkeypatch.setattr(scan, "_MAX_BITMAP_FILES", bitmap_files)
+    monkeypatch.setattr(scan, "_MAX_BITMAP_ROWS", bitmap_rows)
     con = chronolake.connect(tmp_path)
     con.execute("CREATE TABLE t (id INT, v VARCHAR)")
     for i in range(3):

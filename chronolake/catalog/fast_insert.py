@@ -1,0 +1,72 @@
+"""INSERTs of catalog rows through the DBAPI cursor, compiled once per (dialect, table, keys).
+
+SQLAlchemy's per-execution work (cache key, execution context, result set-up) costs more
+than SQLite's own insert of a few rows, and every commit and statement log write runs
+several. The SQL is still SQLAlchemy's, compiled for the engine's dialect with its bind
+processors applied, and runs on the connection's own transaction, so the catalog stays
+portable; anything this does not handle (a column default to compute, rows with different
+keys) goes through ``Connection.execute`` as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    order: tuple[str, ...] | None  # parameter order of a positional paramstyle
+    processors: Mapping[str, Callable[[Any], Any]]
+
+
+# by (dialect class, paramstyle, table, keys): what the compiled INSERT depends on
+_plans: dict[tuple[type, str, str, tuple[str, ...]], _Plan | None] = {}
+_lock = threading.Lock()
+
+
+def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None:
+    dialect = conn.dialect
+    key = (type(dialect), dialect.paramstyle, table.name, keys)
+    with _lock:
+        if key in _plans:
+            return _plans[key]
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.params)
+    processors = {k: p for k, p in compiled._bind_processors.items() if callable(p)}
+    plan: _Plan | None = None
+    # nothing for SQLAlchemy to fill in (defaults) and no composite parameter
+    if set(names) == set(keys) and len(processors) == len(compiled._bind_processors):
+        plan = _Plan(compiled.string, names if dialect.positional else None, processors)
+    with _lock:
+        _plans[key] = plan
+    return plan
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` on ``conn``'s transaction."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    plan = _plan(conn, table, keys)
+    if plan is None or any(tuple(r) != keys for r in rows):
+        conn.execute(insert(table), list(rows))
+        return
+    procs = plan.processors
+    params: list[Any] = []
+    for row in rows:
+        values = {k: (procs[k](v) if k in procs else v) for k, v in row.items()}
+        params.append(values if plan.order is None else tuple(values[k] for k in plan.order))
+    cursor = conn.connection.cursor()
+    try:
+        if len(params) == 1:
+            cursor.execute(plan.sql, params[0])
+        else:
+            cursor.executemany(plan.sql, params)
+    finally:
+        cursor.close()

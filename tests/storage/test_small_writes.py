@@ -1,0 +1,165 @@
+"""Small results are written by pyarrow: the same files and catalog statistics as a COPY."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+import chronolake
+from chronolake.sql.parse import parse_statement
+from chronolake.storage import small_writer, writer
+
+DDL = "CREATE TABLE {t} (id BIGINT, n SMALLINT, u TINYINT, ok BOOLEAN, name VARCHAR, note VARCHAR)"
+ROWS = (
+    "INSERT INTO {t} VALUES (3, -2, 100, true, 'b', NULL), (-9, 7, 5, false, '', NULL), "
+    "(12, NULL, 1, NULL, 'héllo', NULL)"
+)
+
+
+def _stats(lake: Path, table: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(lake / "catalog.sqlite") as db:
+        return db.execute(
+            "SELECT c.position, s.min_value, s.max_value, s.null_count "
+            "FROM cl_file_column_stats s JOIN cl_data_files f ON f.file_id = s.file_id "
+            "JOIN cl_tables t ON t.table_id = f.table_id AND t.end_snapshot IS NULL "
+            "JOIN cl_columns c ON c.table_id = f.table_id AND c.column_id = s.column_id "
+            "WHERE t.name = ? ORDER BY c.position",
+            (table,),
+        ).fetchall()
+
+
+def _paths(lake: Path, table: str) -> list[Path]:
+    with sqlite3.connect(lake / "catalog.sqlite") as db:
+        rows = db.execute(
+            "SELECT f.path FROM cl_data_files f JOIN cl_tables t ON t.table_id = f.table_id "
+            "WHERE t.name = ? AND t.end_snapshot IS NULL",
+            (table,),
+        ).fetchall()
+    return [lake / "data" / "default" / r[0] for r in rows]
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Count the calls the writer makes to one function of ``small_writer``."""
+    calls: list[int] = []
+    real = getattr(small_writer, name)
+
+    def spy(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(writer, name, spy)
+    return calls
+
+
+def _copy_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "may_be_small", lambda types, sql: False)
+
+
+def test_small_insert_matches_what_a_copy_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = _spy(monkeypatch, "write_small_file")
+    con = chronolake.connect(tmp_path)
+    for t in ("A", "B"):
+        con.execute(DDL.format(t=t))
+    con.execute(ROWS.format(t="A"))  # pyarrow
+    assert written == [1]
+    with monkeypatch.context() as m:
+        _copy_only(m)
+        con.execute(ROWS.format(t="B"))  # DuckDB COPY
+    assert _stats(tmp_path, "A") == _stats(tmp_path, "B")
+    assert len(_stats(tmp_path, "A")) == 6
+    (a,), (b,) = _paths(tmp_path, "A"), _paths(tmp_path, "B")
+    fa, fb = pq.ParquetFile(a), pq.ParquetFile(b)
+    assert fa.schema_arrow.names == fb.schema_arrow.names
+    ids_a = [f.metadata[b"PARQUET:field_id"] for f in fa.schema_arrow]
+    ids_b = [f.metadata[b"PARQUET:field_id"] for f in fb.schema_arrow]
+    assert ids_a == ids_b
+    assert fa.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert (
+        con.execute("SELECT * FROM a ORDER BY id").fetchall()
+        == con.execute("SELECT * FROM b ORDER BY id").fetchall()
+    )
+
+
+def test_small_writes_keep_row_ids_through_updates_and_deletes(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id BIGINT, v VARCHAR)")
+    for i in range(5):
+        con.execute("INSERT INTO t VALUES (?, ?)", [i, f"v{i}"])
+    con.execute("UPDATE t SET v = 'x' WHERE id IN (1, 3)")
+    con.execute("DELETE FROM t WHERE id = 4")
+    assert con.execute("SELECT id, v FROM t ORDER BY id").fetchall() == [
+        (0, "v0"),
+        (1, "x"),
+        (2, "v2"),
+        (3, "x"),
+    ]
+    feed = "SELECT count(*) FROM t CHANGES(INFORMATION => DEFAULT) AT(VERSION => 6)"
+    assert con.execute(feed).fetchone() == (2 * 2 + 1,)
+
+
+def test_more_rows_than_the_small_limit_go_through_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(small_writer, "SMALL_ROWS", 10)
+    written = _spy(monkeypatch, "write_small_file")
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id BIGINT)")
+    con.execute("INSERT INTO t SELECT range FROM range(11)")
+    assert written == []
+    con.execute("INSERT INTO t SELECT range FROM range(100, 110)")
+    assert written == [1]
+    assert con.execute("SELECT count(*), sum(id) FROM t").fetchone() == (21, 55 + 1045)
+    assert con.execute("INSERT INTO t SELECT 1 WHERE false").rowcount == 0
+    fetched = _spy(monkeypatch, "fetch_small")
+    con.execute("INSERT INTO t SELECT id FROM t ORDER BY id")  # blocking: never run twice
+    con.execute("INSERT INTO t SELECT count(*) FROM t GROUP BY id % 2")
+    assert fetched == []
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (44,)
+
+
+def test_other_types_and_long_strings_go_through_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE d (x DOUBLE)")
+    con.execute("CREATE TABLE s (x VARCHAR)")
+    fetched = _spy(monkeypatch, "fetch_small")
+    con.execute("INSERT INTO d VALUES (1.5)")
+    assert fetched == []  # decided from the column types, before running anything
+    long = "z" * 300
+    con.execute("INSERT INTO s VALUES (?), ('a')", [long])
+    assert fetched == [1]
+    _copy_only(monkeypatch)
+    con.execute("CREATE TABLE s2 (x VARCHAR)")
+    con.execute("INSERT INTO s2 VALUES (?), ('a')", [long])
+    assert _stats(tmp_path, "S") == _stats(tmp_path, "S2")
+    assert con.execute("SELECT max(x) FROM s").fetchone() == (long,)
+
+
+def test_a_failing_small_insert_writes_nothing(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id INT, v VARCHAR(2))")
+    with pytest.raises(chronolake.Error):
+        con.execute("INSERT INTO t VALUES (1, 'abc')")
+    with pytest.raises(chronolake.Error):
+        con.execute("INSERT INTO t VALUES ('x', 'a')")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert not list((tmp_path / "data").rglob("*.parquet"))
+    con.execute("INSERT INTO t VALUES (1, 'ab')")
+    assert con.execute("SELECT * FROM t").fetchall() == [(1, "ab")]
+
+
+def test_parsed_trees_are_cached_but_never_shared() -> None:
+    text = "SELECT a FROM t WHERE b = 1"
+    first = parse_statement(text)
+    first.set("where", None)
+    second = parse_statement(text)
+    assert second is not first
+    assert second.args.get("where") is not None
+    assert second.sql() == parse_statement(text).sql()

@@ -36,6 +36,8 @@ _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
 # one bit per row and ``get_bit`` takes an INTEGER, so past this many rows one anti-join
 # serves them instead.
 _MAX_BITMAP_ROWS = 1 << 30
+_OWN_SCAN_ROWS = 1 << 17
+_MAX_OWN_SCANS = 8
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -180,7 +182,16 @@ class ScanViews:
             read_parts, row_parts = self._memory_part(p, columns, small)
         plain = [f for f in files if f.delete is None]
         deleted = [f for f in files if f.delete is not None]
-        for g, gfiles in (("a", plain), ("b", deleted)):
+        # the largest files with deletes get a scan of their own (a bitmap on the position
+        # alone, no per-row offset lookup: ~30% cheaper filter); the rest share one scan
+        big = sorted(
+            (f for f in deleted if f.row_count >= _OWN_SCAN_ROWS),
+            key=lambda f: f.row_count,
+            reverse=True,
+        )[:_MAX_OWN_SCANS]
+        groups = [("a", plain), *((f"b{i}", [f]) for i, f in enumerate(big))]
+        groups.append(("b", [f for f in deleted if f not in big]))
+        for g, gfiles in groups:
             if not gfiles:
                 continue
             self._set(f"{p}_f{g}", [str(self.root / f.path) for f in gfiles])
@@ -204,7 +215,7 @@ class ScanViews:
                 row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d")
                 continue
             src_b = src.format(extra=", file_row_number=true")
-            keep = self._deleted_filter(p, gfiles)
+            keep = self._deleted_filter(f"{p}_{g}", gfiles)
             read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_b} AS d {keep}")
             row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {keep}")
         d.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
@@ -263,6 +274,12 @@ class ScanViews:
                 f"FROM read_parquet(getvariable('{p}_d'))) AS x "
                 f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
             )
+        if len(files) == 1:
+            self.duck.execute(
+                f"SET VARIABLE {p}_bm = (SELECT bitstring_agg(pos::INTEGER, 0, {int(total) - 1}) "
+                f"FROM read_parquet(getvariable('{p}_d')))"
+            )
+            return f"WHERE get_bit(getvariable('{p}_bm'), d.file_row_number::INTEGER) = 0"
         offsets = list(itertools.accumulate((f.row_count for f in files[:-1]), initial=0))
         self._set(f"{p}_o", offsets)
         # delete file i belongs to data file i, so the delete file's index finds the offset

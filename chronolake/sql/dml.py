@@ -154,12 +154,14 @@ def _find_rows(
     The WHERE is evaluated in one scan of all data files (reading only the columns it needs),
     and the rows already deleted are then dropped from the few matches."""
     txn, duck = ctx.txn, ctx.session.duck
+    where = node.args.get("where")
+    if where is not None and not _cannot_fail(where.this):
+        return None  # it would also run on deleted rows: the row view applies deletes first
     view = all_rows_view(duck, ctx.session.root, table.columns, txn.table_files(table.table_id))
     if view is None:
         return None
     ctx.extra.setdefault("reads", []).append((table.table_id, txn.read.snapshot_id))
     sel = exp.select(*cols).from_(view_table(view, alias))
-    where = node.args.get("where")
     if where is not None:
         sel = sel.where(where.this.copy())
     duck.execute(f"CREATE OR REPLACE TEMP TABLE {FOUND} AS {bind(ctx, sel).sql('duckdb')}")
@@ -174,6 +176,41 @@ def _find_rows(
         finally:
             duck.unregister(DELETED)
     return FOUND
+
+
+# Expressions that cannot raise an error whatever the row: a WHERE made only of these may be
+# evaluated on rows already deleted (their matches are dropped afterwards); any other WHERE
+# (a division, a cast, a function) must see only live rows, as Snowflake evaluates it.
+_SAFE = (
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Paren,
+    exp.Star,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Subquery,
+    exp.Select,
+    exp.From,
+    exp.Table,
+    exp.TableAlias,
+)
+
+
+def _cannot_fail(where: exp.Expr) -> bool:
+    return all(isinstance(node, _SAFE) for node in where.walk())
 
 
 def _touched_files(ctx: Ctx, table: TableInfo, work: str) -> list[DataFile]:

@@ -2,7 +2,8 @@
 
 A DuckDB ``COPY`` costs about a millisecond even for one row; fetching the rows and writing
 them with pyarrow costs a fraction of that. The file is the same as the COPY would write:
-columns ``c<column id>`` (and ``c_rowid``) carrying their ids as Parquet field ids, zstd, and
+columns ``c<column id>`` (and ``c_rowid``) carrying their ids as Parquet field ids, snappy
+with Parquet 2 data pages (as the COPY writes), and
 the catalog gets the same column statistics, rendered as DuckDB's ``RETURN_STATS`` renders
 them. Only column types whose rendering is certain take this path (integers, booleans and
 short strings); anything else, or more rows, is left to the COPY.
@@ -112,7 +113,7 @@ def column_stats(table: pa.Table, field_ids: Mapping[str, int]) -> list[Stats] |
 def write_small_file(
     table: pa.Table, directory: Path, tag: str, field_ids: Mapping[str, int]
 ) -> tuple[Path, int] | None:
-    """Write ``table`` (columns named as ``field_ids`` keys) as one zstd Parquet file; returns
+    """Write ``table`` (columns named as ``field_ids`` keys) as one snappy Parquet file; returns
     its path and size, or None if a column type is not one this path writes."""
     fields = []
     for f in table.schema:
@@ -123,8 +124,8 @@ def write_small_file(
     path = directory / f"data-{tag}-{uuid.uuid4()}.parquet"
     table = table.cast(pa.schema(fields))
     try:
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="snappy", data_page_version="2.0")
     except FileNotFoundError:  # the table's first file: no directory yet
         directory.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="snappy", data_page_version="2.0")
     return path, path.stat().st_size

@@ -1,4 +1,5 @@
-"""Writing immutable Parquet files through DuckDB's COPY (streaming, zstd, field ids).
+"""Writing immutable Parquet files through DuckDB's COPY (streaming, field ids, snappy with
+Parquet 2 encodings: half the size of DuckDB's default Parquet, and faster to read).
 
 Physical column names are ``c<column id>`` and every column carries its column id as the
 Parquet field id, so files never depend on user-chosen names. Files are written completely
@@ -65,7 +66,7 @@ def write_data_files(
         ids += f", {RID_PHYSICAL}: {ROW_ID_FIELD}"
     rows = duck.execute(
         f"COPY ({select_sql}) TO {sql_string(str(root / rel_dir))} (FORMAT parquet, "
-        "COMPRESSION zstd, "
+        "COMPRESSION snappy, PARQUET_VERSION V2, "
         f"FIELD_IDS {{{ids}}}, FILE_SIZE_BYTES {int(settings.target_file_size)}, "
         f"ROW_GROUP_SIZE {int(settings.row_group_size)}, "
         f"FILENAME_PATTERN 'data-{tag}-{{uuid}}', RETURN_STATS, APPEND)"

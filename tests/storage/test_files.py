@@ -1,4 +1,4 @@
-"""Storage invariants: immutable zstd Parquet with field ids, positional deletes, row ids kept."""
+"""Storage invariants: immutable snappy Parquet with field ids, positional deletes, row ids kept."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _files(lake: Path) -> set[Path]:
     return {p for p in (lake / "data").rglob("*.parquet")}
 
 
-def test_data_files_are_zstd_parquet_with_column_ids_as_field_ids(tmp_path: Path) -> None:
+def test_data_files_are_snappy_parquet_with_column_ids_as_field_ids(tmp_path: Path) -> None:
     con = chronolake.connect(tmp_path)
     con.execute("CREATE TABLE t (id INT, name VARCHAR, amount NUMBER(10,2))")
     con.execute("INSERT INTO t VALUES (1, 'a', 1.5), (2, 'b', 2.5)")
@@ -29,7 +29,7 @@ def test_data_files_are_zstd_parquet_with_column_ids_as_field_ids(tmp_path: Path
     schema = meta.schema_arrow
     field_ids = [int(f.metadata[b"PARQUET:field_id"]) for f in schema]
     assert field_ids == [1, 2, 3]
-    assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert meta.metadata.row_group(0).column(0).compression == "SNAPPY"
     assert meta.metadata.num_rows == 2
 
 

@@ -110,7 +110,7 @@ class Plain(System):
         return path
 
     def zstd_bytes(self, version: int) -> int:
-        """The same state written with zstd (chronolake's codec; DuckDB's default is snappy)."""
+        """The same state in zstd (smaller than snappy with plain encodings; DuckDB's default)."""
         path = self.root / f"orders-v{version}-zstd.parquet"
         self.reader.execute(
             f"COPY (SELECT * FROM read_parquet('{self.files[version]}')) TO '{path}' "

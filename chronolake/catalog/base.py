@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,6 +39,7 @@ from chronolake.catalog.model import (
     TableInfo,
 )
 from chronolake.errors import OperationalError
+from chronolake.lru import LRU
 
 DEFAULT_DATABASE = "MAIN"
 DEFAULT_SCHEMA = "PUBLIC"
@@ -98,29 +98,17 @@ _ADVANCE_ROW_IDS = (
 _ADVANCE_ROW_IDS_RETURNING = _ADVANCE_ROW_IDS.returning(s.table_row_ids.c.next_row_id)
 
 
-class _LRU(OrderedDict[Any, Any]):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-
-
 class Catalog:
     """Metadata of every tenant of one lake."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
-        self._namespaces: _LRU = _LRU(64)
-        self._files: _LRU = _LRU(4096)
+        self._namespaces: LRU[Namespace] = LRU(64)
+        self._files: LRU[tuple[DataFile, ...]] = LRU(4096)
         # (tenant, table, snapshot) -> table version, for committed snapshots only: the
         # changes up to a committed snapshot are final (ids grow, and rows come in one commit)
-        self._versions: _LRU = _LRU(4096)
+        self._versions: LRU[int] = LRU(4096)
         self._committed: dict[str, int] = {}  # tenant -> latest snapshot seen committed
 
     # -- set-up ---------------------------------------------------------------------------
@@ -238,8 +226,7 @@ class Catalog:
     def namespace(self, tenant: str, snap: Snapshot) -> Namespace:
         """Databases, schemas, tables and columns visible at a snapshot (cached per DDL version)."""
         key = (tenant, snap.schema_snapshot)
-        with self._lock:
-            cached = self._namespaces.get(key)
+        cached = self._namespaces.get(key)
         if cached is not None:
             return cached
         sid = snap.schema_snapshot
@@ -301,8 +288,7 @@ class Catalog:
                 )
             }
         ns = Namespace(dbs, scs, tbls, settings)
-        with self._lock:
-            self._namespaces.put(key, ns)
+        self._namespaces.put(key, ns)
         return ns
 
     # -- files ----------------------------------------------------------------------------
@@ -310,18 +296,17 @@ class Catalog:
     def table_version(self, tenant: str, table_id: int, snapshot_id: int) -> int:
         """The last snapshot <= snapshot_id that changed the table (its state is that one's)."""
         key = (tenant, table_id, snapshot_id)
-        with self._lock:
-            cached = self._versions.get(key)
-            final = snapshot_id <= self._committed.get(tenant, 0)
+        cached = self._versions.get(key)
         if cached is not None:
-            return int(cached)
+            return cached
+        with self._lock:
+            final = snapshot_id <= self._committed.get(tenant, 0)
         params = {"tenant": tenant, "table_id": table_id, "snapshot_id": snapshot_id}
         with self.engine.connect() as c:
             row = c.execute(_TABLE_VERSION, params).first()
         version = int(row[0]) if row and row[0] is not None else 0
         if final:
-            with self._lock:
-                self._versions.put(key, version)
+            self._versions.put(key, version)
         return version
 
     def table_files(self, tenant: str, table_id: int, snapshot_id: int) -> tuple[DataFile, ...]:
@@ -333,8 +318,7 @@ class Catalog:
         """(table version, data files with their delete file) at a snapshot; cached."""
         version = self.table_version(tenant, table_id, snapshot_id)
         key = (tenant, table_id, version)
-        with self._lock:
-            cached = self._files.get(key)
+        cached = self._files.get(key)
         if cached is not None:
             return version, cached
         f, d = s.data_files, s.delete_files
@@ -402,8 +386,7 @@ class Catalog:
                     )
                 )
         files = tuple(out)
-        with self._lock:
-            self._files.put(key, files)
+        self._files.put(key, files)
         return version, files
 
     def allocate_row_ids(self, tenant: str, table_id: int, count: int) -> int:

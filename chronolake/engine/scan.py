@@ -190,7 +190,8 @@ class ScanViews:
             reverse=True,
         )[:_MAX_OWN_SCANS]
         groups = [("a", plain), *((f"b{i}", [f]) for i, f in enumerate(big))]
-        groups.append(("b", [f for f in deleted if f not in big]))
+        alone = {f.file_id for f in big}
+        groups.append(("b", [f for f in deleted if f.file_id not in alone]))
         for g, gfiles in groups:
             if not gfiles:
                 continue

@@ -13,13 +13,12 @@ file id and first row id (a clone shares the path under other ids), and the colu
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
 import pyarrow as pa
 
 from chronolake.catalog.model import DataFile
+from chronolake.lru import LRU
 
 # A file is "small" up to this many rows; a state keeps at most this many small-file rows in
 # memory (the rest is read from the files as usual).
@@ -28,52 +27,31 @@ MAX_STATE_ROWS = 1_000_000
 CACHE_BYTES = 256 * 1024 * 1024
 MIN_SMALL_FILES = 8
 
-Key = tuple[str, int, int, Hashable]
 Loader = Callable[[Sequence[DataFile]], list[pa.Table]]
 
 
 class SmallFileCache:
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._tables: OrderedDict[Key, pa.Table] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self.rows: LRU[pa.Table] = LRU(max_bytes, lambda t: t.nbytes)
 
     def tables(self, files: Sequence[DataFile], shape: Hashable, load: Loader) -> list[pa.Table]:
         """The mapped rows of each of ``files`` (``shape`` identifies the column mapping);
         files not cached yet are read by one call of ``load`` and kept."""
         keys = [(f.path, f.file_id, f.first_row_id or 0, shape) for f in files]
-        found: dict[Key, pa.Table] = {}
-        with self._lock:
-            for k in keys:
-                t = self._tables.get(k)
-                if t is not None:
-                    self._tables.move_to_end(k)
-                    found[k] = t
-        missing = [(k, f) for k, f in zip(keys, files, strict=True) if k not in found]
+        found = [self.rows.get(k) for k in keys]
+        missing = [i for i, t in enumerate(found) if t is None]
         if missing:
-            loaded = load([f for _, f in missing])
-            with self._lock:
-                for (k, _), t in zip(missing, loaded, strict=True):
-                    found[k] = t
-                    if k not in self._tables:
-                        self._tables[k] = t
-                        self._bytes += t.nbytes
-                self._evict()
-        return [found[k] for k in keys]
-
-    def _evict(self) -> None:
-        while self._bytes > self.max_bytes and self._tables:
-            _, t = self._tables.popitem(last=False)
-            self._bytes -= t.nbytes
+            loaded = load([files[i] for i in missing])
+            for i, t in zip(missing, loaded, strict=True):
+                found[i] = t
+                self.rows.put(keys[i], t)
+        return [t for t in found if t is not None]
 
     def __len__(self) -> int:
-        return len(self._tables)
+        return len(self.rows)
 
     def clear(self) -> None:
-        with self._lock:
-            self._tables.clear()
-            self._bytes = 0
+        self.rows.clear()
 
 
 CACHE = SmallFileCache()

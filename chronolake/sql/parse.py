@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
-import threading
-from collections import OrderedDict
 
 import sqlglot
 from sqlglot import exp
@@ -176,33 +175,22 @@ def _lead_word(text: str) -> str:
 
 
 # Parsed trees by statement text: applications repeat the same text with new parameters.
-# Entries are never handed out, only copies of them (statements change their tree).
-_CACHE_SIZE = 256
+# Cached trees are never handed out, only copies of them (statements change their tree).
 _CACHE_MAX_TEXT = 8192  # a long text is rarely repeated, and its tree costs memory
-_cache: OrderedDict[str, exp.Expr] = OrderedDict()
-_cache_lock = threading.Lock()
 
 
 def parse_statement(text: str) -> exp.Expr:
     """Parse exactly one statement; unquoted identifiers become upper case, as in Snowflake.
 
     Returns a tree the caller may change: a fresh copy of the cached parse of ``text``."""
-    cacheable = len(text) <= _CACHE_MAX_TEXT
-    if cacheable:
-        with _cache_lock:
-            tree = _cache.get(text)
-            if tree is not None:
-                _cache.move_to_end(text)
-        if tree is not None:
-            return tree.copy()
-    tree = _parse(text)
-    if cacheable:
-        with _cache_lock:
-            _cache[text] = tree
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-        return tree.copy()
-    return tree
+    if len(text) > _CACHE_MAX_TEXT:
+        return _parse(text)
+    return _parse_cached(text).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(text: str) -> exp.Expr:
+    return _parse(text)
 
 
 def _parse(text: str) -> exp.Expr:

@@ -14,9 +14,7 @@ pyarrow, one small write per touched data file, completely before any commit nam
 from __future__ import annotations
 
 import os
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,38 +24,23 @@ import pyarrow.parquet as pq
 
 from chronolake.catalog.base import new_id
 from chronolake.catalog.model import DataFile, DeleteFile
+from chronolake.lru import LRU
 from chronolake.storage.layout import table_dir
 
 _MAX_CACHED_POSITIONS = 4_000_000  # ~12 bytes each (position, dictionary index of q)
 
-_lock = threading.Lock()
-_cache: OrderedDict[str, pa.Table] = OrderedDict()
-_cached = 0
-
-
-def _remember(path: str, table: pa.Table) -> None:
-    global _cached
-    with _lock:
-        if path in _cache:
-            return
-        _cache[path] = table
-        _cached += table.num_rows
-        while _cached > _MAX_CACHED_POSITIONS and len(_cache) > 1:
-            _, old = _cache.popitem(last=False)
-            _cached -= old.num_rows
+_cache: LRU[pa.Table] = LRU(_MAX_CACHED_POSITIONS, lambda t: t.num_rows)
 
 
 def positions(root: Path, dl: DeleteFile) -> pa.Table:
     """The (pos, q) rows of a delete file, sorted by pos."""
     path = str(root / dl.path)
-    with _lock:
-        found = _cache.get(path)
-        if found is not None:
-            _cache.move_to_end(path)
-            return found
+    found = _cache.get(path)
+    if found is not None:
+        return found
     table = pq.read_table(path, columns=["pos", "q"], read_dictionary=["q"])
     table = pa.table({"pos": table.column("pos"), "q": table.column("q")})
-    _remember(path, table)
+    _cache.put(path, table)
     return table
 
 
@@ -122,6 +105,6 @@ def write_delete_files(
                 write_statistics=False,
                 store_schema=False,
             )
-        _remember(str(path), merged)
+        _cache.put(str(path), merged)
         out[f.file_id] = DeleteFile(new_id(), rel, merged.num_rows, os.path.getsize(path))
     return out

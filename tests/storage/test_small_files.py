@@ -95,9 +95,9 @@ def test_the_cache_is_shared_and_bounded(tmp_path: Path, mode: str) -> None:
     con.execute("SELECT count(*) FROM ev").fetchall()
     other = chronolake.connect(tmp_path)
     assert other.execute("SELECT count(*) FROM ev").fetchone() == (10,)
-    small_files.CACHE.max_bytes = 0  # everything is evicted; reads still answer
+    small_files.CACHE.rows.max_weight = 0  # all but the newest evicted; reads still answer
     try:
         con.execute("INSERT INTO ev VALUES (99, 'x', NULL)")
         assert other.execute("SELECT count(*), max(id) FROM ev").fetchone() == (11, 99)
     finally:
-        small_files.CACHE.max_bytes = small_files.CACHE_BYTES
+        small_files.CACHE.rows.max_weight = small_files.CACHE_BYTES

@@ -27,6 +27,7 @@ from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
 from chronolake.sql.binder import bind, table_views, view_table
 from chronolake.sql.coerce import to_column
+from chronolake.sql.constant_rows import constant_rows
 from chronolake.sql.names import find_table, resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.storage.delete_files import deleted_positions, write_delete_files
@@ -34,6 +35,7 @@ from chronolake.storage.writer import (
     RID_PHYSICAL,
     physical_name,
     write_data_files,
+    write_small_table,
 )
 
 WORK = "__cl_work"
@@ -63,6 +65,10 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
         session.settings,
         ctx.query_id,
     )
+    return _add_files(ctx, table, files, op)
+
+
+def _add_files(ctx: Ctx, table: TableInfo, files: Sequence[DataFile], op: str) -> int:
     if not files:
         return 0
     ctx.txn.add_written([f.path for f in files])
@@ -70,14 +76,32 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
     return sum(f.row_count for f in files)
 
 
-def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expr, columns: list[str] | None) -> int:
-    """INSERT the rows of ``source`` (a bound query) into ``table``."""
+def _insert_names(table: TableInfo, columns: list[str] | None) -> list[str]:
     names = columns if columns is not None else [c.name for c in table.columns]
     for n in names:
         if table.column(n) is None:
             raise SqlError(f"invalid identifier '{n}'")
     if len(set(names)) != len(names):
         raise SqlError("Duplicate column name in the INSERT column list.")
+    return names
+
+
+def _insert_constants(
+    ctx: Ctx, table: TableInfo, values: exp.Values, names: list[str]
+) -> int | None:
+    """INSERT ... VALUES of constants of the columns' own types, without DuckDB (see
+    ``constant_rows``); None when the statement needs the general path."""
+    rows = constant_rows(values, table.columns, names)
+    if rows is None:
+        return None
+    s = ctx.session
+    files = write_small_table(s.root, table.table_id, table.columns, rows, False, ctx.query_id)
+    return None if files is None else _add_files(ctx, table, files, "INSERT")
+
+
+def insert_select(ctx: Ctx, table: TableInfo, source: exp.Expr, columns: list[str] | None) -> int:
+    """INSERT the rows of ``source`` (a bound query) into ``table``."""
+    names = _insert_names(table, columns)
     src_sql = source.sql("duckdb")
     src_types = [str(t) for t in ctx.session.duck.sql(f"SELECT * FROM ({src_sql})").types]
     width = len(src_types)
@@ -116,10 +140,13 @@ def insert(ctx: Ctx, node: exp.Insert) -> pa.Table:
     source = node.expression
     if source is None:
         raise SqlError("INSERT needs VALUES or a query.")
+    n = None
     if isinstance(source, exp.Values):
-        source = exp.select("*").from_(source.copy())
-    bound = bind(ctx, source.copy())
-    n = insert_select(ctx, table, bound, columns)
+        n = _insert_constants(ctx, table, source, _insert_names(table, columns))
+    if n is None:
+        if isinstance(source, exp.Values):
+            source = exp.select("*").from_(source)
+        n = insert_select(ctx, table, bind(ctx, source.copy()), columns)
     ctx.rows_inserted += n
     return _count(table.name, n, "inserted")
 

@@ -48,6 +48,12 @@ _BLOCKING = re.compile(
 Stats = tuple[int, str | None, str | None, int]
 
 
+def arrow_type(declared: str) -> pa.DataType | None:
+    """The Arrow type this path writes for a column of DuckDB type ``declared`` exactly (a
+    bounded ``VARCHAR(n)`` is not one: its length check is DuckDB's), else None."""
+    return _ARROW_TYPES.get(declared.strip().upper())
+
+
 def may_be_small(declared_types: Sequence[str], select_sql: str) -> bool:
     """Whether a result can take this path, decided before running anything: its columns'
     types are ones it writes, and the query streams. A query with a blocking step (sort,

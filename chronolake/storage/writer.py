@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.base import new_id
@@ -55,11 +56,11 @@ def write_data_files(
 
     A small result is written by pyarrow (see ``small_writer``), a large one by DuckDB's COPY
     (streaming, parallel, split at ``target_file_size``)."""
-    rel_dir = table_dir(table_id)
-    tag = uuid.uuid4().hex[:12]
-    small = _write_small(duck, root, rel_dir, tag, columns, select_sql, with_row_ids, query_id)
+    small = _write_small(duck, root, table_id, columns, select_sql, with_row_ids, query_id)
     if small is not None:
         return small
+    rel_dir = table_dir(table_id)
+    tag = uuid.uuid4().hex[:12]
     (root / rel_dir).mkdir(parents=True, exist_ok=True)
     ids = ", ".join(f"{physical_name(c.column_id)}: {c.column_id}" for c in columns)
     if with_row_ids:
@@ -103,8 +104,7 @@ def write_data_files(
 def _write_small(
     duck: duckdb.DuckDBPyConnection,
     root: Path,
-    rel_dir: str,
-    tag: str,
+    table_id: int,
     columns: Sequence[ColumnInfo],
     select_sql: str,
     with_row_ids: bool,
@@ -116,6 +116,19 @@ def _write_small(
     table = fetch_small(duck, select_sql)
     if table is None:
         return None
+    return write_small_table(root, table_id, columns, table, with_row_ids, query_id)
+
+
+def write_small_table(
+    root: Path,
+    table_id: int,
+    columns: Sequence[ColumnInfo],
+    table: pa.Table,
+    with_row_ids: bool,
+    query_id: str | None,
+) -> list[DataFile] | None:
+    """``table`` (columns c<id> [+ c_rowid]) as one data file written by pyarrow; None if a
+    column's type or statistics are not ones that path writes exactly as DuckDB's COPY."""
     if table.num_rows == 0:
         return []
     by_name = {physical_name(c.column_id): c.column_id for c in columns}
@@ -125,7 +138,8 @@ def _write_small(
     field_ids = dict(by_name)
     if with_row_ids:
         field_ids[RID_PHYSICAL] = ROW_ID_FIELD
-    written = write_small_file(table, root / rel_dir, tag, field_ids)
+    tag = uuid.uuid4().hex[:12]
+    written = write_small_file(table, root / table_dir(table_id), tag, field_ids)
     if written is None:
         return None
     path, size = written

@@ -1,0 +1,131 @@
+"""INSERT ... VALUES of constants of the columns' own types skips DuckDB: same rows, same
+files, same statistics as the general path; anything else takes the general path."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+import chronolake
+from chronolake.sql import dml
+from chronolake.storage import writer
+
+DDL = (
+    "CREATE TABLE {t} (id BIGINT, i INT, s SMALLINT, u TINYINT, ok BOOLEAN, name VARCHAR, "
+    "note VARCHAR)"
+)
+INSERTS: list[tuple[str, list[Any] | None]] = [
+    ("INSERT INTO {t} VALUES (?, ?, ?, ?, ?, ?, ?)", [1, -7, 3, 127, True, "é", None]),
+    ("INSERT INTO {t} VALUES (-2, 2147483647, -32768, -128, false, '', 'x'), "
+     "(3, NULL, NULL, NULL, NULL, NULL, 'it''s')", None),
+    ("INSERT INTO {t} (note, id) VALUES ('only two', 9)", None),
+]  # fmt: skip
+
+
+def _fetches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the general path's fetches of a small result through DuckDB."""
+    calls: list[int] = []
+    real = writer.fetch_small
+
+    def spy(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(writer, "fetch_small", spy)
+    return calls
+
+
+def _catalog(lake: Path, table: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(lake / "catalog.sqlite") as db:
+        return db.execute(
+            "SELECT f.row_count, c.position, s.min_value, s.max_value, s.null_count "
+            "FROM cl_file_column_stats s JOIN cl_data_files f ON f.file_id = s.file_id "
+            "JOIN cl_tables t ON t.table_id = f.table_id AND t.end_snapshot IS NULL "
+            "JOIN cl_columns c ON c.table_id = f.table_id AND c.column_id = s.column_id "
+            "WHERE t.name = ? ORDER BY f.begin_snapshot, c.position",
+            (table,),
+        ).fetchall()
+
+
+def _files(lake: Path, table: str) -> list[pq.ParquetFile]:
+    with sqlite3.connect(lake / "catalog.sqlite") as db:
+        rows = db.execute(
+            "SELECT f.path FROM cl_data_files f JOIN cl_tables t ON t.table_id = f.table_id "
+            "WHERE t.name = ? AND t.end_snapshot IS NULL ORDER BY f.begin_snapshot",
+            (table,),
+        ).fetchall()
+    return [pq.ParquetFile(lake / "data" / "default" / r[0]) for r in rows]
+
+
+def test_constants_skip_duckdb_and_write_what_the_general_path_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetches = _fetches(monkeypatch)
+    con = chronolake.connect(tmp_path)
+    con.execute(DDL.format(t="fast"))
+    con.execute(DDL.format(t="general"))
+    for sql, params in INSERTS:
+        con.execute(sql.format(t="fast"), params)
+    assert fetches == []
+    monkeypatch.setattr(dml, "constant_rows", lambda *args: None)
+    for sql, params in INSERTS:
+        con.execute(sql.format(t="general"), params)
+    assert len(fetches) == len(INSERTS)
+    rows = "SELECT * FROM {t} ORDER BY id"
+    assert (
+        con.execute(rows.format(t="fast")).fetchall()
+        == con.execute(rows.format(t="general")).fetchall()
+    )
+    assert con.execute("SELECT * FROM fast WHERE id = 1").fetchone() == (
+        1, -7, 3, 127, True, "é", None,
+    )  # fmt: skip
+    assert _catalog(tmp_path, "FAST") == _catalog(tmp_path, "GENERAL")
+    for fast, general in zip(_files(tmp_path, "FAST"), _files(tmp_path, "GENERAL"), strict=True):
+        assert fast.schema_arrow == general.schema_arrow
+        assert [f.metadata for f in fast.schema_arrow] == [f.metadata for f in general.schema_arrow]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("INSERT INTO t (id, v) VALUES ('5', 7)", (5, "7", 4, None)),  # casts
+        ("INSERT INTO t (id) VALUES (1.0)", (1, None, 4, None)),
+        ("INSERT INTO t (id, e) VALUES (2, 1 + 1)", (2, None, 4, 2)),  # an expression
+        ("INSERT INTO t (id, v) VALUES (3, upper('a'))", (3, "A", 4, None)),
+    ],
+)
+def test_values_that_need_duckdb_take_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: str, expected: tuple[object, ...]
+) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id BIGINT NOT NULL, v VARCHAR(3), d INT DEFAULT 4, e TINYINT)")
+    fetches = _fetches(monkeypatch)
+    con.execute(sql)
+    assert fetches == [1]
+    assert con.execute("SELECT * FROM t").fetchall() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("INSERT INTO t (id, e) VALUES (1, 9223372036854775808)", "out of range"),
+        ("INSERT INTO t (id) VALUES (NULL)", "NULL result in a non-nullable column"),
+        ("INSERT INTO t (id, v) VALUES (1, 'abcd')", "too long"),
+        ("INSERT INTO t (id, v) VALUES (1)", "does not match column list"),
+        ("INSERT INTO t (id, id) VALUES (1, 2)", "Duplicate column name"),
+        ("INSERT INTO t (id, nope) VALUES (1, 2)", "invalid identifier"),
+    ],
+)
+def test_bad_constants_fail_as_before_and_write_nothing(
+    tmp_path: Path, sql: str, message: str
+) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TABLE t (id BIGINT NOT NULL, v VARCHAR(3), d INT DEFAULT 4, e TINYINT)")
+    with pytest.raises(chronolake.Error, match=message):
+        con.execute(sql)
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert not list((tmp_path / "data").rglob("*.parquet"))

@@ -64,6 +64,29 @@ def rows(res: Result) -> list[Row]:
                         target,
                     )
                 )
+        after = w1.get("after_compaction")
+        if after:
+            out.append(
+                (
+                    f"W1 after one compaction ({after['files_in']} files -> "
+                    f"{after['files_out']}, {after['seconds']:.1f} s): storage",
+                    _mib(plain_b),
+                    f"{_mib(after['bytes'])} ({_ratio(after['bytes'], plain_b)})",
+                    "-",
+                    "(maintenance)",
+                )
+            )
+            for q in ("Q1", "Q2"):
+                t = after["queries"][q]
+                out.append(
+                    (
+                        f"W1 after one compaction: {q} latest",
+                        _ms(t["plain"]),
+                        f"{_ms(t['chronolake'])} ({_ratio(t['chronolake'], t['plain'])})",
+                        "-",
+                        "(maintenance)",
+                    )
+                )
         lo = w1["load_s"]
         out.append(
             (

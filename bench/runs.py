@@ -63,6 +63,9 @@ def run_w1(scale: wl.Scale, root: Path, with_delta: bool, progress: Progress) ->
                 per_version[v][s.name] = med
                 progress.advance(qtask)
         queries[qname] = per_version
+    lake = systems[1]
+    assert isinstance(lake, Chronolake)
+    after = _w1_after_compaction(lake, plain, n, scale.reps)
     result: Result = {
         "versions": n,
         "query_versions": qvers,
@@ -82,9 +85,30 @@ def run_w1(scale: wl.Scale, root: Path, with_delta: bool, progress: Progress) ->
             if s.commits_timed
         },
     }
+    result["after_compaction"] = after
     for s in systems:
         s.close()
     return result
+
+
+def _w1_after_compaction(lake: Chronolake, plain: Plain, n: int, reps: int) -> Result:
+    """What one compaction (maintenance, not run during the workload) changes: the latest
+    state's queries and the storage it costs. Old versions still read their own files."""
+    t0 = time.perf_counter()
+    report = lake.con.compact_table("orders", min_age_s=0)
+    out: Result = {
+        "seconds": time.perf_counter() - t0,
+        "files_in": report.files_in,
+        "files_out": report.files_out,
+        "bytes": lake.storage_bytes(),
+        "queries": {},
+    }
+    for qname, sql in wl.QUERIES.items():
+        base, _, expected = timed(partial(plain.query, sql, n, n), reps)
+        med, _, got = timed(partial(lake.query, sql, n, n), reps)
+        check(expected, got, f"W1 {qname} latest after compaction")
+        out["queries"][qname] = {"plain": base, "chronolake": med}
+    return out
 
 
 def _w2_chronolake(n: int, root: Path, progress: Progress, task: Any) -> Result:

@@ -67,7 +67,8 @@ class ScanViews:
         self._ids = itertools.count(1)
         self._views: OrderedDict[Hashable, tuple[str, str]] = OrderedDict()
         self._size = size
-        self._memory: set[str] = set()  # views with small files' rows registered as {view}_m
+        # views with small files' rows registered as {view}_m, and the bytes each holds
+        self._memory: dict[str, int] = {}
 
     def views(
         self, key: Hashable, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
@@ -85,11 +86,17 @@ class ScanViews:
             self._drop(old)
         return names
 
+    def trim(self) -> None:
+        """Between statements: drop the least recently used views while the small-file rows
+        the views hold in memory pass ``small_files.VIEW_BYTES``."""
+        while self._views and sum(self._memory.values()) > small_files.VIEW_BYTES:
+            _, old = self._views.popitem(last=False)
+            self._drop(old)
+
     def _drop(self, names: tuple[str, str]) -> None:
         for v in names:
             self.duck.execute(f"DROP VIEW IF EXISTS {v}")
-        if names[0] in self._memory:
-            self._memory.discard(names[0])
+        if self._memory.pop(names[0], None) is not None:
             self.duck.unregister(names[0] + "_m")
 
     def position_rows(
@@ -233,7 +240,7 @@ class ScanViews:
         tables = small_files.CACHE.tables(files, shape, lambda fs: self._load_small(columns, fs))
         rows = pa.concat_tables(tables).combine_chunks()
         self.duck.register(p + "_m", rows)
-        self._memory.add(p)
+        self._memory[p] = rows.nbytes
         empty_read, empty_row = self._typed_empty(columns)
         internal = f"{FILE_COL}, {POS_COL}, {RID_COL}"
         return (

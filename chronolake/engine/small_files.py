@@ -25,6 +25,10 @@ from chronolake.lru import LRU
 SMALL_FILE_ROWS = 4_096
 MAX_STATE_ROWS = 1_000_000
 CACHE_BYTES = 256 * 1024 * 1024
+# Each view of a state holds its small-file rows as one table (one copy: DuckDB scans one
+# table of few chunks much faster than thousands of one-row ones); a connection's views hold
+# at most this many bytes of them, the least recently used views are dropped first.
+VIEW_BYTES = 256 * 1024 * 1024
 MIN_SMALL_FILES = 8
 
 Loader = Callable[[Sequence[DataFile]], list[pa.Table]]

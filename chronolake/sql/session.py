@@ -75,6 +75,7 @@ class Session:
         for name in self.statement_objects:
             self.duck.unregister(name)
         self.statement_objects.clear()
+        self.views.trim()
 
     def set_timezone(self, zone: str) -> None:
         """ALTER SESSION SET TIMEZONE: the engine's settings are locked, so reopen it."""

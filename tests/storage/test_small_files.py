@@ -101,3 +101,26 @@ def test_the_cache_is_shared_and_bounded(tmp_path: Path, mode: str) -> None:
         assert other.execute("SELECT count(*), max(id) FROM ev").fetchone() == (11, 99)
     finally:
         small_files.CACHE.rows.max_weight = small_files.CACHE_BYTES
+
+
+def test_views_of_many_versions_keep_their_memory_bounded(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = chronolake.connect(tmp_path)
+    qids = _small_inserts(con, 12)
+    views = con._session.views
+    held = views._memory
+    one_state = 0
+    for k, q in enumerate(qids):
+        # a statement reading two states keeps both views while it runs
+        sql = "SELECT (SELECT count(*) FROM ev AT(STATEMENT => ?)), (SELECT count(*) FROM ev)"
+        assert con.execute(sql, [q]).fetchone() == (k + 1, 12)
+        one_state = max(one_state, *held.values(), 0)
+        if k == 3:
+            monkeypatch.setattr(small_files, "VIEW_BYTES", one_state)
+    if mode == "memory":
+        assert one_state > 0
+        assert sum(held.values()) <= one_state  # older views were dropped between statements
+    else:
+        assert held == {}
+    assert con.execute("SELECT count(*) FROM ev AT(STATEMENT => ?)", [qids[2]]).fetchone() == (3,)

@@ -63,9 +63,6 @@ def run_w1(scale: wl.Scale, root: Path, with_delta: bool, progress: Progress) ->
                 per_version[v][s.name] = med
                 progress.advance(qtask)
         queries[qname] = per_version
-    lake = systems[1]
-    assert isinstance(lake, Chronolake)
-    after = _w1_after_compaction(lake, plain, n, scale.reps)
     result: Result = {
         "versions": n,
         "query_versions": qvers,
@@ -85,7 +82,9 @@ def run_w1(scale: wl.Scale, root: Path, with_delta: bool, progress: Progress) ->
             if s.commits_timed
         },
     }
-    result["after_compaction"] = after
+    lake = systems[1]
+    assert isinstance(lake, Chronolake)
+    result["after_compaction"] = _w1_after_compaction(lake, plain, n, scale.reps)
     for s in systems:
         s.close()
     return result

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from table_files import column_stats, paths
 
 import chronolake
 from chronolake.sql.parse import parse_statement
@@ -18,28 +18,6 @@ ROWS = (
     "INSERT INTO {t} VALUES (3, -2, 100, true, 'b', NULL), (-9, 7, 5, false, '', NULL), "
     "(12, NULL, 1, NULL, 'héllo', NULL)"
 )
-
-
-def _stats(lake: Path, table: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(lake / "catalog.sqlite") as db:
-        return db.execute(
-            "SELECT c.position, s.min_value, s.max_value, s.null_count "
-            "FROM cl_file_column_stats s JOIN cl_data_files f ON f.file_id = s.file_id "
-            "JOIN cl_tables t ON t.table_id = f.table_id AND t.end_snapshot IS NULL "
-            "JOIN cl_columns c ON c.table_id = f.table_id AND c.column_id = s.column_id "
-            "WHERE t.name = ? ORDER BY c.position",
-            (table,),
-        ).fetchall()
-
-
-def _paths(lake: Path, table: str) -> list[Path]:
-    with sqlite3.connect(lake / "catalog.sqlite") as db:
-        rows = db.execute(
-            "SELECT f.path FROM cl_data_files f JOIN cl_tables t ON t.table_id = f.table_id "
-            "WHERE t.name = ? AND t.end_snapshot IS NULL",
-            (table,),
-        ).fetchall()
-    return [lake / "data" / "default" / r[0] for r in rows]
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
@@ -71,9 +49,9 @@ def test_small_insert_matches_what_a_copy_writes(
     with monkeypatch.context() as m:
         _copy_only(m)
         con.execute(ROWS.format(t="B"))  # DuckDB COPY
-    assert _stats(tmp_path, "A") == _stats(tmp_path, "B")
-    assert len(_stats(tmp_path, "A")) == 6
-    (a,), (b,) = _paths(tmp_path, "A"), _paths(tmp_path, "B")
+    assert column_stats(tmp_path, "A") == column_stats(tmp_path, "B")
+    assert len(column_stats(tmp_path, "A")) == 6
+    (a,), (b,) = paths(tmp_path, "A"), paths(tmp_path, "B")
     fa, fb = pq.ParquetFile(a), pq.ParquetFile(b)
     assert fa.schema_arrow.names == fb.schema_arrow.names
     ids_a = [f.metadata[b"PARQUET:field_id"] for f in fa.schema_arrow]
@@ -138,7 +116,7 @@ def test_other_types_and_long_strings_go_through_copy(
     _copy_only(monkeypatch)
     con.execute("CREATE TABLE s2 (x VARCHAR)")
     con.execute("INSERT INTO s2 VALUES (?), ('a')", [long])
-    assert _stats(tmp_path, "S") == _stats(tmp_path, "S2")
+    assert column_stats(tmp_path, "S") == column_stats(tmp_path, "S2")
     assert con.execute("SELECT max(x) FROM s").fetchone() == (long,)
 
 

@@ -47,10 +47,7 @@ def _constant(node: exp.Expr, kind: str) -> Any:
     return -int(text) if negative else int(text)
 
 
-def _kind(col: ColumnInfo) -> str | None:
-    t = arrow_type(col.type)
-    if t is None:
-        return None
+def _kind(t: pa.DataType) -> str:
     if pa.types.is_boolean(t):
         return "bool"
     return "str" if pa.types.is_string(t) else "int"
@@ -67,10 +64,10 @@ def constant_rows(
     listed = {n: i for i, n in enumerate(names)}
     out: dict[str, pa.Array] = {}
     for col in columns:
-        kind = _kind(col)
         t = arrow_type(col.type)
-        if kind is None or t is None:
+        if t is None:
             return None
+        kind = _kind(t)
         i = listed.get(col.name)
         if i is None:
             if col.default_sql is not None or not col.nullable:

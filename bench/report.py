@@ -115,55 +115,19 @@ def rows(res: Result) -> list[Row]:
         def cell(name: str, fmt: str, key: str) -> str:
             return fmt.format(ss[name][key]) if name in ss else "-"
 
-        out.append(
-            (
-                f"W2 commits/s ({w2['commits']} commits)",
-                "-",
-                cell("chronolake", "{:.0f}", "commits_per_s"),
-                cell("delta-rs", "{:.0f}", "commits_per_s"),
-                ">= 500, flat",
-            )
-        )
         for name_ in ("chronolake", "delta-rs"):
             if name_ in ss:
                 blocks = ss[name_]["block_ms"]
                 ss[name_]["growth"] = blocks[-1] / blocks[0] if blocks[0] else float("nan")
-        out.append(
-            (
-                "W2 commit ms, last block / first block",
-                "-",
-                cell("chronolake", "{:.2f}x", "growth"),
-                cell("delta-rs", "{:.2f}x", "growth"),
-                "flat (~1x)",
-            )
-        )
-        out.append(
-            (
-                "W2 as-of query",
-                "-",
-                cell("chronolake", "{:.1f} ms", "asof_ms"),
-                cell("delta-rs", "{:.1f} ms", "asof_ms"),
-                "<= 5 ms",
-            )
-        )
-        out.append(
-            (
-                "W2 open latest + count",
-                "-",
-                cell("chronolake", "{:.1f} ms", "open_ms"),
-                cell("delta-rs", "{:.1f} ms", "open_ms"),
-                "",
-            )
-        )
-        out.append(
-            (
-                "W2 catalog / log bytes",
-                "-",
-                cell("chronolake", "{:,}", "catalog_bytes"),
-                cell("delta-rs", "{:,}", "catalog_bytes"),
-                "",
-            )
-        )
+        for label, fmt, key, target in (
+            (f"W2 commits/s ({w2['commits']} commits)", "{:.0f}", "commits_per_s", ">= 500, flat"),
+            ("W2 commit ms, last block / first block", "{:.2f}x", "growth", "flat (~1x)"),
+            ("W2 as-of query", "{:.1f} ms", "asof_ms", "<= 5 ms"),
+            ("W2 open latest + count", "{:.1f} ms", "open_ms", ""),
+            ("W2 catalog / log bytes", "{:,}", "catalog_bytes", ""),
+        ):
+            ours, delta = cell("chronolake", fmt, key), cell("delta-rs", fmt, key)
+            out.append((label, "-", ours, delta, target))
     w3 = res.get("w3")
     if w3:
         k = w3["versions"]

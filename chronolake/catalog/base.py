@@ -73,6 +73,13 @@ def visible(table: Any, snapshot_id: int) -> Any:
     )
 
 
+def column_from_row(r: Any) -> ColumnInfo:
+    """A column as a row of the catalog's columns table describes it."""
+    return ColumnInfo(
+        int(r.column_id), r.name, r.type, int(r.position), r.default_sql, bool(r.nullable)
+    )
+
+
 # Statements of the per-statement hot path, built once (SQLAlchemy caches their compiled
 # form; building them anew costs more than running them).
 _LATEST = (
@@ -255,16 +262,7 @@ class Catalog:
             for r in c.execute(
                 select(s.columns).where(s.columns.c.tenant_id == tenant, visible(s.columns, sid))
             ):
-                cols.setdefault(int(r.table_id), []).append(
-                    ColumnInfo(
-                        int(r.column_id),
-                        r.name,
-                        r.type,
-                        int(r.position),
-                        r.default_sql,
-                        bool(r.nullable),
-                    )
-                )
+                cols.setdefault(int(r.table_id), []).append(column_from_row(r))
             tbls = {}
             for r in c.execute(
                 select(s.tables).where(s.tables.c.tenant_id == tenant, visible(s.tables, sid))

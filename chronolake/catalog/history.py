@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 
 from chronolake.catalog import schema as s
-from chronolake.catalog.base import Catalog, visible
-from chronolake.catalog.model import ColumnInfo, TableInfo
+from chronolake.catalog.base import Catalog, column_from_row, visible
+from chronolake.catalog.model import TableInfo
 
 
 @dataclass(frozen=True)
@@ -186,14 +186,7 @@ def dropped_table_info(catalog: Catalog, tenant: str, d: Dropped) -> TableInfo:
     col = s.columns
     with catalog.engine.connect() as c:
         cols = [
-            ColumnInfo(
-                int(r.column_id),
-                r.name,
-                r.type,
-                int(r.position),
-                r.default_sql,
-                bool(r.nullable),
-            )
+            column_from_row(r)
             for r in c.execute(
                 select(col).where(
                     col.c.tenant_id == tenant, col.c.table_id == d.object_id, visible(col, at)

@@ -106,4 +106,4 @@ def test_catalog_migration_adds_retention(tmp_path: Path) -> None:
     version = sqlite3.connect(LakeLayout(tmp_path).catalog_path).execute(
         "SELECT value FROM cl_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("2",)
+    assert version.fetchone() == ("3",)

@@ -334,6 +334,7 @@ class Catalog:
                 d.c.path.label("dpath"),
                 d.c.delete_count,
                 d.c.byte_size.label("dsize"),
+                d.c.part,
             )
             .select_from(
                 f.outerjoin(
@@ -364,9 +365,16 @@ class Catalog:
                 dpath,
                 dcount,
                 dsize,
+                dpart,
             ) in c.execute(q):
                 dl = (
-                    DeleteFile(int(did), dpath, int(dcount), int(dsize))
+                    DeleteFile(
+                        int(did),
+                        dpath,
+                        int(dcount),
+                        int(dsize),
+                        None if dpart is None else int(dpart),
+                    )
                     if did is not None
                     else None
                 )

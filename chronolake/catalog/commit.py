@@ -430,6 +430,7 @@ class _Apply:
             need_ids = sum(f.row_count for f in delta.added if f.first_row_id is None)
             next_rid = Catalog.take_row_ids(conn, tenant, tid, need_ids) if need_ids else 0
             file_rows, stat_rows, del_rows = [], [], []
+            del_bytes: dict[str, int] = {}  # delete file path -> bytes
             for f in delta.added:
                 first = f.first_row_id
                 if first is None:
@@ -467,15 +468,16 @@ class _Apply:
                 if f.delete is not None:
                     del_rows.append(self._delete_row(tid, f))
                     removed += f.delete.delete_count
-                    nbytes += f.delete.byte_size
+                    del_bytes[f.delete.path] = f.delete.byte_size
             ended_deletes = []
             for old, new in delta.replaced:
                 if old.delete is not None:
                     ended_deletes.append(old.delete.delete_file_id)
                 if new.delete is not None:
                     del_rows.append(self._delete_row(tid, new))
-                    nbytes += new.delete.byte_size
+                    del_bytes[new.delete.path] = new.delete.byte_size
                 removed += old.live_rows - new.live_rows
+            nbytes += sum(del_bytes.values())  # a statement's delete file serves many files
             self._end_many(s.delete_files, "delete_file_id", ended_deletes)
             gone = [old.file_id for old in delta.removed]
             self._end_many(s.data_files, "file_id", gone)
@@ -515,6 +517,7 @@ class _Apply:
             "path": f.delete.path,
             "delete_count": f.delete.delete_count,
             "byte_size": f.delete.byte_size,
+            "part": f.delete.part,
         }
 
 

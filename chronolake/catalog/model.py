@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 
@@ -67,8 +68,11 @@ class DatabaseInfo:
 class DeleteFile:
     delete_file_id: int
     path: str  # relative to the tenant's storage root
-    delete_count: int
-    byte_size: int
+    delete_count: int  # positions of this row's part
+    byte_size: int  # of the whole file (shared by the parts of one statement's file)
+    # the data file id whose positions in the file are this row's (a file is shared by the
+    # data files one statement deleted from); None: the whole file (written before parts)
+    part: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,13 @@ class DataFile:
     @property
     def live_rows(self) -> int:
         return self.row_count - (self.delete.delete_count if self.delete else 0)
+
+
+def stored_bytes(files: Iterable[DataFile]) -> int:
+    """Bytes of ``files`` and their delete files, a delete file shared by several of them
+    (one statement's) counted once."""
+    deletes = {f.delete.path: f.delete.byte_size for f in files if f.delete is not None}
+    return sum(f.byte_size for f in files) + sum(deletes.values())
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-CATALOG_SCHEMA_VERSION = 2  # 2: retention_days, cl_tenant_settings
+CATALOG_SCHEMA_VERSION = 3  # 2: retention_days, cl_tenant_settings; 3: cl_delete_files.part
 
 metadata = MetaData()
 
@@ -182,6 +182,9 @@ delete_files = Table(
     Column("path", Text, nullable=False),
     Column("delete_count", BigInteger, nullable=False),
     Column("byte_size", BigInteger, nullable=False),
+    # the part of the (shared) file that is this row's: the ``f`` its positions carry in
+    # the file; NULL: the whole file
+    Column("part", BigInteger, nullable=True),
     Index("cl_delete_files_table", "tenant_id", "table_id", "begin_snapshot"),
     Index("cl_delete_files_data", "tenant_id", "data_file_id"),
 )

@@ -21,11 +21,13 @@ from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
 from chronolake.engine import small_files
 from chronolake.engine.small_files import split_small
+from chronolake.storage.delete_files import position_array
 
 ROW_ID_FIELD = 2_147_483_000  # Parquet field id of the explicit row id column
 FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
@@ -138,18 +140,18 @@ class ScanViews:
         self._set(f"{p}_f", [str(self.root / f.path) for f in files])
         self._set(f"{p}_i", [f.file_id for f in files])
         self._set(f"{p}_r", [f.first_row_id for f in files])
-
-        def positions(tag: str, dels: Sequence[DeleteFile | None]) -> str:
-            idx = [i for i, dl in enumerate(dels) if dl is not None]
-            if not idx:
-                return "SELECT NULL::BIGINT AS k WHERE false"
-            self._set(f"{p}_{tag}", [str(self.root / dels[i].path) for i in idx])  # type: ignore[union-attr]
-            self._set(f"{p}_{tag}m", idx)
-            return (
-                f"SELECT list_extract(getvariable('{p}_{tag}m'), file_index::BIGINT + 1)"
-                f"::BIGINT * {_KEY_SHIFT} + pos AS k FROM read_parquet(getvariable('{p}_{tag}'))"
+        empty = np.empty(0, np.int64)
+        shown = [
+            i * _KEY_SHIFT
+            + np.setdiff1d(
+                position_array(self.root, dl),
+                empty if old is None else position_array(self.root, old),
+                assume_unique=True,
             )
-
+            for i, (dl, old) in enumerate(zip(include, exclude, strict=True))
+            if dl is not None
+        ]
+        self._set_list(f"{p}_k", np.concatenate(shown))
         idx = "d.file_index::BIGINT + 1"
         self.duck.execute(
             f"CREATE TEMP VIEW {p}_r AS SELECT d.* EXCLUDE ({RAW_RID}, file_row_number), "
@@ -159,7 +161,7 @@ class ScanViews:
             f" AS {RID_COL} "
             f"FROM read_parquet(getvariable('{p}_f'), schema=getvariable('{p}_sr'), "
             "file_row_number=true) AS d "
-            f"SEMI JOIN ({positions('n', include)} EXCEPT {positions('o', exclude)}) AS x "
+            f"SEMI JOIN (SELECT unnest(getvariable('{p}_k')) AS k) AS x "
             f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
         )
 
@@ -170,6 +172,19 @@ class ScanViews:
 
     def _set(self, var: str, value: object) -> None:
         self.duck.execute(f"SET VARIABLE {var} = ?", [value])
+
+    def _from_keys(self, var: str, keys: np.ndarray, aggregate: str) -> None:
+        """Set ``var`` to ``aggregate`` over the column ``k`` of ``keys`` (passed as Arrow:
+        far cheaper than a Python list of a million integers)."""
+        tmp = f"{var}_keys"
+        self.duck.register(tmp, pa.table({"k": keys}))
+        try:
+            self.duck.execute(f"SET VARIABLE {var} = (SELECT {aggregate} FROM {tmp})")
+        finally:
+            self.duck.unregister(tmp)
+
+    def _set_list(self, var: str, keys: np.ndarray) -> None:
+        self._from_keys(var, keys, "coalesce(list(k), []::BIGINT[])")
 
     def _create(
         self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
@@ -274,28 +289,22 @@ class ScanViews:
         """The clause that drops the deleted rows of ``files`` (scanned as one list, in order):
         one bitmap over all their rows, a file's rows starting at the sum of the row counts
         before it, or past ``_MAX_BITMAP_ROWS`` one anti-join on (file index, position)."""
-        self._set(f"{p}_d", [str(self.root / f.delete.path) for f in files])  # type: ignore[union-attr]
+        dels = [position_array(self.root, f.delete) for f in files]  # type: ignore[arg-type]
         total = sum(f.row_count for f in files)
         if total > _MAX_BITMAP_ROWS:
+            self._set_list(
+                f"{p}_k", np.concatenate([i * _KEY_SHIFT + pos for i, pos in enumerate(dels)])
+            )
             return (
-                f"ANTI JOIN (SELECT file_index::BIGINT * {_KEY_SHIFT} + pos AS k "
-                f"FROM read_parquet(getvariable('{p}_d'))) AS x "
+                f"ANTI JOIN (SELECT unnest(getvariable('{p}_k')) AS k) AS x "
                 f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
             )
-        if len(files) == 1:
-            self.duck.execute(
-                f"SET VARIABLE {p}_bm = (SELECT bitstring_agg(pos::INTEGER, 0, {int(total) - 1}) "
-                f"FROM read_parquet(getvariable('{p}_d')))"
-            )
-            return f"WHERE get_bit(getvariable('{p}_bm'), d.file_row_number::INTEGER) = 0"
         offsets = list(itertools.accumulate((f.row_count for f in files[:-1]), initial=0))
+        bits = np.concatenate([o + pos for o, pos in zip(offsets, dels, strict=True)])
+        self._from_keys(f"{p}_bm", bits, f"bitstring_agg(k::INTEGER, 0, {int(total) - 1})")
+        if len(files) == 1:
+            return f"WHERE get_bit(getvariable('{p}_bm'), d.file_row_number::INTEGER) = 0"
         self._set(f"{p}_o", offsets)
-        # delete file i belongs to data file i, so the delete file's index finds the offset
-        self.duck.execute(
-            f"SET VARIABLE {p}_bm = (SELECT bitstring_agg("
-            f"(list_extract(getvariable('{p}_o'), file_index::BIGINT + 1) + pos)::INTEGER, "
-            f"0, {int(total) - 1}) FROM read_parquet(getvariable('{p}_d')))"
-        )
         return (
             f"WHERE get_bit(getvariable('{p}_bm'), (list_extract(getvariable('{p}_o'), "
             "d.file_index::BIGINT + 1) + d.file_row_number)::INTEGER) = 0"

@@ -41,7 +41,7 @@ from sqlglot import exp
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.commit import commit as catalog_commit
-from chronolake.catalog.model import DataFile, TableInfo
+from chronolake.catalog.model import DataFile, TableInfo, stored_bytes
 from chronolake.engine.scan import RID_COL
 from chronolake.errors import ConflictError, InternalError, ProgrammingError, SqlError
 from chronolake.sql.session import Session, to_us
@@ -88,7 +88,7 @@ class _Plan:
 
     @property
     def bytes_in(self) -> int:
-        return sum(f.byte_size + (f.delete.byte_size if f.delete else 0) for f in self.files)
+        return stored_bytes(self.files)
 
 
 def _resolve(session: Session, name: str, ns: Any) -> TableInfo:

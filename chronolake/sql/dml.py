@@ -30,7 +30,7 @@ from chronolake.sql.coerce import to_column
 from chronolake.sql.constant_rows import constant_rows
 from chronolake.sql.names import find_table, resolve_table
 from chronolake.sql.session import Ctx
-from chronolake.storage.delete_files import deleted_positions, write_delete_files
+from chronolake.storage.delete_files import deleted_positions, merged, write_delete_file
 from chronolake.storage.writer import (
     RID_PHYSICAL,
     physical_name,
@@ -271,8 +271,10 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, work: str, where_sql: str, op: st
     starts = np.flatnonzero(np.r_[True, fids[1:] != fids[:-1]])
     new = {int(fids[a]): pos[a:b] for a, b in zip(starts, [*starts[1:], len(fids)], strict=True)}
     files = [f for f in ctx.txn.table_files(table.table_id) if f.file_id in new]
-    written = write_delete_files(ctx.session.root, table.table_id, files, new, ctx.query_id)
-    ctx.txn.add_written([d.path for d in written.values()])
+    root = ctx.session.root
+    parts = {f.file_id: merged(root, f, new[f.file_id], ctx.query_id) for f in files}
+    written = write_delete_file(root, table.table_id, parts)
+    ctx.txn.add_written(sorted({d.path for d in written.values()}))
     out: list[DataFile] = [replace(f, delete=written[f.file_id]) for f in files]
     ctx.txn.replace_files(table.table_id, out, op)
 

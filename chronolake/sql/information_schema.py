@@ -14,6 +14,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.model import stored_bytes
 from chronolake.catalog.retention import table_days
 from chronolake.errors import NotFound
 from chronolake.sql import history_views, storage_views
@@ -42,9 +43,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 "table_name": t.name,
                 "table_type": "VIEW" if t.view_sql is not None else "BASE TABLE",
                 "row_count": None if t.view_sql is not None else sum(f.live_rows for f in files),
-                "bytes": None
-                if t.view_sql is not None
-                else sum(f.byte_size + (f.delete.byte_size if f.delete else 0) for f in files),
+                "bytes": None if t.view_sql is not None else stored_bytes(files),
                 "created": _time(created.commit_time_us) if created else None,
                 "retention_time": None if t.view_sql is not None else table_days(ns, t),
                 "table_id": t.table_id,

@@ -22,13 +22,13 @@ from sqlglot import exp
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import new_id
-from chronolake.catalog.model import DataFile, DeleteFile
+from chronolake.catalog.model import DataFile
 from chronolake.engine.session import first_row
 from chronolake.errors import NotSupportedError, SqlError, TimeTravelError
 from chronolake.sql.names import resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.sql.timetravel import resolve_point
-from chronolake.storage.writer import sql_string, write_delete_file
+from chronolake.storage.delete_files import without_query, write_delete_file
 
 
 def _reuse(f: DataFile) -> DataFile:
@@ -112,17 +112,9 @@ def revert(ctx: Ctx, node: exp.Expr) -> pa.Table:
             if cur is None or cur.delete is not None:
                 raise _later(qid, name)
             hidden += cur.row_count
-        new_versions = []
-        for fid in (k for k, tid in touched.items() if tid == table_id):
-            cur = files.get(fid)
-            if cur is None:
-                raise _later(qid, name)
-            if cur.delete is None or fid in mine:
-                continue
-            back, dl = _undelete(ctx, table_id, cur.delete, qid)
-            if back:
-                restored += back
-                new_versions.append(replace(cur, delete=dl))
+        deleted_from = [files.get(k) for k, tid in touched.items() if tid == table_id]
+        new_versions, back = _undelete(ctx, table_id, qid, name, deleted_from, mine)
+        restored += back
         if mine:
             txn.remove_files(table_id, mine, "REVERT")
         if new_versions:
@@ -144,17 +136,30 @@ def _later(qid: str, table: str) -> SqlError:
     )
 
 
-def _undelete(ctx: Ctx, table_id: int, dl: DeleteFile, qid: str) -> tuple[int, DeleteFile | None]:
-    """(positions the statement deleted, the delete file without them)."""
-    session = ctx.session
-    src = f"read_parquet({sql_string(str(session.root / dl.path))})"
-    row = first_row(session.duck, f"SELECT count_if(q = ?), count(*) FROM {src}", [qid])
-    back, total = (0, 0) if row is None else (int(row[0]), int(row[1]))
-    if back == 0:
-        return 0, dl
-    if back == total:
-        return back, None
-    keep = f"SELECT pos, q FROM {src} WHERE q <> {sql_string(qid)}"
-    new = write_delete_file(session.duck, session.root, table_id, keep)
-    ctx.txn.add_written([new.path])
-    return back, new
+def _undelete(
+    ctx: Ctx, table_id: int, qid: str, name: str, touched: list[DataFile | None], mine: set[int]
+) -> tuple[list[DataFile], int]:
+    """The files statement ``qid`` deleted from (``touched``) with its positions undeleted,
+    all of them in one new delete file, and how many positions that brings back."""
+    root = ctx.session.root
+    parts: dict[int, pa.Table] = {}
+    emptied: list[DataFile] = []
+    back = 0
+    for cur in touched:
+        if cur is None:
+            raise _later(qid, name)
+        if cur.delete is None or cur.file_id in mine:
+            continue
+        n, keep = without_query(root, cur.delete, qid)
+        back += n
+        if n and keep.num_rows:
+            parts[cur.file_id] = keep
+        elif n:
+            emptied.append(replace(cur, delete=None))
+    by_id = {f.file_id: f for f in touched if f is not None}
+    out = emptied
+    if parts:
+        written = write_delete_file(root, table_id, parts)
+        ctx.txn.add_written(sorted({d.path for d in written.values()}))
+        out += [replace(by_id[fid], delete=dl) for fid, dl in written.items()]
+    return out, back

@@ -20,7 +20,7 @@ from chronolake.catalog.history import (
     first_snapshots,
     last_names,
 )
-from chronolake.catalog.model import DataFile, Namespace
+from chronolake.catalog.model import DataFile, Namespace, stored_bytes
 from chronolake.catalog.retention import (
     Parents,
     database_days,
@@ -109,8 +109,7 @@ def _time(us: int | None) -> Any:
 
 def _sizes(files: tuple[DataFile, ...]) -> tuple[int, int]:
     rows = sum(f.live_rows for f in files)
-    size = sum(f.byte_size + (f.delete.byte_size if f.delete else 0) for f in files)
-    return rows, size
+    return rows, stored_bytes(files)
 
 
 def _table_scope(ctx: Ctx, node: exp.Show, ns: Namespace) -> tuple[str, int | None]:

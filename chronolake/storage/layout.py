@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +39,3 @@ class LakeLayout:
 def table_dir(table_id: int) -> str:
     """A table's folder, relative to the tenant root."""
     return f"tables/{table_id}"
-
-
-def delete_file_path(table_id: int) -> str:
-    return f"{table_dir(table_id)}/del-{uuid.uuid4().hex}.parquet"

@@ -18,10 +18,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.base import new_id
-from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
+from chronolake.catalog.model import ColumnInfo, DataFile
 from chronolake.engine.scan import ROW_ID_FIELD
 from chronolake.settings import Settings
-from chronolake.storage.layout import delete_file_path, table_dir
+from chronolake.storage.layout import table_dir
 from chronolake.storage.small_writer import (
     column_stats,
     fetch_small,
@@ -155,22 +155,3 @@ def write_small_table(
             query_id=query_id,
         )
     ]
-
-
-def write_delete_file(
-    duck: duckdb.DuckDBPyConnection, root: Path, table_id: int, positions_sql: str
-) -> DeleteFile:
-    """Write the positions of ``positions_sql`` (columns pos, q), sorted.
-
-    ``q`` is the query id of the statement that deleted the position: it lets one statement be
-    reverted even inside a multi-statement transaction.
-    """
-    rel = delete_file_path(table_id)
-    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    rows = duck.execute(
-        f"COPY (SELECT pos, q FROM ({positions_sql}) ORDER BY pos) "
-        f"TO {sql_string(str(root / rel))} "
-        "(FORMAT parquet, COMPRESSION zstd, RETURN_STATS)"
-    ).fetchall()
-    count, size = int(rows[0][1]), int(rows[0][2])
-    return DeleteFile(new_id(), rel, count, size)

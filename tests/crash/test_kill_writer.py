@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import chronolake
@@ -93,14 +94,18 @@ def check_files(lake: Path) -> set[str]:
         lake, "SELECT path, row_count FROM cl_data_files WHERE tenant_id = 'default'"
     )
     deletes = catalog_rows(
-        lake, "SELECT path, delete_count FROM cl_delete_files WHERE tenant_id = 'default'"
+        lake,
+        "SELECT path, delete_count, part FROM cl_delete_files WHERE tenant_id = 'default'",
     )
-    referenced = {p for p, _ in data} | {p for p, _ in deletes}
+    referenced = {p for p, _ in data} | {p for p, _, _ in deletes}
     missing = sorted(referenced - on_disk)
     assert not missing, f"the catalog references files that do not exist: {missing}"
-    for path, count in data + deletes:
+    for path, count in data:
         meta = pq.read_metadata(root / path)  # a torn file has no valid footer
         assert meta.num_rows == count, (path, meta.num_rows, count)
+    for path, count, part in deletes:  # a statement's delete file: a part per data file
+        parts = pq.read_table(root / path, columns=["f"]).column("f")
+        assert pc.sum(pc.equal(parts, part)).as_py() == count, (path, part, count)
     orphans = on_disk - referenced
     # an orphan is exactly a file no catalog row (current or historical) names
     assert not orphans & referenced

@@ -117,6 +117,8 @@ class Catalog:
         # changes up to a committed snapshot are final (ids grow, and rows come in one commit)
         self._versions: LRU[int] = LRU(4096)
         self._committed: dict[str, int] = {}  # tenant -> latest snapshot seen committed
+        # (tenant, query id) -> points of a committed statement (final)
+        self._statements: LRU[tuple[int | None, int, int]] = LRU(4096)
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -216,7 +218,13 @@ class Catalog:
         return int(row[0]) if row and row[0] is not None else 0
 
     def statement_points(self, tenant: str, query_id: str) -> tuple[int | None, int, int] | None:
-        """(snapshot its transaction produced, latest snapshot it saw, its start time)."""
+        """(snapshot its transaction produced, latest snapshot it saw, its start time).
+
+        Cached once the statement's transaction committed: a statement's row is written once
+        and only ever gains its produced snapshot."""
+        found = self._statements.get((tenant, query_id))
+        if found is not None:
+            return found
         t = s.statements
         with self.engine.connect() as c:
             row = c.execute(
@@ -226,7 +234,10 @@ class Catalog:
             ).first()
         if row is None:
             return None
-        return (None if row[0] is None else int(row[0])), int(row[1]), int(row[2])
+        points = (None if row[0] is None else int(row[0])), int(row[1]), int(row[2])
+        if points[0] is not None:
+            self._statements.put((tenant, query_id), points)
+        return points
 
     # -- namespace ------------------------------------------------------------------------
 

@@ -33,7 +33,25 @@ def _not_available(table: TableInfo, object_kind: str = "table") -> TimeTravelEr
     )
 
 
+def _plain_literal(expr: exp.Expr) -> object:
+    """The value of a string or integer literal (optionally negated) as DuckDB would give it,
+    without asking DuckDB; ``_constant`` otherwise."""
+    negate = isinstance(expr, exp.Neg)
+    node = expr.this if negate else expr
+    if isinstance(node, exp.Literal):
+        if node.is_string and not negate:
+            return node.this
+        if node.is_int:
+            return -int(node.this) if negate else int(node.this)
+    return _constant
+
+
 def _constant(ctx: Ctx, expr: exp.Expr, cast: str | None) -> object:
+    if cast is None:
+        # most points are a query id or an offset: no DuckDB round trip for those
+        value = _plain_literal(expr)
+        if value is not _constant:
+            return value
     if any(isinstance(n, (exp.Table, exp.Select, exp.Subquery)) for n in expr.walk()):
         raise SqlError("The AT/BEFORE value must be a constant expression, not a query.")
     value = expr if cast is None else exp.cast(expr.copy(), exp.DataType.build(cast))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,35 +33,49 @@ import pyarrow.parquet as pq
 
 from chronolake.catalog.base import new_id
 from chronolake.catalog.model import DataFile, DeleteFile
+from chronolake.errors import InternalError
 from chronolake.lru import LRU
 from chronolake.storage.layout import table_dir
 
-_MAX_CACHED_POSITIONS = 4_000_000  # ~20 bytes each (part, position, dictionary index of q)
-
-_cache: LRU[pa.Table] = LRU(_MAX_CACHED_POSITIONS, lambda t: t.num_rows)
+_MAX_CACHED_POSITIONS = 4_000_000  # ~12 bytes each (position, dictionary index of q)
 
 
-def _file_rows(path: str) -> pa.Table:
-    """The (f, pos, q) rows of the delete file at ``path`` (f null in a file of one part)."""
-    found = _cache.get(path)
-    if found is not None:
-        return found
-    table = pq.read_table(path, read_dictionary=["q"]).unify_dictionaries().combine_chunks()
-    n = table.num_rows
-    f = table.column("f") if "f" in table.column_names else pa.nulls(n, pa.int64())
-    table = pa.table({"f": f, "pos": table.column("pos"), "q": table.column("q")})
-    _cache.put(path, table)
-    return table
+@dataclass(frozen=True)
+class _File:
+    """A delete file's (pos, q) rows and where each part's rows are (None: the whole file)."""
+
+    rows: pa.Table
+    spans: dict[int | None, tuple[int, int]]
+
+
+_cache: LRU[_File] = LRU(_MAX_CACHED_POSITIONS, lambda d: d.rows.num_rows)
+
+
+def _cached(path: str, rows: pa.Table) -> _File:
+    """Keep the (f, pos, q) ``rows`` of the file at ``path`` (f absent in a file of one part),
+    sorted by f then pos."""
+    spans: dict[int | None, tuple[int, int]] = {None: (0, rows.num_rows)}
+    if "f" in rows.column_names:
+        f = rows.column("f").to_numpy()
+        starts = np.flatnonzero(np.r_[True, f[1:] != f[:-1]]) if len(f) else np.empty(0, int)
+        ends = [*starts[1:], len(f)]
+        spans.update({int(f[a]): (int(a), int(b)) for a, b in zip(starts, ends, strict=True)})
+    found = _File(rows.select(["pos", "q"]), spans)
+    _cache.put(path, found)
+    return found
 
 
 def positions(root: Path, dl: DeleteFile) -> pa.Table:
     """The (pos, q) rows of the part of a delete file ``dl`` names, sorted by pos."""
-    rows = _file_rows(str(root / dl.path))
-    if dl.part is not None:
-        f = rows.column("f").to_numpy()
-        lo, hi = np.searchsorted(f, [dl.part, dl.part + 1])
-        rows = rows.slice(int(lo), int(hi - lo))
-    return rows.select(["pos", "q"])
+    path = str(root / dl.path)
+    found = _cache.get(path)
+    if found is None:
+        rows = pq.read_table(path, read_dictionary=["q"]).unify_dictionaries().combine_chunks()
+        found = _cached(path, rows)
+    span = found.spans.get(dl.part)
+    if span is None:  # the catalog names a part the file does not have: never guess
+        raise InternalError(f"Delete file {dl.path} has no part {dl.part}.")
+    return found.rows.slice(span[0], span[1] - span[0])
 
 
 def position_array(root: Path, dl: DeleteFile) -> np.ndarray:
@@ -137,7 +152,7 @@ def write_delete_file(
             write_statistics=False,
             store_schema=False,
         )
-    _cache.put(str(path), rows)
+    _cached(str(path), rows)
     size = os.path.getsize(path)
     return {i: DeleteFile(new_id(), rel, parts[i].num_rows, size, part=i) for i in ids}
 
@@ -151,4 +166,16 @@ def _concat(ids: Sequence[int], tables: Iterable[pa.Table]) -> pa.Table:
             q = q.dictionary_encode()
         f = np.full(t.num_rows, i, dtype=np.int64)
         pieces.append(pa.table({"f": f, "pos": t.column("pos").cast(pa.int64()), "q": q}))
-    return pa.concat_tables(pieces).unify_dictionaries().combine_chunks()
+    rows = pa.concat_tables(pieces).unify_dictionaries().combine_chunks()
+    return rows.set_column(2, "q", _used_only(rows.column("q").chunk(0)))
+
+
+def _used_only(q: pa.DictionaryArray) -> pa.DictionaryArray:
+    """``q`` with only the query ids its rows use in its dictionary: parts carry their
+    file's whole dictionary, which would otherwise grow with every statement."""
+    idx = q.indices.to_numpy(zero_copy_only=False)
+    used = np.bincount(idx, minlength=len(q.dictionary)) > 0
+    if used.all():
+        return q
+    remap = (np.cumsum(used) - 1).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(remap[idx]), q.dictionary.filter(used))

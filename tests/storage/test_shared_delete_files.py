@@ -165,3 +165,22 @@ def test_a_lake_with_one_delete_file_per_data_file_still_reads_and_writes(tmp_pa
     undeleted = [(i, f"v{i // 5000}") for i in range(1, 15_000, 10)]
     final = sorted([r for r in expected if r[0] % 10 != 3] + undeleted)
     assert _rows(con, "SELECT id, v FROM t") == final
+
+
+def test_a_delete_file_lists_only_the_statements_its_positions_name(tmp_path: Path) -> None:
+    con = _three_files(tmp_path)
+    # statements touching different sets of files: a part copied from a shared file must not
+    # carry the other parts' statements along
+    for sql in (
+        "DELETE FROM t WHERE id IN (1, 5001)",
+        "DELETE FROM t WHERE id IN (2)",
+        "DELETE FROM t WHERE id IN (3, 10003)",
+        "DELETE FROM t WHERE id IN (10004)",
+        "UPDATE t SET v = 'u' WHERE id IN (4, 10005)",
+    ):
+        con.execute(sql)
+    for (path,) in _db(tmp_path, "SELECT DISTINCT path FROM cl_delete_files"):
+        q = pq.read_table(tmp_path / _ROOT / str(path), read_dictionary=["q"]).column("q")
+        listed = set(q.combine_chunks().dictionary.to_pylist())
+        assert listed == set(q.to_pylist()), path
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (14_994,)

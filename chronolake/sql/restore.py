@@ -143,7 +143,8 @@ def _undelete(
     all of them in one new delete file, and how many positions that brings back."""
     root = ctx.session.root
     parts: dict[int, pa.Table] = {}
-    emptied: list[DataFile] = []
+    kept: dict[int, DataFile] = {}  # files keeping some positions, by id
+    out: list[DataFile] = []
     back = 0
     for cur in touched:
         if cur is None:
@@ -153,13 +154,11 @@ def _undelete(
         n, keep = without_query(root, cur.delete, qid)
         back += n
         if n and keep.num_rows:
-            parts[cur.file_id] = keep
+            parts[cur.file_id], kept[cur.file_id] = keep, cur
         elif n:
-            emptied.append(replace(cur, delete=None))
-    by_id = {f.file_id: f for f in touched if f is not None}
-    out = emptied
+            out.append(replace(cur, delete=None))
     if parts:
         written = write_delete_file(root, table_id, parts)
         ctx.txn.add_written(sorted({d.path for d in written.values()}))
-        out += [replace(by_id[fid], delete=dl) for fid, dl in written.items()]
+        out += [replace(kept[fid], delete=dl) for fid, dl in written.items()]
     return out, back

@@ -33,9 +33,12 @@ def _not_available(table: TableInfo, object_kind: str = "table") -> TimeTravelEr
     )
 
 
+_NOT_PLAIN = object()
+
+
 def _plain_literal(expr: exp.Expr) -> object:
     """The value of a string or integer literal (optionally negated) as DuckDB would give it,
-    without asking DuckDB; ``_constant`` otherwise."""
+    without asking DuckDB; ``_NOT_PLAIN`` otherwise."""
     negate = isinstance(expr, exp.Neg)
     node = expr.this if negate else expr
     if isinstance(node, exp.Literal):
@@ -43,14 +46,14 @@ def _plain_literal(expr: exp.Expr) -> object:
             return node.this
         if node.is_int:
             return -int(node.this) if negate else int(node.this)
-    return _constant
+    return _NOT_PLAIN
 
 
 def _constant(ctx: Ctx, expr: exp.Expr, cast: str | None) -> object:
     if cast is None:
         # most points are a query id or an offset: no DuckDB round trip for those
         value = _plain_literal(expr)
-        if value is not _constant:
+        if value is not _NOT_PLAIN:
             return value
     if any(isinstance(n, (exp.Table, exp.Select, exp.Subquery)) for n in expr.walk()):
         raise SqlError("The AT/BEFORE value must be a constant expression, not a query.")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,8 +137,7 @@ def write_delete_file(
     (root / rel_dir).mkdir(parents=True, exist_ok=True)
     rel = f"{rel_dir}/del.parquet"
     path = root / rel
-    ids = sorted(parts)
-    rows = _concat(ids, [parts[i] for i in ids])
+    rows = _concat(parts)
     with open(path, "wb") as sink:
         pq.write_table(
             rows,
@@ -154,13 +153,13 @@ def write_delete_file(
         )
     _cached(str(path), rows)
     size = os.path.getsize(path)
-    return {i: DeleteFile(new_id(), rel, parts[i].num_rows, size, part=i) for i in ids}
+    return {i: DeleteFile(new_id(), rel, t.num_rows, size, part=i) for i, t in parts.items()}
 
 
-def _concat(ids: Sequence[int], tables: Iterable[pa.Table]) -> pa.Table:
-    """The (f, pos, q) rows of the parts ``tables`` of data files ``ids``, q one dictionary."""
+def _concat(parts: Mapping[int, pa.Table]) -> pa.Table:
+    """The (f, pos, q) rows of ``parts`` (by data file id, in id order), q one dictionary."""
     pieces = []
-    for i, t in zip(ids, tables, strict=True):
+    for i, t in sorted(parts.items()):
         q = t.column("q")
         if not pa.types.is_dictionary(q.type):
             q = q.dictionary_encode()

@@ -29,6 +29,19 @@ def timed(fn: Callable[[], Rows], reps: int) -> tuple[float, float, Rows]:
     return statistics.median(times), max(times), answer
 
 
+def timed_interleaved(fns: list[Callable[[], Rows]], reps: int) -> list[tuple[float, float, Rows]]:
+    """:func:`timed` for several functions at once, their runs taking turns (a, b, a, b, ...),
+    so a ratio between them does not move with the machine's load over time."""
+    answers = [fn() for fn in fns]
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(reps):
+        for fn, ts in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [(statistics.median(ts), max(ts), a) for ts, a in zip(times, answers, strict=True)]
+
+
 def check(expected: Rows, got: Rows, what: str) -> None:
     """Equal row by row; floats equal to the cent."""
     if len(expected) != len(got):

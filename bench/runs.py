@@ -15,7 +15,7 @@ from typing import Any
 from rich.progress import Progress
 
 from bench import workloads as wl
-from bench.measure import check, peak_rss_bytes, timed, vm_hwm_bytes
+from bench.measure import check, peak_rss_bytes, timed, timed_interleaved, vm_hwm_bytes
 from bench.systems import Chronolake, DeltaRs, Plain, System, dir_bytes, quiet_duckdb
 
 Result = dict[str, Any]
@@ -54,14 +54,13 @@ def run_w1(scale: wl.Scale, root: Path, with_delta: bool, progress: Progress) ->
     for qname, sql in wl.QUERIES.items():
         per_version: dict[int, dict[str, float]] = {}
         for v in qvers:
-            med, _, expected = timed(partial(plain.query, sql, v, n), scale.reps)
-            per_version[v] = {"plain": med}
-            progress.advance(qtask)
-            for s in systems[1:]:
-                med, _, got = timed(partial(s.query, sql, v, n), scale.reps)
+            # the systems take turns, so every ratio compares runs made at the same moments
+            runs = timed_interleaved([partial(s.query, sql, v, n) for s in systems], scale.reps)
+            expected = runs[0][2]
+            for s, (med, _, got) in zip(systems, runs, strict=True):
                 check(expected, got, f"W1 {qname} v{v} {s.name}")
-                per_version[v][s.name] = med
-                progress.advance(qtask)
+                per_version.setdefault(v, {})[s.name] = med
+            progress.advance(qtask, len(systems))
         queries[qname] = per_version
     result: Result = {
         "versions": n,
@@ -103,8 +102,9 @@ def _w1_after_compaction(lake: Chronolake, plain: Plain, n: int, reps: int) -> R
         "queries": {},
     }
     for qname, sql in wl.QUERIES.items():
-        base, _, expected = timed(partial(plain.query, sql, n, n), reps)
-        med, _, got = timed(partial(lake.query, sql, n, n), reps)
+        (base, _, expected), (med, _, got) = timed_interleaved(
+            [partial(plain.query, sql, n, n), partial(lake.query, sql, n, n)], reps
+        )
         check(expected, got, f"W1 {qname} latest after compaction")
         out["queries"][qname] = {"plain": base, "chronolake": med}
     return out
@@ -240,11 +240,12 @@ def _w3_load(rows: int, path: str, queue: Any) -> None:
 
     duck = quiet_duckdb()
     q = wl.Q1
-    p_med, _, expected = timed(
-        lambda: duck.execute(q.format(t=f"read_parquet('{plain}')")).fetchall(), 5
-    )
-    c_med, _, got = timed(
-        lambda: [tuple(r) for r in con.execute(q.format(t="orders")).fetchall()], 5
+    (p_med, _, expected), (c_med, _, got) = timed_interleaved(
+        [
+            lambda: duck.execute(q.format(t=f"read_parquet('{plain}')")).fetchall(),
+            lambda: [tuple(r) for r in con.execute(q.format(t="orders")).fetchall()],
+        ],
+        5,
     )
     check(expected, got, f"W3 Q1 at {rows} rows")
     con.close()
@@ -268,25 +269,39 @@ def run_w3(scale: wl.Scale, root: Path, progress: Progress) -> Result:
     root = _fresh(root / "w3")
     k = scale.w3_versions
     first = wl.Op(1, "load", rows=wl.orders_rows(np.random.default_rng(42), 0, scale.rows))
-    checkpoints = {10: (1, 5, 10), k: (1, k // 2, k)}
-    keep = {v for vs in checkpoints.values() for v in vs}
+    short, positions = 10, {10: (1, 5, 10), k: (1, k // 2, k)}
+    keep = {v for vs in positions.values() for v in vs}
     plain = Plain(root / "plain", keep)
     chrono = Chronolake(root)
     task = progress.add_task("W3 small commits", total=k)
-    timings: dict[int, dict[str, dict[str, float]]] = {}
+    ten: Chronolake | None = None
     for v in range(1, k + 1):
         op = first if v == 1 else wl.Op(v, "insert", rows=wl.small_row(v))
         plain.apply(op)
         chrono.apply(op)
         progress.advance(task)
-        if v in checkpoints:
-            at: dict[str, dict[str, float]] = {}
-            for label, ver in zip(("first", "middle", "last"), checkpoints[v], strict=True):
-                p_med, _, expected = timed(partial(plain.query, wl.Q1, ver, v), scale.reps)
-                c_med, _, got = timed(partial(chrono.query, wl.Q1, ver, v), scale.reps)
-                check(expected, got, f"W3 Q1 at version {ver} of {v}")
-                at[label] = {"plain": p_med, "chronolake": c_med}
-            timings[v] = at
+        if v == short:
+            ten = chrono.copy(_fresh(root / "ten"))
+    assert ten is not None
+    # both history lengths are timed now, in turns: a ratio of two medians taken minutes
+    # apart moved with the machine's load by more than the effect measured
+    timings: dict[int, dict[str, dict[str, float]]] = {short: {}, k: {}}
+    for i, label in enumerate(("first", "middle", "last")):
+        a, b = positions[short][i], positions[k][i]
+        runs = timed_interleaved(
+            [
+                partial(plain.query, wl.Q1, a, short),
+                partial(ten.query, wl.Q1, a, short),
+                partial(plain.query, wl.Q1, b, k),
+                partial(chrono.query, wl.Q1, b, k),
+            ],
+            scale.reps * 3,
+        )
+        check(runs[0][2], runs[1][2], f"W3 Q1 at version {a} of {short}")
+        check(runs[2][2], runs[3][2], f"W3 Q1 at version {b} of {k}")
+        timings[short][label] = {"plain": runs[0][0], "chronolake": runs[1][0]}
+        timings[k][label] = {"plain": runs[2][0], "chronolake": runs[3][0]}
+    ten.close()
     chrono.close()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()

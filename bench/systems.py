@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -132,13 +133,26 @@ class Plain(System):
 class Chronolake(System):
     name = "chronolake"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, create: bool = True) -> None:
         import chronolake
 
         self.path = root / "lake"
         self.con = chronolake.connect(self.path)
-        self.con.execute(ORDERS_DDL)
+        if create:
+            self.con.execute(ORDERS_DDL)
         self.qids: dict[int, str] = {}
+
+    def copy(self, root: Path) -> Chronolake:
+        """A second lake under ``root`` holding this one's history so far (copied with the
+        connection closed, so the catalog file is complete), opened beside this one."""
+        import chronolake
+
+        self.con.close()
+        shutil.copytree(self.path, root / "lake")
+        self.con = chronolake.connect(self.path)
+        other = Chronolake(root, create=False)
+        other.qids = dict(self.qids)
+        return other
 
     def apply(self, op: Op) -> float:
         con = self.con

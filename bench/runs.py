@@ -83,17 +83,23 @@ def run_w1(scale: wl.Scale, root: Path, with_delta: bool, progress: Progress) ->
     }
     lake = systems[1]
     assert isinstance(lake, Chronolake)
-    result["after_compaction"] = _w1_after_compaction(lake, plain, n, scale.reps)
+    result["after_compaction"] = _w1_after_compaction(lake, plain, n, scale.reps, {})
+    result["after_rewrite"] = _w1_after_compaction(
+        lake, plain, n, scale.reps, {"max_deleted_ratio": 0.01}
+    )
     for s in systems:
         s.close()
     return result
 
 
-def _w1_after_compaction(lake: Chronolake, plain: Plain, n: int, reps: int) -> Result:
-    """What one compaction (maintenance, not run during the workload) changes: the latest
-    state's queries and the storage it costs. Old versions still read their own files."""
+def _w1_after_compaction(
+    lake: Chronolake, plain: Plain, n: int, reps: int, options: dict[str, Any]
+) -> Result:
+    """What one compaction (maintenance, not run during the workload) with ``options``
+    changes: the latest state's queries and the storage it costs. Old versions still read
+    their own files."""
     t0 = time.perf_counter()
-    report = lake.con.compact_table("orders", min_age_s=0)
+    report = lake.con.compact_table("orders", min_age_s=0, **options)
     out: Result = {
         "seconds": time.perf_counter() - t0,
         "files_in": report.files_in,

@@ -30,6 +30,7 @@ to touch again).
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -141,17 +142,32 @@ def _recent(session: Session, files: tuple[DataFile, ...], min_age_s: float) -> 
     return out
 
 
+# Small files are merged in size tiers (files under TIER_BASE bytes, then each factor of
+# TIER_FACTOR above it): a tier is merged once it holds ``min_files`` files, so a big file is
+# never rewritten just to take in a few tiny ones, and each row is rewritten about
+# log_8(table size / smallest file) times in all, not once per compaction.
+TIER_BASE = 1024 * 1024
+TIER_FACTOR = 8
+
+
+def size_tier(byte_size: int) -> int:
+    if byte_size < TIER_BASE:
+        return 0
+    return 1 + int(math.log(byte_size / TIER_BASE, TIER_FACTOR))
+
+
 def plan_files(
     files: tuple[DataFile, ...],
     *,
     min_files: int,
-    target_file_size: int,
+    small_bytes: int,
     max_deleted_ratio: float,
     skip: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[DataFile, ...]:
-    """The files to rewrite: those with a deleted share >= ``max_deleted_ratio`` (always),
-    plus the small ones (under half the target size) when there are at least ``min_files``
-    of them or when delete-heavy files are being rewritten anyway."""
+    """The files to rewrite: those with a deleted share >= ``max_deleted_ratio`` (always);
+    the files under ``small_bytes`` of every size tier holding at least ``min_files`` of
+    them; and, when delete-heavy files are being rewritten anyway, the files of the
+    smallest tier."""
     pool = [f for f in files if f.file_id not in skip]
     heavy = [
         f
@@ -159,10 +175,14 @@ def plan_files(
         if f.delete is not None and f.delete.delete_count >= max_deleted_ratio * f.row_count
     ]
     heavy_ids = {f.file_id for f in heavy}
-    small = [f for f in pool if f.file_id not in heavy_ids and f.byte_size < target_file_size // 2]
+    tiers: dict[int, list[DataFile]] = {}
+    for f in pool:
+        if f.file_id not in heavy_ids and f.byte_size < small_bytes:
+            tiers.setdefault(size_tier(f.byte_size), []).append(f)
     chosen = list(heavy)
-    if heavy or len(small) >= max(min_files, 2):
-        chosen += small
+    for tier, members in sorted(tiers.items()):
+        if len(members) >= max(min_files, 2) or (heavy and tier == 0):
+            chosen += members
     return tuple(chosen)
 
 
@@ -258,7 +278,7 @@ def compact_session(
         chosen = plan_files(
             committed,
             min_files=min_files,
-            target_file_size=size,
+            small_bytes=size // 2,
             max_deleted_ratio=max_deleted_ratio,
             skip=recent,
         )
@@ -280,7 +300,7 @@ def compact_session(
                 plan.skipped_recent,
                 f"{what} {len(chosen)} files ({plan.rows} rows)"
                 if chosen
-                else "nothing to do: no small or delete-heavy files",
+                else "nothing to do: no tier of small files to merge and no delete-heavy files",
             )
         try:
             new = _write(session, table, txn, chosen, size)
@@ -348,9 +368,10 @@ def compact_table(
 ) -> CompactionReport:
     """Compact table ``name`` as one maintenance snapshot (or, ``dry_run``, just say what).
 
-    Rewrites files whose deleted share is at least ``max_deleted_ratio`` and, when there are
-    at least ``min_files`` of them, files smaller than half of ``target_file_size`` (default:
-    the connection's ``Settings.target_file_size``), into files of about that size. Files whose
+    Rewrites files whose deleted share is at least ``max_deleted_ratio`` and files smaller
+    than half of ``target_file_size`` (default: the connection's
+    ``Settings.target_file_size``) of each size tier (:func:`plan_files`) that holds at least
+    ``min_files`` of them, into files of about that size. Files whose
     data or delete file changed less than ``min_age_s`` seconds ago are left alone. Losing a
     conflict to a concurrent writer makes the compaction retry (``retries`` times) and then
     give up, never the writer. Nothing is ever deleted from storage.

@@ -4,7 +4,7 @@ The policy's thresholds (documented in docs/configuration.md):
 
 | field | default | meaning |
 |---|---|---|
-| small_file_count | 8 | compact a table once it has this many small files |
+| small_file_count | 8 | compact a table once one size tier holds this many small files |
 | small_file_fraction | 0.5 | a file is small below this share of the target file size |
 | max_deleted_ratio | 0.2 | compact a table when a file has this share of its rows deleted |
 | min_age_s | 30 | leave files changed more recently than this alone |
@@ -31,6 +31,7 @@ from sqlalchemy import insert, select
 
 from chronolake.catalog import schema as s
 from chronolake.errors import Error
+from chronolake.maintenance.compaction import plan_files
 from chronolake.sql.session import from_us, to_us
 
 if TYPE_CHECKING:
@@ -71,12 +72,12 @@ def tables_to_compact(con: Connection, policy: MaintenancePolicy) -> list[str]:
         if t.view_sql is not None:
             continue
         files = catalog.table_files(session.tenant, t.table_id, snap.snapshot_id)
-        n_small = sum(1 for f in files if f.byte_size < small)
-        heavy = any(
-            f.delete is not None and f.delete.delete_count >= policy.max_deleted_ratio * f.row_count
-            for f in files
-        )
-        if n_small >= policy.small_file_count or heavy:
+        if plan_files(
+            files,
+            min_files=policy.small_file_count,
+            small_bytes=int(small),
+            max_deleted_ratio=policy.max_deleted_ratio,
+        ):
             sc = ns.schemas[t.schema_id]
             db = ns.databases[sc.database_id]
             out.append(".".join(f'"{x}"' for x in (db.name, sc.name, t.name)))

@@ -30,7 +30,6 @@ to touch again).
 
 from __future__ import annotations
 
-import math
 import random
 import time
 import uuid
@@ -151,9 +150,10 @@ TIER_FACTOR = 8
 
 
 def size_tier(byte_size: int) -> int:
-    if byte_size < TIER_BASE:
-        return 0
-    return 1 + int(math.log(byte_size / TIER_BASE, TIER_FACTOR))
+    tier, bound = 0, TIER_BASE
+    while byte_size >= bound:
+        tier, bound = tier + 1, bound * TIER_FACTOR
+    return tier
 
 
 def plan_files(
@@ -368,11 +368,11 @@ def compact_table(
 ) -> CompactionReport:
     """Compact table ``name`` as one maintenance snapshot (or, ``dry_run``, just say what).
 
-    Rewrites files whose deleted share is at least ``max_deleted_ratio`` and files smaller
-    than half of ``target_file_size`` (default: the connection's
-    ``Settings.target_file_size``) of each size tier (:func:`plan_files`) that holds at least
-    ``min_files`` of them, into files of about that size. Files whose
-    data or delete file changed less than ``min_age_s`` seconds ago are left alone. Losing a
+    Rewrites files whose deleted share is at least ``max_deleted_ratio``, and the files
+    smaller than half of ``target_file_size`` (default: the connection's
+    ``Settings.target_file_size``) of each size tier holding at least ``min_files`` of them
+    (:func:`plan_files`), into files of about that size. Files whose data or delete file
+    changed less than ``min_age_s`` seconds ago are left alone. Losing a
     conflict to a concurrent writer makes the compaction retry (``retries`` times) and then
     give up, never the writer. Nothing is ever deleted from storage.
     """

@@ -22,6 +22,16 @@ def _ms(s: float | None) -> str:
     return "-" if s is None else f"{s * 1000:.1f} ms"
 
 
+def _timed_row(figure: str, t: dict[str, float], target: str) -> Row:
+    """A row of query times: plain's, and each system's with its ratio to plain."""
+
+    def cell(name: str) -> str:
+        v = t.get(name)
+        return "-" if v is None else f"{_ms(v)} ({_ratio(v, t['plain'])})"
+
+    return (figure, _ms(t["plain"]), cell("chronolake"), cell("delta-rs"), target)
+
+
 def _mib(b: int | None) -> str:
     return "-" if b is None else f"{b / 2**20:.1f} MiB"
 
@@ -54,16 +64,7 @@ def rows(res: Result) -> list[Row]:
         n, mid = w1["versions"], w1["mid"]
         for q, target in (("Q1", "<= 1.20x"), ("Q2", "<= 1.50x")):
             for label, v in (("latest", n), ("v1", 1), (f"v{mid}", mid)):
-                t = w1["queries"][q][v]
-                out.append(
-                    (
-                        f"W1 {q} {label}",
-                        _ms(t["plain"]),
-                        f"{_ms(t['chronolake'])} ({_ratio(t['chronolake'], t['plain'])})",
-                        f"{_ms(t.get('delta-rs'))} ({_ratio(t.get('delta-rs'), t['plain'])})",
-                        target,
-                    )
-                )
+                out.append(_timed_row(f"W1 {q} {label}", w1["queries"][q][v], target))
         for key, what in (
             ("after_compaction", "compaction (defaults)"),
             ("after_rewrite", "a second compaction, max_deleted_ratio 0.01"),
@@ -83,15 +84,7 @@ def rows(res: Result) -> list[Row]:
             )
             for q in ("Q1", "Q2"):
                 t = after["queries"][q]
-                out.append(
-                    (
-                        f"W1 after {what}: {q} latest",
-                        _ms(t["plain"]),
-                        f"{_ms(t['chronolake'])} ({_ratio(t['chronolake'], t['plain'])})",
-                        "-",
-                        "(maintenance)",
-                    )
-                )
+                out.append(_timed_row(f"W1 after {what}: {q} latest", t, "(maintenance)"))
         lo = w1["load_s"]
         out.append(
             (
@@ -148,15 +141,7 @@ def rows(res: Result) -> list[Row]:
                     "<= 1.2x",
                 )
             )
-            out.append(
-                (
-                    f"W3 Q1 {label} at {k} versions",
-                    _ms(b["plain"]),
-                    f"{_ms(b['chronolake'])} ({_ratio(b['chronolake'], b['plain'])})",
-                    "-",
-                    "",
-                )
-            )
+            out.append(_timed_row(f"W3 Q1 {label} at {k} versions", b, ""))
         sz = w3["size"]
         out.append(
             (

@@ -14,8 +14,8 @@ from chronolake.catalog.base import Catalog
 from chronolake.catalog.sqlite import create_sqlite_engine
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError
 from chronolake.settings import Settings
+from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.executor import Executor
-from chronolake.sql.names import resolve_table
 from chronolake.sql.session import Session, to_us
 from chronolake.storage.layout import LakeLayout, check_tenant
 
@@ -127,7 +127,7 @@ class Connection:
         self._check()
         from sqlglot import exp
 
-        from chronolake.sql.parse import DIALECT
+        from chronolake.sql.grammar.parse import DIALECT
         from chronolake.sql.session import from_us
 
         s = self._session

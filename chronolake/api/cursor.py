@@ -27,7 +27,7 @@ def _is_single_row_insert(sql: str) -> bool:
     from sqlglot import exp
 
     from chronolake.errors import Error
-    from chronolake.sql.parse import parse_statement
+    from chronolake.sql.grammar.parse import parse_statement
 
     try:
         tree = parse_statement(sql)

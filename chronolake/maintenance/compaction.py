@@ -94,8 +94,8 @@ class _Plan:
 def _resolve(session: Session, name: str, ns: Any) -> TableInfo:
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-    from chronolake.sql.names import resolve_table
-    from chronolake.sql.parse import DIALECT
+    from chronolake.sql.binding.names import resolve_table
+    from chronolake.sql.grammar.parse import DIALECT
 
     node = normalize_identifiers(exp.to_table(name, dialect=DIALECT), dialect=DIALECT)
     table = resolve_table(ns, session, node)

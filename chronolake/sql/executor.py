@@ -30,17 +30,17 @@ from chronolake.errors import (
     PermissionDenied,
     SqlError,
 )
-from chronolake.sql import ddl, dml, restore
-from chronolake.sql.access import access_rows, read_rows
-from chronolake.sql.binder import bind
-from chronolake.sql.literals import to_literal
-from chronolake.sql.parameters import alter_parameters
-from chronolake.sql.parse import AlterParameters, Restore, Revert, Unset, parse_statement
-from chronolake.sql.sandbox import check
+from chronolake.sql.binding.access import access_rows, read_rows
+from chronolake.sql.binding.binder import bind
+from chronolake.sql.binding.sandbox import check
+from chronolake.sql.binding.substitute import substitute as _substitute
+from chronolake.sql.grammar.literals import to_literal
+from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
 from chronolake.sql.session import Ctx, Session, to_us
-from chronolake.sql.show import show
-from chronolake.sql.substitute import substitute as _substitute
-from chronolake.sql.undrop import undrop
+from chronolake.sql.statements import ddl, dml, restore
+from chronolake.sql.statements.parameters import alter_parameters
+from chronolake.sql.statements.show import show
+from chronolake.sql.statements.undrop import undrop
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 from table_files import column_stats, paths
 
 import chronolake
-from chronolake.sql import dml
+from chronolake.sql.statements import dml
 from chronolake.storage import writer
 
 DDL = (

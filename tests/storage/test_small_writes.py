@@ -10,7 +10,7 @@ import pytest
 from table_files import column_stats, paths
 
 import chronolake
-from chronolake.sql.parse import parse_statement
+from chronolake.sql.grammar.parse import parse_statement
 from chronolake.storage import small_writer, writer
 
 DDL = "CREATE TABLE {t} (id BIGINT, n SMALLINT, u TINYINT, ok BOOLEAN, name VARCHAR, note VARCHAR)"

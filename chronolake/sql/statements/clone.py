@@ -28,15 +28,15 @@ from chronolake.catalog.model import (
     TableInfo,
 )
 from chronolake.errors import SqlError
-from chronolake.sql.names import resolve_database, resolve_schema, resolve_table
-from chronolake.sql.namespace_ops import (
+from chronolake.sql.binding.names import resolve_database, resolve_schema, resolve_table
+from chronolake.sql.binding.timetravel import resolve_point
+from chronolake.sql.session import Ctx
+from chronolake.sql.statements.namespace_ops import (
     drop_database,
     drop_schema,
     make_room,
     status,
 )
-from chronolake.sql.session import Ctx
-from chronolake.sql.timetravel import resolve_point
 
 OPERATION = "CLONE"
 

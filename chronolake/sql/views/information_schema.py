@@ -17,8 +17,8 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.model import stored_bytes
 from chronolake.catalog.retention import table_days
 from chronolake.errors import NotFound
-from chronolake.sql import history_views, storage_views
 from chronolake.sql.session import Ctx, from_us
+from chronolake.sql.views import history_views, storage_views
 
 SCHEMA_NAME = "INFORMATION_SCHEMA"
 

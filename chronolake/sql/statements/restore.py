@@ -25,9 +25,9 @@ from chronolake.catalog.base import new_id
 from chronolake.catalog.model import DataFile
 from chronolake.engine.session import first_row
 from chronolake.errors import NotSupportedError, SqlError, TimeTravelError
-from chronolake.sql.names import resolve_table
+from chronolake.sql.binding.names import resolve_table
+from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.session import Ctx
-from chronolake.sql.timetravel import resolve_point
 from chronolake.storage.delete_files import without_query, write_delete_file
 
 

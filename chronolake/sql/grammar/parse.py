@@ -154,7 +154,7 @@ class Unset(exp.Expression):
 
 def _refuse_forbidden_calls(text: str) -> None:
     """A forbidden function is refused even where sqlglot would fail to parse its call."""
-    from chronolake.sql.sandbox import deny_function, forbidden_function
+    from chronolake.sql.binding.sandbox import deny_function, forbidden_function
 
     try:
         tokens = _tokens(text)

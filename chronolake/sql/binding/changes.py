@@ -21,8 +21,8 @@ from chronolake.catalog.commit import MAINTENANCE_OPERATIONS
 from chronolake.catalog.model import DataFile, TableInfo
 from chronolake.engine.scan import RID_COL
 from chronolake.errors import SqlError
+from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.session import Ctx
-from chronolake.sql.timetravel import resolve_point
 
 ACTION, ISUPDATE, ROW_ID = "METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"
 

@@ -11,19 +11,19 @@ from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
 from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
-from chronolake.sql.binder import bind
-from chronolake.sql.clone import clone_database, clone_schema, clone_table
-from chronolake.sql.names import find_table, resolve_database, resolve_schema, resolve_table
-from chronolake.sql.namespace_ops import (
+from chronolake.sql.binding.binder import bind
+from chronolake.sql.binding.names import find_table, resolve_database, resolve_schema, resolve_table
+from chronolake.sql.grammar.types import duck_type
+from chronolake.sql.session import Ctx
+from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
+from chronolake.sql.statements.namespace_ops import (
     already_exists,
     drop_database,
     drop_schema,
     make_room,
     status,
 )
-from chronolake.sql.parameters import alter_table_parameters, retention_property
-from chronolake.sql.session import Ctx
-from chronolake.sql.types import duck_type
+from chronolake.sql.statements.parameters import alter_table_parameters, retention_property
 
 RESERVED_PREFIX = "__CL_"
 

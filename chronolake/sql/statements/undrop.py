@@ -15,9 +15,9 @@ from chronolake.catalog.history import Dropped, commit_times, dropped, dropped_t
 from chronolake.catalog.model import DatabaseInfo, Namespace, SchemaInfo, TableInfo
 from chronolake.catalog.retention import effective, load_parents, object_days, oldest_reachable_us
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError
-from chronolake.sql.names import resolve_database, resolve_schema
-from chronolake.sql.namespace_ops import status
+from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.session import Ctx
+from chronolake.sql.statements.namespace_ops import status
 
 
 def undrop(ctx: Ctx, node: exp.Undrop) -> pa.Table:

@@ -32,7 +32,7 @@ from chronolake.catalog.retention import (
     table_days,
 )
 from chronolake.errors import NotFound, NotSupportedError, SqlError
-from chronolake.sql.names import resolve_database, resolve_schema
+from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.session import Ctx, from_us
 
 _TS = pa.timestamp("us", tz="UTC")

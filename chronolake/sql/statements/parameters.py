@@ -16,10 +16,10 @@ from sqlglot import exp
 from chronolake.catalog.model import TableInfo
 from chronolake.catalog.retention import DATA_RETENTION, TENANT_PARAMETERS, check_days
 from chronolake.errors import NotFound, NotSupportedError
-from chronolake.sql.names import resolve_database, resolve_schema
-from chronolake.sql.namespace_ops import status
-from chronolake.sql.parse import AlterParameters
+from chronolake.sql.binding.names import resolve_database, resolve_schema
+from chronolake.sql.grammar.parse import AlterParameters
 from chronolake.sql.session import Ctx
+from chronolake.sql.statements.namespace_ops import status
 
 # accepted on CREATE / ALTER TABLE and ignored (change tracking is always on)
 _IGNORED_TABLE_PARAMETERS = ("CHANGE_TRACKING",)

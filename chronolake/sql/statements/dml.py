@@ -25,11 +25,11 @@ from chronolake.engine.positions import all_rows_view
 from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
-from chronolake.sql.binder import bind, table_views, view_table
-from chronolake.sql.coerce import to_column
-from chronolake.sql.constant_rows import constant_rows
-from chronolake.sql.names import find_table, resolve_table
+from chronolake.sql.binding.binder import bind, table_views, view_table
+from chronolake.sql.binding.names import find_table, resolve_table
 from chronolake.sql.session import Ctx
+from chronolake.sql.statements.coerce import to_column
+from chronolake.sql.statements.constant_rows import constant_rows
 from chronolake.storage.delete_files import deleted_positions, merged, write_delete_file
 from chronolake.storage.writer import (
     RID_PHYSICAL,

@@ -12,12 +12,12 @@ from sqlglot import exp
 
 from chronolake.catalog.model import TableInfo
 from chronolake.errors import NotFound, SqlError
-from chronolake.sql.changes import changes_query
-from chronolake.sql.information_schema import SCHEMA_NAME, query_history, register_view
-from chronolake.sql.names import resolve_table
-from chronolake.sql.parse import parse_statement
+from chronolake.sql.binding.changes import changes_query
+from chronolake.sql.binding.names import resolve_table
+from chronolake.sql.binding.timetravel import resolve_point
+from chronolake.sql.grammar.parse import parse_statement
 from chronolake.sql.session import Ctx
-from chronolake.sql.timetravel import resolve_point
+from chronolake.sql.views.information_schema import SCHEMA_NAME, query_history, register_view
 
 BOUND = "cl_bound"
 

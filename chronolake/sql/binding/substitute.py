@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from chronolake.errors import ProgrammingError, SqlError
-from chronolake.sql.literals import to_literal
+from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
 
 _OFFSET_SPACE = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:.]+)\s+([+-]\d\d(?::?\d\d)?)$")

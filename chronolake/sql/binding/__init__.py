@@ -1,0 +1,1 @@
+"""Binding: names to the tenant's catalog, AT/BEFORE/CHANGES to snapshots, the sandbox."""

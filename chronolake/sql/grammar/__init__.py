@@ -1,0 +1,1 @@
+"""Grammar: Snowflake SQL (plus chronolake's own statements) parsed into sqlglot trees."""

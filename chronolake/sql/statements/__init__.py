@@ -1,0 +1,1 @@
+"""Statements: one handler per kind (DDL, DML, CLONE, UNDROP, RESTORE, SHOW, ...)."""

@@ -1,0 +1,1 @@
+"""Views: INFORMATION_SCHEMA and the history and storage views built per statement."""

@@ -17,7 +17,7 @@ from chronolake.catalog.model import TableInfo
 from chronolake.catalog.retention import DATA_RETENTION, TENANT_PARAMETERS, check_days
 from chronolake.errors import NotFound, NotSupportedError
 from chronolake.sql.binding.names import resolve_database, resolve_schema
-from chronolake.sql.grammar.parse import AlterParameters
+from chronolake.sql.grammar.dialect import AlterParameters
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.namespace_ops import status
 

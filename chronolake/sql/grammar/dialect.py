@@ -169,7 +169,31 @@ class Parser(SnowflakeParser):
         if lead is not None:
             self._advance()
             return lead(self)
-        return self._parse_statement()
+        stmt = self._parse_statement()
+        stop = stmt.meta.get("stopped_at") if isinstance(stmt, exp.Command) else None
+        if stop is not None and stop[0] >= 2:
+            # sqlglot knew the statement but not what follows: that is a syntax error there
+            # (a kind it does not know, as ALTER WAREHOUSE, stays a Command: refused later)
+            self.raise_error("Unexpected token", Token(*stop[1:]))
+        return stmt
+
+    def _parse_as_command(self, start: Token) -> exp.Command:
+        stop, index = self._curr, self._index
+        command = super()._parse_as_command(start)
+        if stop:  # where sqlglot stopped reading the statement as grammar
+            where = (stop.token_type, stop.text, stop.line, stop.col, stop.start, stop.end)
+            command.meta["stopped_at"] = (index, *where)
+        return command
+
+    def _raise_at(self, node: exp.Expr, message: str) -> None:
+        """A syntax error at a parsed node (its first token's position)."""
+        meta = node.meta
+        start, end = meta.get("start", 0), meta.get("end", 0)
+        text = self.sql[start : end + 1]
+        self.raise_error(
+            message,
+            Token(TokenType.VAR, text, meta.get("line", 1), meta.get("col", 1), start, end),
+        )
 
     def _expect(self, *words: str) -> None:
         if not self._match_text_seq(*words):
@@ -273,6 +297,29 @@ class Parser(SnowflakeParser):
         if value is None:
             self.raise_error("Expected a value")
         return self.expression(exp.Property(this=name, value=value))
+
+    # -- Snowflake's grammar, tightened ----------------------------------------------------
+
+    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expr:
+        # sqlglot reads a SET it cannot finish as a Command; here what is left over is a
+        # syntax error. GLOBAL / SESSION / LOCAL stay visible as the item's kind
+        items = self._parse_csv(self._parse_set_item)
+        for item in items:
+            if isinstance(item, exp.SetItem) and not item.args.get("kind"):
+                item.set("kind", "VARIABLE")
+        return self.expression(exp.Set(expressions=items, unset=unset, tag=tag))
+
+    def _parse_set_item_assignment(self, kind: str | None = None) -> exp.Expr | None:
+        item = super()._parse_set_item_assignment(kind)
+        value = item.this.expression if item is not None and isinstance(item.this, exp.EQ) else None
+        if isinstance(value, exp.Alias):  # "SET x = 1 garbage": a value has no alias
+            self._raise_at(value.args["alias"], "Unexpected token")
+        return item
+
+    def _parse_use(self) -> exp.Use:
+        # a name, not a table reference: "USE s garbage" would read garbage as an alias
+        kind = self._parse_var_from_options(self.USABLES, raise_unmatched=False)
+        return self.expression(exp.Use(kind=kind, this=self._parse_table_parts()))
 
     # -- Snowflake's grammar, loosened -----------------------------------------------------
 

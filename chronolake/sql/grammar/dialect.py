@@ -38,12 +38,13 @@ Adding a statement (e.g. ``CREATE STREAM``):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError
 from sqlglot.generators.snowflake import SnowflakeGenerator
+from sqlglot.parser import Parser as SqlglotParser
 from sqlglot.parsers.snowflake import SnowflakeParser
 from sqlglot.tokens import Token, TokenType
 
@@ -134,9 +135,10 @@ class Parser(SnowflakeParser):
     PARAMETER_OBJECTS: ClassVar[tuple[str, ...]] = ("ACCOUNT", "DATABASE", "SCHEMA")
 
     def parse(self, raw_tokens: list[Token], sql: str) -> list[exp.Expr | None]:
-        return self._parse(
-            parse_method=self.__class__._parse_top_statement, raw_tokens=raw_tokens, sql=sql
-        )
+        def top(parser: SqlglotParser) -> exp.Expr | None:
+            return cast(Parser, parser)._parse_top_statement()
+
+        return self._parse(parse_method=top, raw_tokens=raw_tokens, sql=sql)
 
     def raise_error(self, message: str, token: Token | None = None) -> None:
         """sqlglot's error, plus where the offending token starts (or that input ended)."""
@@ -204,8 +206,9 @@ class Parser(SnowflakeParser):
     def _parse_restore(self) -> Restore:
         self._expect("TABLE")
         table = self._parse_table_parts()
-        if table is None:
+        if not isinstance(table, exp.Table):
             self.raise_error("Expected a table name")
+            table = exp.Table()
         self._expect("TO")
         when = self._parse_historical_data()
         if when is None:
@@ -223,10 +226,10 @@ class Parser(SnowflakeParser):
     def _parse_unset(self) -> Unset:
         wrapped = self._match(TokenType.L_PAREN)
         names = self._parse_csv(self._parse_variable_name)
-        if wrapped:
-            self._match_r_paren()
         if not names:
             self.raise_error("Expected a variable name")
+        if wrapped:
+            self._match_r_paren()
         return self.expression(Unset(expressions=names))
 
     def _parse_variable_name(self) -> exp.Expr | None:
@@ -237,7 +240,7 @@ class Parser(SnowflakeParser):
         self._expect("TRANSACTION")
         return self._parse_transaction()
 
-    def _parse_transaction(self) -> exp.Expr:
+    def _parse_transaction(self) -> exp.Transaction:
         """Snowflake's BEGIN [WORK | TRANSACTION] [NAME <name>] (after BEGIN or START ...)."""
         self._match_texts(("TRANSACTION", "WORK"))
         modes = []
@@ -248,7 +251,7 @@ class Parser(SnowflakeParser):
             modes = [f"NAME {name.sql(dialect='snowflake')}"] if name is not None else []
         return self.expression(exp.Transaction(modes=modes))
 
-    def _parse_alter(self) -> exp.Expr:
+    def _parse_alter(self) -> exp.Expr:  # type: ignore[override] # AlterParameters too
         if self._lead_word() in self.PARAMETER_OBJECTS:
             node = self._parse_alter_parameters()
             if node is not None:
@@ -300,7 +303,7 @@ class Parser(SnowflakeParser):
 
     # -- Snowflake's grammar, tightened ----------------------------------------------------
 
-    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expr:
+    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Set:
         # sqlglot reads a SET it cannot finish as a Command; here what is left over is a
         # syntax error. GLOBAL / SESSION / LOCAL stay visible as the item's kind
         items = self._parse_csv(self._parse_set_item)
@@ -315,6 +318,13 @@ class Parser(SnowflakeParser):
         if isinstance(value, exp.Alias):  # "SET x = 1 garbage": a value has no alias
             self._raise_at(value.args["alias"], "Unexpected token")
         return item
+
+    def _parse_select(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+        # DuckDB's "FROM t [SELECT ...]" is no Snowflake query (it would also make
+        # "CREATE TABLE t (id INT) FROM u" a CTAS): FROM cannot start one
+        if self._curr and self._curr.token_type == TokenType.FROM:
+            return None
+        return super()._parse_select(*args, **kwargs)
 
     def _parse_use(self) -> exp.Use:
         # a name, not a table reference: "USE s garbage" would read garbage as an alias

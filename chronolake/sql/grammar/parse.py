@@ -40,15 +40,17 @@ def _refuse_engine_statement(tree: exp.Expr) -> None:
         )
 
 
-def _refuse_forbidden_calls(text: str) -> None:
-    """A forbidden function is refused even where sqlglot would fail to parse its call."""
+def _refuse_forbidden_calls(text: str, error: ParseError) -> None:
+    """A forbidden function the parser reached before the syntax error is refused (its call
+    may be what failed to parse); text after the error is only a syntax error."""
     from chronolake.sql.binding.sandbox import deny_function, forbidden_function
 
-    try:
-        tokens = Chronolake().tokenize(text)
-    except TokenError:
-        return  # the parser reports it
-    for tok, nxt in itertools.pairwise(tokens):
+    first: dict[str, Any] = (error.errors or [{}])[0]
+    stop = first.get("start")
+    stop = len(text) if stop is None else stop
+    for tok, nxt in itertools.pairwise(Chronolake().tokenize(text)):
+        if tok.start > stop:
+            break
         if nxt.token_type == TokenType.L_PAREN and forbidden_function(tok.text.lower()):
             raise deny_function(tok.text.lower())
 
@@ -104,7 +106,8 @@ def _parse(text: str) -> exp.Expr:
     try:
         trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
     except (ParseError, TokenError) as e:
-        _refuse_forbidden_calls(text)
+        if isinstance(e, ParseError):
+            _refuse_forbidden_calls(text, e)
         raise syntax_error(text, e) from None
     for tree in trees:
         _refuse_engine_statement(tree)

@@ -139,6 +139,11 @@ INSIDE = [
     ("ALTER ACCOUNT acme SET DATA_RETENTION_TIME_IN_DAYS = 1", 1, 15, "acme", "takes no name"),
     ("ALTER SCHEMA s\n  SET DATA_RETENTION_TIME_IN_DAYS =", 2, 36, "<EOF>", "Expected a value"),
     ("UNSET\n  ()", 2, 4, ")", "Expected a variable name"),
+    ("RESTORE TABLE t TO\n  AT(FOO => 1)", 2, 6, "FOO", "Expected one of OFFSET, STATEMENT"),
+    ("RESTORE TABLE t TO AT(VERSION\n  1)", 2, 3, "1", "Expected =>"),
+    ("ALTER DATABASE\n  SET DATA_RETENTION_TIME_IN_DAYS = 1", 2, 3, "SET", "database name"),
+    ("ALTER SCHEMA a.b.c SET DATA_RETENTION_TIME_IN_DAYS = 1", 1, 18, "c", "at most 2"),
+    ("UNDROP TABLE", 1, 13, "<EOF>", "Expected table name"),
     ("SELECT a,\n       b\n  FROM t WHERE", 3, 15, "<EOF>", ""),
     ("SELECT a,\n  (b FROM t", 2, 6, "FROM", ""),
 ]

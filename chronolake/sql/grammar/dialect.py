@@ -31,8 +31,8 @@ Adding a statement (e.g. ``CREATE STREAM``):
    ``exp.Command``;
 3. a ``<key>_sql`` method on ``Generator`` that writes the node back as SQL, and its entry in
    ``Generator.TRANSFORMS``;
-4. fixture lines in ``tests/grammar/fixtures/statements.sql`` (statement, its normalised SQL,
-   its node class), and its handler in ``chronolake.sql.executor``.
+4. three fixture lines in ``tests/grammar/fixtures/statements.sql`` (the statement, its node
+   class, its normalised SQL), and its handler in ``chronolake.sql.executor``.
 """
 
 from __future__ import annotations
@@ -210,11 +210,26 @@ class Parser(SnowflakeParser):
             self.raise_error("Expected a table name")
             table = exp.Table()
         self._expect("TO")
-        when = self._parse_historical_data()
-        if when is None:
-            self.raise_error("Expected AT(<kind> => <point>) or BEFORE(<kind> => <point>)")
-        table.set("when", when)
+        table.set("when", self._parse_point())
         return self.expression(Restore(this=table))
+
+    def _parse_point(self) -> exp.HistoricalData:
+        """AT|BEFORE(<kind> => <expression>), each part required (errors name the missing one)."""
+        if not self._match_texts(("AT", "BEFORE")):
+            self.raise_error("Expected AT(<kind> => <point>) or BEFORE(<kind> => <point>)")
+        this = self._prev.text.upper()
+        if not self._match(TokenType.L_PAREN):
+            self.raise_error("Expected (")
+        if not self._match_texts(self.HISTORICAL_DATA_KIND):
+            self.raise_error(f"Expected one of {', '.join(sorted(self.HISTORICAL_DATA_KIND))}")
+        kind = self._prev.text.upper()
+        if not self._match(TokenType.FARROW):
+            self.raise_error("Expected =>")
+        point = self._parse_bitwise()
+        if point is None:
+            self.raise_error("Expected a point")
+        self._match_r_paren()
+        return self.expression(exp.HistoricalData(this=this, kind=kind, expression=point))
 
     def _parse_revert(self) -> Revert:
         self._expect("STATEMENT")
@@ -264,7 +279,7 @@ class Parser(SnowflakeParser):
         kind = self._curr.text.upper()
         self._advance()
         exists = self._parse_exists()
-        target = None if kind == "ACCOUNT" else self._parse_table_parts()
+        target = None if kind == "ACCOUNT" else self._parse_object_name(kind)
         if not self._match_texts(("SET", "UNSET")):
             if kind == "ACCOUNT":
                 self.raise_error("Expected SET or UNSET: ALTER ACCOUNT takes no name")
@@ -284,6 +299,17 @@ class Parser(SnowflakeParser):
         return self.expression(
             AlterParameters(kind=kind, this=target, exists=exists, expressions=items)
         )
+
+    def _parse_object_name(self, kind: str) -> exp.Expr | None:
+        """The name after ALTER DATABASE | SCHEMA: [database.]schema or database."""
+        if self._curr.text.upper() in ("SET", "UNSET"):
+            self.raise_error(f"Expected a {kind.lower()} name")
+        target = self._parse_table_parts()
+        parts = target.parts if isinstance(target, exp.Table) else []
+        allowed = 1 if kind == "DATABASE" else 2
+        if len(parts) > allowed:
+            self._raise_at(parts[allowed], f"A {kind.lower()} name has at most {allowed} part(s)")
+        return target
 
     def _parse_parameter_name(self) -> exp.Var:
         name = self._parse_id_var(any_token=False)

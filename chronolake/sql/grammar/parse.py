@@ -77,8 +77,10 @@ def syntax_error(text: str, e: ParseError | TokenError) -> SqlError:
     found = "<EOF>" if first.get("at_end") else str(first.get("highlight") or "")
     message = f"SQL compilation error: syntax error line {line} at position {col - 1} "
     message += f"unexpected '{found}'."
-    description = str(first.get("description") or "")
-    if description and "<class" not in description and "Unexpected token" not in description:
+    # sqlglot's own words, unless they show Python objects (or only repeat "unexpected")
+    description = str(first.get("description") or "").split(" but got ")[0]
+    internal = ("<class", "<Token", "Unexpected token")
+    if description and not any(word in description for word in internal):
         message += f" {description}."
     return SqlError(message, line=line, col=col)
 

@@ -165,6 +165,24 @@ def test_errors_inside_statements_point_into_the_text(
 
 
 @pytest.mark.parametrize(
+    ("text", "line", "col", "what"),
+    [
+        ("SELECT 1,\n  'it''s", 2, 3, "' is never closed."),
+        ('REVERT STATEMENT "x', 1, 18, '" is never closed.'),
+        ("SELECT 1 /* note\n", 1, 10, "/* is never closed."),
+        ("SELECT $$raw", 1, 8, "$$ is never closed."),
+    ],
+)
+def test_an_unclosed_quote_or_comment_points_at_its_opening(
+    text: str, line: int, col: int, what: str
+) -> None:
+    with pytest.raises(SqlError) as caught:
+        parse_statement(text)
+    assert (caught.value.line, caught.value.col) == (line, col)
+    assert f"syntax error line {line} at position {col - 1}: {what}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "PRAGMA database_list",

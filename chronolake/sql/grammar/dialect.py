@@ -42,7 +42,7 @@ from typing import Any, ClassVar, cast
 
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.generators.snowflake import SnowflakeGenerator
 from sqlglot.parser import Parser as SqlglotParser
 from sqlglot.parsers.snowflake import SnowflakeParser
@@ -91,6 +91,15 @@ class Tokenizer(Snowflake.Tokenizer):
     KEYWORDS: ClassVar[dict[str, TokenType]] = {
         k: v for k, v in Snowflake.Tokenizer.KEYWORDS.items() if k != "?::"
     }
+
+    def tokenize(self, sql: str) -> list[Token]:
+        """sqlglot's tokens; a TokenError's ``start`` is the offset of the token that could not
+        be read (an unclosed quote or comment), not of a context snippet."""
+        try:
+            return super().tokenize(sql)
+        except TokenError as e:
+            start = getattr(getattr(self, "_core", None), "_start", None)
+            raise TokenError(str(e.__cause__ or e), start=start) from e
 
 
 # -- parser --------------------------------------------------------------------------------

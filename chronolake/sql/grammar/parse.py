@@ -67,8 +67,17 @@ def syntax_error(text: str, e: ParseError | TokenError) -> SqlError:
     ``SqlError.line`` and ``SqlError.col`` are 1-based; the message's position is 0-based,
     as Snowflake writes it."""
     if isinstance(e, TokenError):
-        cause = e.__cause__ or e
-        return SqlError(f"SQL compilation error: syntax error: {cause}")
+        if e.start is None:  # pragma: no cover - the dialect's tokenizer records every start
+            return SqlError(f"SQL compilation error: syntax error: {e}")
+        line, col = _line_col(text, e.start)
+        opener = text[e.start : e.start + 2]
+        opener = opener if opener in ("/*", "$$") else opener[:1]
+        what = f"{opener} is never closed" if opener in ("'", '"', "/*", "$$") else str(e)
+        return SqlError(
+            f"SQL compilation error: syntax error line {line} at position {col - 1}: {what}.",
+            line=line,
+            col=col,
+        )
     first: dict[str, Any] = (e.errors or [{}])[0]
     start = first.get("start")
     if start is None:  # pragma: no cover - the dialect's parser records every start

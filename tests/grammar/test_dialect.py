@@ -109,6 +109,7 @@ TRAILING = [
     ("ALTER SESSION SET TIMEZONE = 'UTC'\n junk", 2, 2, "junk"),
     ("CREATE TABLE t (id INT) junk", 1, 25, "junk"),
     ("TRUNCATE TABLE t\n\tjunk", 2, 2, "junk"),
+    ("INSERT INTO t VALUES (1), (2)\n  junk", 2, 3, "junk"),
     # DuckDB's FROM-first queries are no Snowflake grammar (and made this a CTAS)
     ("CREATE TABLE t (id INT)\n  FROM read_csv('/etc/passwd')", 2, 3, "FROM"),
     ("FROM t SELECT id", 1, 1, "FROM"),

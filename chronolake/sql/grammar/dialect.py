@@ -354,6 +354,14 @@ class Parser(SnowflakeParser):
             self._raise_at(value.args["alias"], "Unexpected token")
         return item
 
+    def _parse_insert(self) -> exp.Insert | exp.MultitableInserts:
+        insert = super()._parse_insert()
+        values = insert.expression if isinstance(insert, exp.Insert) else None
+        alias = values.args.get("alias") if isinstance(values, exp.Values) else None
+        if alias is not None:  # "INSERT ... VALUES (1) garbage": VALUES here has no alias
+            self._raise_at(alias.this if alias.this is not None else alias, "Unexpected token")
+        return insert
+
     def _parse_select(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
         # DuckDB's "FROM t [SELECT ...]" is no Snowflake query (it would also make
         # "CREATE TABLE t (id INT) FROM u" a CTAS): FROM cannot start one

@@ -34,9 +34,8 @@ from chronolake.sql.binding.access import access_rows, read_rows
 from chronolake.sql.binding.binder import bind
 from chronolake.sql.binding.sandbox import check
 from chronolake.sql.binding.substitute import substitute as _substitute
-from chronolake.sql.grammar.dialect import AlterParameters, Restore, Revert, Unset
 from chronolake.sql.grammar.literals import to_literal
-from chronolake.sql.grammar.parse import parse_statement
+from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
 from chronolake.sql.session import Ctx, Session, to_us
 from chronolake.sql.statements import ddl, dml, restore
 from chronolake.sql.statements.parameters import alter_parameters

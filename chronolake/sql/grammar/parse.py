@@ -15,7 +15,13 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import TokenType
 
 from chronolake.errors import PermissionDenied, SqlError
+
+# chronolake's statement nodes (defined with their grammar) re-exported for the executor
+from chronolake.sql.grammar.dialect import AlterParameters as AlterParameters
 from chronolake.sql.grammar.dialect import Chronolake
+from chronolake.sql.grammar.dialect import Restore as Restore
+from chronolake.sql.grammar.dialect import Revert as Revert
+from chronolake.sql.grammar.dialect import Unset as Unset
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 

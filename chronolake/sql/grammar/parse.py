@@ -108,7 +108,16 @@ _CACHE_MAX_TEXT = 8192  # a long text is rarely repeated, and its tree costs mem
 def parse_statement(text: str) -> exp.Expr:
     """Parse exactly one statement; unquoted identifiers become upper case, as in Snowflake.
 
-    Returns a tree the caller may change: a fresh copy of the cached parse of ``text``."""
+    Returns a tree the caller may change: a fresh copy of the cached parse of ``text``.
+
+    >>> parse_statement("restore table t to at(version => 3)").sql(DIALECT)
+    'RESTORE TABLE T TO AT (VERSION => 3)'
+    >>> try:
+    ...     parse_statement("REVERT STATEMENT 'q' FROM t")
+    ... except SqlError as e:
+    ...     print(e.line, e.col, e)
+    1 22 SQL compilation error: syntax error line 1 at position 21 unexpected 'FROM'.
+    """
     if len(text) > _CACHE_MAX_TEXT:
         return _parse(text)
     return _parse_cached(text).copy()

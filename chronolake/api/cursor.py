@@ -72,8 +72,13 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         self._check()
-        if (params is not None and isinstance(params, (str, bytes))) or isinstance(params, dict):
-            raise InterfaceError("params must be a sequence of values for the '?' placeholders.")
+        if params is not None and (
+            isinstance(params, (str, bytes, dict)) or not isinstance(params, Sequence)
+        ):
+            raise InterfaceError(
+                "params must be a sequence (list or tuple) of values for the '?' placeholders, "
+                f"not {type(params).__name__}."
+            )
         self._table, self._rows, self._pos, self.rowcount = None, None, 0, -1
         result = self.connection._executor.execute(sql, params)
         self._table = result.table

@@ -30,10 +30,14 @@ def parse_point(text: str) -> tuple[str, str, Any]:
         )
     value = value.strip()
     typed: Any = value
-    if found[1] == "VERSION":
-        typed = int(value)
-    elif found[1] == "OFFSET":
-        typed = float(value)
+    try:
+        if found[1] == "VERSION":
+            typed = int(value)
+        elif found[1] == "OFFSET":
+            typed = float(value)
+    except ValueError:
+        number = "a whole number" if found[1] == "VERSION" else "a number of seconds"
+        raise ProgrammingError(f"Invalid point {text!r}: {kind.strip()} takes {number}.") from None
     return found[0], found[1], typed
 
 

@@ -96,10 +96,10 @@ def resolve_point(
     elif kind == "STATEMENT":
         qid = _constant(ctx, expr, None)
         if not isinstance(qid, str):
-            raise TimeTravelError(f"Statement {qid} not found")
+            raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
         points = catalog.statement_points(tenant, qid)
         if points is None:
-            raise TimeTravelError(f"Statement {qid} not found")
+            raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
         produced, visible, point_us = points
         snap = visible if produced is None else produced - 1 if before else produced
     elif kind == "VERSION":

@@ -212,6 +212,7 @@ class Connection:
         """Close the connection; an open transaction is rolled back (PEP 249), its files
         removed and nothing of it committed."""
         if not self._closed:
+            self._executor.flush_unlogged()
             self._session.close()
             self._session.catalog.engine.dispose()
             self._closed = True

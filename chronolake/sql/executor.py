@@ -102,6 +102,7 @@ class Executor:
     def __init__(self, session: Session) -> None:
         self.s = session
         self._running: Ctx | None = None  # the statement being run (its reads, if it fails)
+        self._unlogged: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -129,6 +130,7 @@ class Executor:
 
     def _execute(self, text: str, substitute: Callable[[exp.Expr, Any], exp.Expr]) -> Result:
         s = self.s
+        self.flush_unlogged()
         start = s.now()
         query_id = str(uuid.uuid4())
         qtype = "UNKNOWN"
@@ -437,10 +439,22 @@ class Executor:
         running = self._running
         # a failed statement changed nothing: only what it read is recorded
         reads = read_rows(running) if running is not None and running.query_id == query_id else []
-        # a broken catalog cannot take the row either; the caller still gets the first error
-        with contextlib.suppress(Exception):
+        try:
             if ctx is None:
                 ctx = Ctx(s, s.txn or s.begin(explicit=False), start, query_id, qtype)
-            s.catalog.insert_statements(
-                [self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))], reads
-            )
+            row = self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))
+        except Exception:  # the catalog cannot even be read: there is no snapshot to log against
+            return
+        self._unlogged.append((row, reads))
+        self.flush_unlogged()
+
+    def flush_unlogged(self) -> None:
+        """Write the history rows of failed statements that the catalog could not take when
+        they failed (locked, say); kept for the next statement or close() otherwise."""
+        if not self._unlogged:
+            return
+        rows = [r for r, _ in self._unlogged]
+        reads = [a for _, access in self._unlogged for a in access]
+        with contextlib.suppress(Exception):
+            self.s.catalog.insert_statements(rows, reads)
+            self._unlogged.clear()

@@ -65,8 +65,8 @@ def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only:
         )
     if read_only and not layout.catalog_path.is_file():
         raise NotFound(
-            f"No lake at {root}: there is no catalog.sqlite there, and read_only=True never "
-            "creates one. Check the path."
+            f"No lake at {root} (no catalog.sqlite there): check the path. Opening read-only "
+            "never creates a lake."
         )
     if not read_only:
         _make_root(root)

@@ -23,11 +23,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import exc as sa_exc
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
-from chronolake.catalog.errors import catalog_error
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
 from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
@@ -531,12 +530,12 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     by ``catalog_error``."""
     try:
         return _commit(catalog, tenant, req)
-    except sa_exc.IntegrityError:
-        raise ConflictError(
-            "Transaction conflict: another writer committed the same snapshot first. "
-            "Nothing of this transaction was committed; retry it."
-        ) from None
-    except sa_exc.SQLAlchemyError as e:
+    except CATALOG_ERRORS as e:
+        if is_duplicate_key(e):
+            raise ConflictError(
+                "Transaction conflict: another writer committed the same snapshot first. "
+                "Nothing of this transaction was committed; retry it."
+            ) from None
         raise catalog_error(e) from e
 
 

@@ -17,9 +17,25 @@ from chronolake.errors import CatalogBusy, Error, IntegrityError, OperationalErr
 _CATALOG = "the lake's catalog (catalog.sqlite)"
 
 
-def _sqlite_code(e: sa_exc.SQLAlchemyError) -> int | None:
-    """SQLite's primary result code of the driver error under ``e``, if there is one."""
-    code = getattr(getattr(e, "orig", None), "sqlite_errorcode", None)
+# what the catalog's driver raises itself (rows inserted through the DBAPI cursor)
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
+CATALOG_ERRORS: tuple[type[Exception], ...] = (sa_exc.SQLAlchemyError, *DRIVER_ERRORS)
+
+
+def _driver_error(e: Exception) -> Exception | None:
+    return e if isinstance(e, DRIVER_ERRORS) else getattr(e, "orig", None)
+
+
+def is_duplicate_key(e: Exception) -> bool:
+    """True for a unique-key violation, whether SQLAlchemy wrapped it or not."""
+    return isinstance(e, sa_exc.IntegrityError) or isinstance(
+        _driver_error(e), sqlite3.IntegrityError
+    )
+
+
+def _sqlite_code(e: Exception) -> int | None:
+    """SQLite's primary result code of the driver error in ``e``, if there is one."""
+    code = getattr(_driver_error(e), "sqlite_errorcode", None)
     return code & 0xFF if isinstance(code, int) else None
 
 
@@ -68,9 +84,10 @@ _BY_CODE: dict[int, tuple[type[Error], str]] = {
 }
 
 
-def catalog_error(e: sa_exc.SQLAlchemyError) -> Error:
-    """The chronolake error a user should see for a failed catalog operation."""
-    if isinstance(e, sa_exc.IntegrityError):
+def catalog_error(e: Exception) -> Error:
+    """The chronolake error a user should see for a failed catalog operation (one of
+    ``CATALOG_ERRORS``)."""
+    if is_duplicate_key(e):
         return IntegrityError(
             f"{_CATALOG} refused a write that would duplicate a key: retry the statement."
         )
@@ -78,14 +95,14 @@ def catalog_error(e: sa_exc.SQLAlchemyError) -> Error:
     if code is not None and code in _BY_CODE:
         cls, message = _BY_CODE[code]
         return cls(message[0].upper() + message[1:])
-    detail = getattr(e, "orig", None) or e
+    detail = _driver_error(e) or e
     return OperationalError(f"The lake's catalog failed: {type(detail).__name__}: {detail}")
 
 
 @contextmanager
 def catalog_errors() -> Iterator[None]:
-    """Raise what ``catalog_error`` makes of any SQLAlchemy error in the block."""
+    """Raise what ``catalog_error`` makes of any catalog error in the block."""
     try:
         yield
-    except sa_exc.SQLAlchemyError as e:
+    except CATALOG_ERRORS as e:
         raise catalog_error(e) from e

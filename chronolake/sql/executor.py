@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import exc as sa_exc
 from sqlglot import exp
 
 from chronolake.catalog.commit import commit as catalog_commit
-from chronolake.catalog.errors import catalog_error
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error
 from chronolake.engine.errors import foreign_error
 from chronolake.engine.session import first_row
 from chronolake.errors import (
@@ -90,7 +89,7 @@ def _query_type(tree: exp.Expr) -> str:
 
 def _translate(e: Exception, session: Session) -> Error:
     """The chronolake error for a failure raised below chronolake (catalog, engine, files)."""
-    if isinstance(e, sa_exc.SQLAlchemyError):
+    if isinstance(e, CATALOG_ERRORS):
         return catalog_error(e)
     found = foreign_error(e, session.root)
     if found is not None:

@@ -75,7 +75,7 @@ def test_truncated_catalog_is_an_operational_error(tmp_path: Path) -> None:
     chronolake.connect(tmp_path).close()
     with open(tmp_path / "catalog.sqlite", "r+b") as f:
         f.truncate(1000)
-    with pytest.raises(chronolake.OperationalError, match="catalog.sqlite. is damaged") as info:
+    with pytest.raises(chronolake.OperationalError, match=r"catalog.sqlite. is damaged") as info:
         chronolake.connect(tmp_path)
     clean(info.value)
     with pytest.raises(chronolake.OperationalError, match="is damaged"):
@@ -158,14 +158,14 @@ def test_restore_table_with_bad_points(con: Any) -> None:
 
 
 def test_huge_version_in_sql(con: Any) -> None:
-    with pytest.raises(chronolake.TimeTravelError, match="No snapshot found at version 9{20}$"):
+    with pytest.raises(chronolake.TimeTravelError, match=r"No snapshot found at version 9{20}$"):
         con.execute("SELECT * FROM t AT(VERSION => 99999999999999999999)")
 
 
 def test_null_statement_points_say_null(con: Any) -> None:
-    with pytest.raises(chronolake.TimeTravelError, match="^Statement NULL not found$"):
+    with pytest.raises(chronolake.TimeTravelError, match=r"^Statement NULL not found$"):
         con.execute("SELECT * FROM t AT(STATEMENT => NULL)")
-    with pytest.raises(chronolake.TimeTravelError, match="^Statement NULL not found$"):
+    with pytest.raises(chronolake.TimeTravelError, match=r"^Statement NULL not found$"):
         con.execute("REVERT STATEMENT ?", [None])
 
 

@@ -3,11 +3,13 @@ failed statement is in QUERY_HISTORY with its error."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -249,3 +251,37 @@ def test_error_classes_carry_status_and_retryable() -> None:
         assert issubclass(cls, chronolake.Error)
         assert (cls.http_status, cls.retryable) == (status, retryable)
     assert issubclass(chronolake.ReadOnlyError, chronolake.PermissionDenied)
+
+
+# -- the rest of the Python API -----------------------------------------------------------
+
+
+def test_statement_that_is_not_a_string(con: Any) -> None:
+    with pytest.raises(chronolake.InterfaceError, match=r"must be a string .str., not NoneType"):
+        con.execute(None)
+    with pytest.raises(chronolake.InterfaceError, match="not bytes"):
+        con.execute(b"SELECT 1")
+    with pytest.raises(chronolake.InterfaceError, match="each a list or tuple"):
+        con.cursor().executemany("INSERT INTO t (id) VALUES (?)", [5])
+
+
+def test_bad_table_names_and_points_in_the_api(con: Any) -> None:
+    with pytest.raises(chronolake.ProgrammingError, match="The table name is empty"):
+        chronolake.write_arrow(con, pa.table({"id": [1]}), "")
+    with pytest.raises(chronolake.ProgrammingError, match=r"must be a string .* not NoneType"):
+        con.table_history(None)
+    with pytest.raises(chronolake.ProgrammingError, match="A point must be a string"):
+        con.restore_table("t", None)
+
+
+def test_data_arrow_cannot_convert_is_a_data_error(con: Any) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"id": [1, "x", 2.5]})
+    with pytest.raises(chronolake.DataError, match=r"Invalid data: .*Could not convert 'x'"):
+        chronolake.write_pandas(con, frame, "t")
+
+
+def test_a_clock_without_time_zone_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(chronolake.ProgrammingError, match="must return an aware datetime"):
+        chronolake.connect(tmp_path, clock=lambda: dt.datetime(2024, 1, 1))
+    assert list(tmp_path.iterdir()) == []

@@ -9,9 +9,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from chronolake.api.opening import lake_root, open_catalog, start_namespace
+from chronolake.api.opening import check_clock, lake_root, open_catalog, start_namespace, table_node
 from chronolake.api.points import clause, parse_point
 from chronolake.catalog.errors import catalog_errors
+from chronolake.engine.errors import arrow_error
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
 from chronolake.settings import Settings
 from chronolake.sql.binding.names import resolve_table
@@ -23,13 +24,16 @@ from chronolake.storage.layout import LakeLayout, check_tenant
 def _as_arrow(obj: Any) -> pa.Table:
     if isinstance(obj, pa.Table):
         return obj
-    if isinstance(obj, pa.RecordBatch):
-        return pa.Table.from_batches([obj])
     mod = type(obj).__module__.split(".")[0]
-    if mod == "pandas":
-        return pa.Table.from_pandas(obj, preserve_index=False)
-    if mod == "polars":
-        return obj.to_arrow()
+    try:
+        if isinstance(obj, pa.RecordBatch):
+            return pa.Table.from_batches([obj])
+        if mod == "pandas":
+            return pa.Table.from_pandas(obj, preserve_index=False)
+        if mod == "polars":
+            return obj.to_arrow()
+    except pa.ArrowException as e:
+        raise arrow_error(e) from None
     raise ProgrammingError(
         f"Cannot register an object of type {type(obj).__name__}: pass a pyarrow Table, "
         "a pandas DataFrame or a polars DataFrame."
@@ -62,6 +66,7 @@ class Connection:
         base = settings or Settings()
         if clock is not None:
             base = Settings(**{**base.__dict__, "clock": clock})
+        check_clock(base)
         layout = LakeLayout(lake_root(path))
         catalog = open_catalog(layout, tenant, base, read_only)
         try:
@@ -141,13 +146,12 @@ class Connection:
     def table_history(self, name: str) -> list[dict[str, Any]]:
         """Snapshots that changed a table: id, commit time, query id, operation, rows."""
         self._check()
-        from sqlglot import exp
 
         from chronolake.sql.grammar.parse import DIALECT
         from chronolake.sql.session import from_us
 
         s = self._session
-        node = exp.to_table(name, dialect=DIALECT)
+        node = table_node(name)
         from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
         node = normalize_identifiers(node, dialect=DIALECT)
@@ -233,9 +237,7 @@ class Connection:
 
 def _table_sql(name: str) -> str:
     """A table name as the user wrote it (db.schema.table), re-rendered safely by sqlglot."""
-    from sqlglot import exp
-
-    return exp.to_table(name, dialect="snowflake").sql("snowflake")
+    return table_node(name).sql("snowflake")
 
 
 def connect(

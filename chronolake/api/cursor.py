@@ -37,6 +37,11 @@ def _is_single_row_insert(sql: str) -> bool:
     return isinstance(values, exp.Values) and len(values.expressions) == 1
 
 
+def _check_sql(sql: object) -> None:
+    if not isinstance(sql, str):
+        raise InterfaceError(f"The statement must be a string (str), not {type(sql).__name__}.")
+
+
 class Cursor:
     """Runs statements and fetches their results.
 
@@ -72,6 +77,7 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         self._check()
+        _check_sql(sql)
         if params is not None and (
             isinstance(params, (str, bytes, dict)) or not isinstance(params, Sequence)
         ):
@@ -89,7 +95,12 @@ class Cursor:
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> Cursor:
         """INSERT ... VALUES (?, ...) runs as one multi-row statement; others run per row."""
         self._check()
+        _check_sql(sql)
         rows = list(seq_of_params)
+        if any(isinstance(r, (str, bytes, dict)) or not isinstance(r, Sequence) for r in rows):
+            raise InterfaceError(
+                "executemany() takes a sequence of parameter rows, each a list or tuple."
+            )
         if _is_single_row_insert(sql):
             self._table, self._rows, self._pos, self.rowcount = None, None, 0, 0
             result = self.connection._executor.execute_many(sql, rows)

@@ -3,11 +3,12 @@ starting namespace, each failure as a chronolake error that says what to do."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from chronolake.catalog.base import Catalog
@@ -84,6 +85,37 @@ def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only:
         engine.dispose()
         raise
     return catalog
+
+
+def check_clock(settings: Settings) -> None:
+    """The clock must tell aware time: every commit time and AT(OFFSET) depends on it."""
+    try:
+        now = settings.clock()
+    except Exception as e:
+        raise ProgrammingError(f"The clock failed: {type(e).__name__}: {e}") from e
+    if not isinstance(now, dt.datetime) or now.tzinfo is None:
+        raise ProgrammingError(
+            "The clock must return an aware datetime (with a time zone), e.g. "
+            "datetime.now(timezone.utc)."
+        )
+
+
+def table_node(name: object) -> exp.Table:
+    """A table name as written in the API (``db.schema.table``, parts quoted as in SQL)."""
+    if not isinstance(name, str):
+        raise ProgrammingError(
+            f"The table name must be a string such as 'orders' or 'db.schema.orders', not "
+            f"{type(name).__name__}."
+        )
+    if not name.strip():
+        raise ProgrammingError("The table name is empty: give one such as 'orders'.")
+    try:
+        return exp.to_table(name, dialect="snowflake")
+    except (ParseError, TokenError):
+        raise ProgrammingError(
+            f"Invalid table name {name!r}: give a name such as 'orders' or 'db.schema.orders' "
+            "(double-quote parts with other characters)."
+        ) from None
 
 
 def _name(text: str, what: str) -> str:

@@ -31,7 +31,7 @@ def _is_single_row_insert(sql: str) -> bool:
 
     try:
         tree = parse_statement(sql)
-    except Error:
+    except (Error, RecursionError):
         return False  # execute() reports it, with a query id
     values = tree.expression if isinstance(tree, exp.Insert) else None
     return isinstance(values, exp.Values) and len(values.expressions) == 1

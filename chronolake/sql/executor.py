@@ -7,7 +7,6 @@ in the same catalog transaction, and retried on a conflict (re-read, re-run, re-
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.commit import commit as catalog_commit
-from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
 from chronolake.engine.errors import foreign_error
 from chronolake.engine.session import first_row
 from chronolake.errors import (
@@ -454,6 +453,9 @@ class Executor:
             return
         rows = [r for r, _ in self._unlogged]
         reads = [a for _, access in self._unlogged for a in access]
-        with contextlib.suppress(Exception):
+        try:
             self.s.catalog.insert_statements(rows, reads)
-            self._unlogged.clear()
+        except Exception as e:
+            if not is_duplicate_key(e):  # a duplicate never goes in: drop rather than retry
+                return
+        self._unlogged.clear()

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from chronolake.api.opening import check_clock, lake_root, open_catalog, start_namespace, table_node
 from chronolake.api.points import clause, parse_point
-from chronolake.catalog.errors import catalog_errors
+from chronolake.api.translate import translated
 from chronolake.engine.errors import arrow_error
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
 from chronolake.settings import Settings
@@ -155,7 +155,7 @@ class Connection:
         from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
         node = normalize_identifiers(node, dialect=DIALECT)
-        with catalog_errors():
+        with translated(s.root):
             ns = s.catalog.namespace(s.tenant, s.catalog.latest_snapshot(s.tenant))
             table = resolve_table(ns, s, node)
             rows = s.catalog.table_history(s.tenant, table.table_id)
@@ -198,7 +198,7 @@ class Connection:
                 "This connection is read-only: compaction is not allowed. Connect without "
                 "read_only=True to change the lake."
             )
-        with catalog_errors():
+        with translated(self._session.root):
             return compact_session(self._session, name, **options)
 
     def storage_metrics(self) -> Any:
@@ -209,7 +209,7 @@ class Connection:
         from chronolake.catalog.storage_metrics import storage_report
 
         s = self._session
-        with catalog_errors():
+        with translated(s.root):
             return storage_report(s.catalog, s.tenant, to_us(s.now()))
 
     def close(self) -> None:

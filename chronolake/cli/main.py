@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 import chronolake
+from chronolake.api.translate import as_error
 
 from .history import history
 from .maintain import maintain
@@ -27,8 +28,9 @@ class _Group(click.Group):
             raise click.exceptions.Exit(1) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except Exception as e:  # a bug: one line that can be reported, not a traceback
-            print_error(f"internal error ({type(e).__name__}: {e}): please report it")
+        except Exception as e:  # one line, never a traceback (a bug says so, to be reported)
+            err = as_error(e)
+            print_error(err or f"internal error ({type(e).__name__}: {e}): please report it")
             raise click.exceptions.Exit(1) from None
 
 

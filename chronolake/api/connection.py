@@ -70,14 +70,21 @@ class Connection:
         layout = LakeLayout(lake_root(path))
         catalog = open_catalog(layout, tenant, base, read_only)
         try:
-            self._session = Session(layout, catalog, tenant, base, autocommit, read_only)
-            self._executor = Executor(self._session)
-            self._closed = False
-            if database is not None or schema is not None:
-                start_namespace(self._session, database, schema)
+            with translated(layout.root):  # e.g. the data directory cannot be created
+                session = Session(layout, catalog, tenant, base, autocommit, read_only)
         except BaseException:
             catalog.engine.dispose()
             raise
+        try:
+            if database is not None or schema is not None:
+                start_namespace(session, database, schema)
+        except BaseException:
+            session.close()
+            catalog.engine.dispose()
+            raise
+        self._session = session
+        self._executor = Executor(session)
+        self._closed = False
 
     @property
     def tenant(self) -> str:

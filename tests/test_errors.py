@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,39 @@ def test_lake_in_a_read_only_directory(tmp_path: Path) -> None:
     finally:
         for p, mode in modes.items():
             p.chmod(mode)
+
+
+def _immutable(path: Path, on: bool) -> bool:
+    """chattr -R +i/-i: files and directories no process may change, root included."""
+    try:
+        done = subprocess.run(
+            ["chattr", "-R", "+i" if on else "-i", str(path)], capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        return False
+    return done.returncode == 0
+
+
+def test_lake_that_no_one_may_write(tmp_path: Path) -> None:
+    # Immutable files and directories behave as a read-only mount, for root too.
+    lake = tmp_path / "lake"
+    with chronolake.connect(lake) as c:
+        c.execute("CREATE TABLE t AS SELECT 1 AS a")
+        c.execute("INSERT INTO t VALUES (2)")
+    if not _immutable(lake, True):
+        pytest.skip("chattr +i is not available here (it needs CAP_LINUX_IMMUTABLE)")
+    try:
+        with chronolake.connect(lake, read_only=True) as ro:
+            assert ro.execute("SELECT a FROM t ORDER BY a").fetchall() == [(1,), (2,)]
+            assert ro.execute("SELECT count(*) FROM t AT(VERSION => 1)").fetchone() == (1,)
+            with pytest.raises(chronolake.ReadOnlyError):
+                ro.execute("INSERT INTO t VALUES (3)")
+        with pytest.raises(chronolake.OperationalError, match="unless read_only=True") as info:
+            chronolake.connect(lake)
+        clean(info.value)
+    finally:
+        _immutable(lake, False)
+    assert sorted(p.name for p in lake.iterdir()) == ["catalog.sqlite", "data"]
 
 
 # -- statements ---------------------------------------------------------------------------

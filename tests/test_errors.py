@@ -108,7 +108,7 @@ def test_sqlite_read_only_error_is_translated_by_its_code(tmp_path: Path) -> Non
 
 @pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0,
-    reason="root ignores permission bits, and no read-only mount can be made here",
+    reason="root ignores permission bits (test_lake_that_no_one_may_write covers root)",
 )
 def test_lake_in_a_read_only_directory(tmp_path: Path) -> None:
     lake = tmp_path / "lake"

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 from sqlalchemy import exc as sa_exc
@@ -18,6 +19,7 @@ from sqlalchemy import text
 import chronolake
 from chronolake.catalog.errors import catalog_error
 from chronolake.catalog.sqlite import create_sqlite_engine
+from chronolake.engine.errors import duck_error
 
 INTERNALS = ("None", "s0", "Python int", "SET ", "PRAGMA", "Traceback", "sqlalchemy", "sqlite3")
 
@@ -319,3 +321,38 @@ def test_a_clock_without_time_zone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(chronolake.ProgrammingError, match="must return an aware datetime"):
         chronolake.connect(tmp_path, clock=lambda: dt.datetime(2024, 1, 1))
     assert list(tmp_path.iterdir()) == []
+
+
+# -- engine messages, as DuckDB words them ---------------------------------------------------
+
+OUT_OF_MEMORY = (
+    "Out of Memory Error: failed to allocate data of size 16.0 MiB (16.1 MiB/19.0 MiB used)\n"
+    "Possible solutions:\n* Reducing the number of threads (SET threads=X)\n"
+    "* Disabling insertion-order preservation (SET preserve_insertion_order=false)\n"
+    "See also https://duckdb.org/docs/current/guides/performance/how_to_tune_workloads"
+)
+TOO_DEEP = (
+    'Binder Error: Max expression depth limit of 1000 exceeded. Use "SET max_expression_depth '
+    'TO x" to increase the maximum expression depth.'
+)
+DIVISION = (
+    "Invalid Input Error: Division by zero in expression x / 0. Use TRY(...) to return NULL "
+    "for this expression, or SET error_on_division_by_zero=false to return NULL for all "
+    "divisions by zero."
+)
+
+
+def test_engine_messages_lose_their_engine_hints() -> None:
+    oom = duck_error(duckdb.OutOfMemoryException(OUT_OF_MEMORY))
+    assert type(oom) is chronolake.OperationalError
+    assert str(oom) == (
+        "Out of Memory Error: failed to allocate data of size 16.0 MiB (16.1 MiB/19.0 MiB "
+        "used). The statement needs more memory than the engine may use: raise the "
+        "duckdb_memory_limit setting or make the statement read less."
+    )
+    deep = duck_error(duckdb.BinderException(TOO_DEEP))
+    assert type(deep) is chronolake.SqlError and "nested too deeply" in str(deep)
+    division = duck_error(duckdb.InvalidInputException(DIVISION))
+    assert str(division) == "Invalid Input Error: Division by zero in expression x / 0."
+    for err in (oom, deep, division):
+        clean(err)

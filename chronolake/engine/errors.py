@@ -83,8 +83,9 @@ def duck_error(e: duckdb.Error, root: Path | None = None) -> Error:
             "missing, restore the lake's data directory from a backup."
         )
     if isinstance(e, duckdb.OutOfMemoryException):
+        first = msg.splitlines()[0] if msg else "Out of Memory Error"  # the rest tunes DuckDB
         return OperationalError(
-            f"{msg}. The statement needs more memory than the engine may use: raise the "
+            f"{first}. The statement needs more memory than the engine may use: raise the "
             "duckdb_memory_limit setting or make the statement read less."
         )
     if isinstance(e, duckdb.InterruptException):

@@ -6,6 +6,7 @@ from chronolake.api.cursor import Cursor as Cursor
 from chronolake.api.loading import write_arrow as write_arrow
 from chronolake.api.loading import write_pandas as write_pandas
 from chronolake.errors import AlreadyExists as AlreadyExists
+from chronolake.errors import CatalogBusy as CatalogBusy
 from chronolake.errors import CatalogError as CatalogError
 from chronolake.errors import ConflictError as ConflictError
 from chronolake.errors import DatabaseError as DatabaseError
@@ -19,6 +20,7 @@ from chronolake.errors import NotSupportedError as NotSupportedError
 from chronolake.errors import OperationalError as OperationalError
 from chronolake.errors import PermissionDenied as PermissionDenied
 from chronolake.errors import ProgrammingError as ProgrammingError
+from chronolake.errors import ReadOnlyError as ReadOnlyError
 from chronolake.errors import SqlError as SqlError
 from chronolake.errors import TimeTravelError as TimeTravelError
 from chronolake.errors import Warning as Warning

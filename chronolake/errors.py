@@ -96,6 +96,16 @@ class PermissionDenied(ProgrammingError):
     http_status = 403
 
 
+class CatalogBusy(OperationalError):
+    """The catalog stayed locked by another writer past the busy timeout; retrying may succeed."""
+
+    retryable = True
+
+
+class ReadOnlyError(PermissionDenied):
+    """A write on a connection opened with ``read_only=True``."""
+
+
 class ConflictError(OperationalError):
     """A concurrent commit changed what this transaction changed; retrying may succeed."""
 

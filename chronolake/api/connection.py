@@ -9,10 +9,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from chronolake.api.opening import check_clock, lake_root, open_catalog, start_namespace, table_node
 from chronolake.api.points import clause, parse_point
-from chronolake.catalog.base import Catalog
-from chronolake.catalog.sqlite import create_sqlite_engine
-from chronolake.errors import InterfaceError, NotFound, ProgrammingError
+from chronolake.api.translate import translated
+from chronolake.engine.errors import arrow_error
+from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
 from chronolake.settings import Settings
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.executor import Executor
@@ -23,13 +24,16 @@ from chronolake.storage.layout import LakeLayout, check_tenant
 def _as_arrow(obj: Any) -> pa.Table:
     if isinstance(obj, pa.Table):
         return obj
-    if isinstance(obj, pa.RecordBatch):
-        return pa.Table.from_batches([obj])
     mod = type(obj).__module__.split(".")[0]
-    if mod == "pandas":
-        return pa.Table.from_pandas(obj, preserve_index=False)
-    if mod == "polars":
-        return obj.to_arrow()
+    try:
+        if isinstance(obj, pa.RecordBatch):
+            return pa.Table.from_batches([obj])
+        if mod == "pandas":
+            return pa.Table.from_pandas(obj, preserve_index=False)
+        if mod == "polars":
+            return obj.to_arrow()
+    except pa.ArrowException as e:
+        raise arrow_error(e) from None
     raise ProgrammingError(
         f"Cannot register an object of type {type(obj).__name__}: pass a pyarrow Table, "
         "a pandas DataFrame or a polars DataFrame."
@@ -54,23 +58,47 @@ class Connection:
         autocommit: bool = True,
         clock: Callable[[], dt.datetime] | None = None,
         settings: Settings | None = None,
+        read_only: bool = False,
+        database: str | None = None,
+        schema: str | None = None,
     ) -> None:
         check_tenant(tenant)
         base = settings or Settings()
         if clock is not None:
             base = Settings(**{**base.__dict__, "clock": clock})
-        layout = LakeLayout(Path(path).expanduser().absolute())
-        layout.root.mkdir(parents=True, exist_ok=True)
-        catalog = Catalog(create_sqlite_engine(layout.catalog_path, base.catalog_busy_timeout_s))
-        catalog.create_all()
-        catalog.ensure_tenant(tenant, to_us(base.clock()))
-        self._session = Session(layout, catalog, tenant, base, autocommit)
-        self._executor = Executor(self._session)
+        check_clock(base)
+        layout = LakeLayout(lake_root(path))
+        catalog = open_catalog(layout, tenant, base, read_only)
+        try:
+            with translated(layout.root):  # e.g. the data directory cannot be created
+                session = Session(layout, catalog, tenant, base, autocommit, read_only)
+        except BaseException:
+            catalog.engine.dispose()
+            raise
+        try:
+            if database is not None or schema is not None:
+                start_namespace(session, database, schema)
+        except BaseException:
+            session.close()
+            catalog.engine.dispose()
+            raise
+        self._session = session
+        self._executor = Executor(session)
         self._closed = False
 
     @property
     def tenant(self) -> str:
         return self._session.tenant
+
+    @property
+    def read_only(self) -> bool:
+        """True when opened with ``read_only=True``: nothing is ever written to the lake."""
+        return self._session.read_only
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction (BEGIN, or a write with autocommit off) is open."""
+        return not self._closed and self._session.txn is not None
 
     @property
     def autocommit(self) -> bool:
@@ -125,19 +153,19 @@ class Connection:
     def table_history(self, name: str) -> list[dict[str, Any]]:
         """Snapshots that changed a table: id, commit time, query id, operation, rows."""
         self._check()
-        from sqlglot import exp
 
         from chronolake.sql.grammar.parse import DIALECT
         from chronolake.sql.session import from_us
 
         s = self._session
-        node = exp.to_table(name, dialect=DIALECT)
+        node = table_node(name)
         from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
         node = normalize_identifiers(node, dialect=DIALECT)
-        ns = s.catalog.namespace(s.tenant, s.catalog.latest_snapshot(s.tenant))
-        table = resolve_table(ns, s, node)
-        rows = s.catalog.table_history(s.tenant, table.table_id)
+        with translated(s.root):
+            ns = s.catalog.namespace(s.tenant, s.catalog.latest_snapshot(s.tenant))
+            table = resolve_table(ns, s, node)
+            rows = s.catalog.table_history(s.tenant, table.table_id)
         for r in rows:
             r["commit_time"] = from_us(int(r["commit_time"]))
         return rows
@@ -172,7 +200,13 @@ class Connection:
         self._check()
         from chronolake.maintenance.compaction import compact_session
 
-        return compact_session(self._session, name, **options)
+        if self.read_only:
+            raise ReadOnlyError(
+                "This connection is read-only: compaction is not allowed. Connect without "
+                "read_only=True to change the lake."
+            )
+        with translated(self._session.root):
+            return compact_session(self._session, name, **options)
 
     def storage_metrics(self) -> Any:
         """How the tenant's file bytes split per table now (by the connection's clock), and
@@ -182,10 +216,14 @@ class Connection:
         from chronolake.catalog.storage_metrics import storage_report
 
         s = self._session
-        return storage_report(s.catalog, s.tenant, to_us(s.now()))
+        with translated(s.root):
+            return storage_report(s.catalog, s.tenant, to_us(s.now()))
 
     def close(self) -> None:
+        """Close the connection; an open transaction is rolled back (PEP 249), its files
+        removed and nothing of it committed."""
         if not self._closed:
+            self._executor.flush_unlogged()
             self._session.close()
             self._session.catalog.engine.dispose()
             self._closed = True
@@ -194,6 +232,8 @@ class Connection:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        """Leaving a ``with`` block commits an open transaction, or rolls it back when the
+        block raised (as sqlite3 does), then closes the connection."""
         if self._session.txn is not None and not self._closed:
             if exc_type is None:
                 self.commit()
@@ -204,9 +244,7 @@ class Connection:
 
 def _table_sql(name: str) -> str:
     """A table name as the user wrote it (db.schema.table), re-rendered safely by sqlglot."""
-    from sqlglot import exp
-
-    return exp.to_table(name, dialect="snowflake").sql("snowflake")
+    return table_node(name).sql("snowflake")
 
 
 def connect(
@@ -216,12 +254,28 @@ def connect(
     autocommit: bool = True,
     clock: Callable[[], dt.datetime] | None = None,
     settings: Settings | None = None,
+    read_only: bool = False,
+    database: str | None = None,
+    schema: str | None = None,
 ) -> Connection:
     """Open (creating if needed) the lake at ``path`` as ``tenant``.
+
+    ``read_only=True`` opens an existing lake without writing anything (writes raise
+    ``ReadOnlyError``; statements are not recorded in QUERY_HISTORY); ``database`` and
+    ``schema`` pick the starting namespace (default MAIN.PUBLIC).
 
     >>> import chronolake, tempfile
     >>> con = chronolake.connect(tempfile.mkdtemp())
     >>> con.execute("SELECT 42").fetchall()
     [(42,)]
     """
-    return Connection(path, tenant=tenant, autocommit=autocommit, clock=clock, settings=settings)
+    return Connection(
+        path,
+        tenant=tenant,
+        autocommit=autocommit,
+        clock=clock,
+        settings=settings,
+        read_only=read_only,
+        database=database,
+        schema=schema,
+    )

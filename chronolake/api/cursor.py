@@ -31,10 +31,15 @@ def _is_single_row_insert(sql: str) -> bool:
 
     try:
         tree = parse_statement(sql)
-    except Error:
+    except (Error, RecursionError):
         return False  # execute() reports it, with a query id
     values = tree.expression if isinstance(tree, exp.Insert) else None
     return isinstance(values, exp.Values) and len(values.expressions) == 1
+
+
+def _check_sql(sql: object) -> None:
+    if not isinstance(sql, str):
+        raise InterfaceError(f"The statement must be a string (str), not {type(sql).__name__}.")
 
 
 class Cursor:
@@ -72,8 +77,14 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         self._check()
-        if (params is not None and isinstance(params, (str, bytes))) or isinstance(params, dict):
-            raise InterfaceError("params must be a sequence of values for the '?' placeholders.")
+        _check_sql(sql)
+        if params is not None and (
+            isinstance(params, (str, bytes, dict)) or not isinstance(params, Sequence)
+        ):
+            raise InterfaceError(
+                "params must be a sequence (list or tuple) of values for the '?' placeholders, "
+                f"not {type(params).__name__}."
+            )
         self._table, self._rows, self._pos, self.rowcount = None, None, 0, -1
         result = self.connection._executor.execute(sql, params)
         self._table = result.table
@@ -84,7 +95,12 @@ class Cursor:
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> Cursor:
         """INSERT ... VALUES (?, ...) runs as one multi-row statement; others run per row."""
         self._check()
+        _check_sql(sql)
         rows = list(seq_of_params)
+        if any(isinstance(r, (str, bytes, dict)) or not isinstance(r, Sequence) for r in rows):
+            raise InterfaceError(
+                "executemany() takes a sequence of parameter rows, each a list or tuple."
+            )
         if _is_single_row_insert(sql):
             self._table, self._rows, self._pos, self.rowcount = None, None, 0, 0
             result = self.connection._executor.execute_many(sql, rows)

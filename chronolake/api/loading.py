@@ -8,6 +8,7 @@ from typing import Any
 from sqlglot import exp
 
 from chronolake.api.connection import Connection, _as_arrow
+from chronolake.api.opening import table_node
 
 _ids = itertools.count(1)
 
@@ -31,7 +32,7 @@ def write_arrow(
     tmp = f"__CL_LOAD_{next(_ids)}"
     con.register(tmp, arrow)
     try:
-        target = exp.to_table(table_name, dialect="snowflake")
+        target = table_node(table_name)
         source = [exp.to_identifier(c, quoted=True) for c in arrow.column_names]
         names = [exp.to_identifier(c, quoted=quote_identifiers) for c in arrow.column_names]
         src = exp.select(*(exp.alias_(s, n) for s, n in zip(source, names, strict=True))).from_(

@@ -18,6 +18,11 @@ _KINDS = {
 
 def parse_point(text: str) -> tuple[str, str, Any]:
     """``'version:3'`` -> ``('AT', 'VERSION', 3)``; a bare number is a version."""
+    if not isinstance(text, str):
+        raise ProgrammingError(
+            "A point must be a string such as 'version:3' or 'offset:-60', not "
+            f"{type(text).__name__}."
+        )
     if text.strip().lstrip("-").isdigit() and not text.strip().startswith("-"):
         return "AT", "VERSION", int(text)
     kind, sep, value = text.partition(":")
@@ -30,10 +35,14 @@ def parse_point(text: str) -> tuple[str, str, Any]:
         )
     value = value.strip()
     typed: Any = value
-    if found[1] == "VERSION":
-        typed = int(value)
-    elif found[1] == "OFFSET":
-        typed = float(value)
+    try:
+        if found[1] == "VERSION":
+            typed = int(value)
+        elif found[1] == "OFFSET":
+            typed = float(value)
+    except ValueError:
+        number = "a whole number" if found[1] == "VERSION" else "a number of seconds"
+        raise ProgrammingError(f"Invalid point {text!r}: {kind.strip()} takes {number}.") from None
     return found[0], found[1], typed
 
 

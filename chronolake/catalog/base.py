@@ -38,7 +38,7 @@ from chronolake.catalog.model import (
     Snapshot,
     TableInfo,
 )
-from chronolake.errors import OperationalError
+from chronolake.errors import NotFound, OperationalError
 from chronolake.lru import LRU
 
 DEFAULT_DATABASE = "MAIN"
@@ -105,6 +105,9 @@ _ADVANCE_ROW_IDS = (
 _ADVANCE_ROW_IDS_RETURNING = _ADVANCE_ROW_IDS.returning(s.table_row_ids.c.next_row_id)
 
 
+INT64_MAX = 2**63 - 1
+
+
 class Catalog:
     """Metadata of every tenant of one lake."""
 
@@ -146,6 +149,33 @@ class Catalog:
                     .where(s.catalog_meta.c.key == "schema_version")
                     .values(value=str(s.CATALOG_SCHEMA_VERSION))
                 )
+
+    def check_readable(self, tenant: str) -> bool:
+        """For a read-only open: the catalog is a chronolake catalog of this version (an older
+        one would need an upgrade, which writes); True if it holds ``tenant``."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(s.catalog_meta.name):
+                raise NotFound("This path holds no chronolake catalog: check the lake path.")
+            row = conn.execute(
+                select(s.catalog_meta.c.value).where(s.catalog_meta.c.key == "schema_version")
+            ).first()
+            version = int(row[0]) if row is not None else 0
+            if version != s.CATALOG_SCHEMA_VERSION:
+                newer = version > s.CATALOG_SCHEMA_VERSION
+                raise OperationalError(
+                    f"This lake's catalog has schema version {version}, "
+                    + (
+                        f"newer than this chronolake understands ({s.CATALOG_SCHEMA_VERSION}). "
+                        "Upgrade chronolake."
+                        if newer
+                        else "older than this chronolake's: open it once without "
+                        "read_only=True to upgrade it."
+                    )
+                )
+            found = conn.execute(
+                select(s.tenants.c.tenant_id).where(s.tenants.c.tenant_id == tenant)
+            ).first()
+        return found is not None
 
     def ensure_tenant(self, tenant: str, now_us: int) -> None:
         """Create the tenant with database MAIN and schema PUBLIC (existing from the start)."""
@@ -197,6 +227,8 @@ class Catalog:
     def snapshot(self, tenant: str, snapshot_id: int) -> Snapshot | None:
         if snapshot_id == 0:
             return Snapshot(0, 0, 0)
+        if not 0 < snapshot_id <= INT64_MAX:  # no such id; SQLite cannot even bind it
+            return None
         with self.engine.connect() as c:
             row = c.execute(
                 select(
@@ -210,6 +242,7 @@ class Catalog:
     def snapshot_at_time(self, tenant: str, time_us: int, inclusive: bool) -> int:
         """The latest snapshot committed at (or, not inclusive, before) a time; 0 if none."""
         t = s.snapshots
+        time_us = max(-INT64_MAX, min(time_us, INT64_MAX))  # SQLite binds 64-bit integers only
         cond = t.c.commit_time <= time_us if inclusive else t.c.commit_time < time_us
         with self.engine.connect() as c:
             row = c.execute(

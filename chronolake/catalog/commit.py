@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
 from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
@@ -522,7 +523,23 @@ class _Apply:
 
 
 def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
-    """Validate and write ``req`` as the tenant's next snapshot, atomically."""
+    """Validate and write ``req`` as the tenant's next snapshot, atomically.
+
+    A duplicate key means another writer took the same snapshot id (or ids) first: that is a
+    lost race, so it is a retryable ``ConflictError``; other catalog failures are translated
+    by ``catalog_error``."""
+    try:
+        return _commit(catalog, tenant, req)
+    except CATALOG_ERRORS as e:
+        if is_duplicate_key(e):
+            raise ConflictError(
+                "Transaction conflict: another writer committed the same snapshot first. "
+                "Nothing of this transaction was committed; retry it."
+            ) from None
+        raise catalog_error(e) from e
+
+
+def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
         latest = catalog.latest_snapshot(tenant, conn)
         snap_id = latest.snapshot_id + 1

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 
 import chronolake
 
-from .options import connect, format_option, lake_options
+from .options import LakeTarget, format_option, lake_options
 from .output import Format, print_history, print_snapshots
 
 # The tenant's snapshots with the user and type of the statement that committed each one
@@ -23,6 +22,44 @@ FROM INFORMATION_SCHEMA.SNAPSHOTS s
 LEFT JOIN INFORMATION_SCHEMA.QUERY_HISTORY q ON q.query_id = s.query_id
 ORDER BY s.snapshot_id
 """
+
+# statement types and operations that commit snapshots (those seen in the lake count too)
+KNOWN_TYPES = frozenset(
+    {
+        "INSERT",
+        "INSERT_OVERWRITE",
+        "UPDATE",
+        "DELETE",
+        "MERGE",
+        "TRUNCATE",
+        "TRUNCATE_TABLE",
+        "COMMIT",
+        "CREATE_TABLE",
+        "CREATE_VIEW",
+        "CREATE_SCHEMA",
+        "CREATE_DATABASE",
+        "DROP_TABLE",
+        "DROP_VIEW",
+        "DROP_SCHEMA",
+        "DROP_DATABASE",
+        "UNDROP_TABLE",
+        "UNDROP_SCHEMA",
+        "UNDROP_DATABASE",
+        "ALTER_TABLE",
+        "ALTER_SCHEMA",
+        "ALTER_DATABASE",
+        "ALTER_ACCOUNT",
+        "ADD_COLUMN",
+        "DROP_COLUMN",
+        "RENAME_COLUMN",
+        "RENAME_TABLE",
+        "RESTORE",
+        "RESTORE_TABLE",
+        "REVERT",
+        "REVERT_STATEMENT",
+        "COMPACT",
+    }
+)
 
 
 def _timestamp(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -63,8 +100,7 @@ def history(
     until: dt.datetime | None,
     user: str | None,
     stype: str | None,
-    lake: Path,
-    tenant: str,
+    lake: LakeTarget,
     fmt: Format,
 ) -> None:
     """Print the snapshots that changed TABLE, or without one every snapshot of the tenant.
@@ -80,22 +116,33 @@ def history(
     table = table_arg if table_arg is not None else table_opt
     if since is not None and until is not None and since > until:
         raise click.UsageError("--since is after --until")
-    with connect(lake, tenant) as con:
+    with lake.open(read_only=True) as con:
+        needed = table is None or user is not None or stype is not None
+        snapshots = _snapshots(con) if needed else []
+        if stype is not None:
+            _check_type(stype, snapshots)
         if table is None:
-            rows = [r for r in _snapshots(con) if _keep(r, since, until, user, stype)]
-            print_snapshots(rows, fmt)
+            print_snapshots([r for r in snapshots if _keep(r, since, until, user, stype)], fmt)
             return
         entries = con.table_history(table)
-        if user is not None or stype is not None:
-            by_snapshot = {r["snapshot_id"]: r for r in _snapshots(con)}
-        else:
-            by_snapshot = {}
-        kept = [
-            e
-            for e in entries
-            if _keep({**by_snapshot.get(e["snapshot_id"], {}), **e}, since, until, user, stype)
-        ]
+    by_snapshot = {r["snapshot_id"]: r for r in snapshots}
+    kept = [
+        e
+        for e in entries
+        if _keep({**by_snapshot.get(e["snapshot_id"], {}), **e}, since, until, user, stype)
+    ]
     print_history(kept, fmt)
+
+
+def _check_type(stype: str, snapshots: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse a ``--type`` that no statement or operation can have (a typo finds nothing)."""
+    seen = {str(r.get(k) or "").upper() for r in snapshots for k in ("query_type", "operation")}
+    known = sorted((KNOWN_TYPES | seen) - {""})
+    if stype.upper().replace(" ", "_") not in known:
+        raise click.BadParameter(
+            f"unknown statement type {stype!r}: use one of {', '.join(known)}",
+            param_hint="'--type'",
+        )
 
 
 def _snapshots(con: chronolake.Connection) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The ``chronolake`` command group; errors of the lake become one red line and exit code 1."""
+"""The ``chronolake`` command group; errors become one red ``Error: ...`` line on stderr and
+exit code 1 (2 for usage errors, as click does), never a traceback."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import click
 
 import chronolake
+from chronolake.api.translate import as_error
 
 from .history import history
 from .maintain import maintain
@@ -23,6 +25,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except chronolake.Error as e:
             print_error(e)
+            raise click.exceptions.Exit(1) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as e:  # one line, never a traceback (a bug says so, to be reported)
+            err = as_error(e)
+            print_error(err or f"internal error ({type(e).__name__}: {e}): please report it")
             raise click.exceptions.Exit(1) from None
 
 

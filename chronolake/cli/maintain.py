@@ -4,7 +4,6 @@ cleanup, orphans); print what was (or would be) done."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -12,7 +11,7 @@ import click
 from chronolake.maintenance.policy import MaintenancePolicy, run_maintenance
 from chronolake.maintenance.purge import purge_steps
 
-from .options import connect, format_option, lake_options
+from .options import LakeTarget, format_option, lake_options
 from .output import Format, print_rows
 
 COLUMNS = ("step", "files", "bytes", "seconds", "note")
@@ -40,14 +39,13 @@ def maintain(
     dry_run: bool,
     cleanup_grace: float | None,
     orphan_grace: float | None,
-    lake: Path,
-    tenant: str,
+    lake: LakeTarget,
     fmt: Format,
 ) -> None:
     """Compact what the maintenance policy picks, expire snapshots out of retention, delete
     expired files past their grace period and remove orphan files of crashed writers. Every
     run is recorded in the catalog."""
-    with connect(lake, tenant) as con:
+    with lake.open() as con:
         run = run_maintenance(
             con,
             MaintenancePolicy(),

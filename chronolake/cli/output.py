@@ -70,6 +70,26 @@ def print_cursor(cursor: Cursor, fmt: Format, console: Console | None = None) ->
     print_rows(columns, rows, fmt, console, footer=footer)
 
 
+def json_default(value: object) -> str:
+    """Values JSON has no type for (dates, decimals, bytes, ...) as their text."""
+    return str(value)
+
+
+def result_object(statement: str, cursor: Cursor) -> dict[str, Any]:
+    """One statement's result as a JSON-ready object (for several statements in one document):
+    its text, query id, row count and rows (null for a statement that returns no result set)."""
+    rows = None
+    if cursor.description is not None:
+        columns = [str(d[0]) for d in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return {
+        "statement": statement,
+        "query_id": cursor.query_id,
+        "rowcount": cursor.rowcount,
+        "rows": rows,
+    }
+
+
 def print_rows(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -86,7 +106,7 @@ def print_rows(
         click.echo(buf.getvalue(), nl=False)
     elif fmt == "json":
         objects = [dict(zip(columns, row, strict=True)) for row in rows]
-        click.echo(json.dumps(objects, default=str, indent=2))
+        click.echo(json.dumps(objects, default=json_default, indent=2))
     else:
         out = _console(console)
         out.print(_table(columns, rows))
@@ -147,7 +167,7 @@ def _console(console: Console | None) -> Console:
     return console if console is not None else make_console()
 
 
-def print_error(error: BaseException) -> None:
+def print_error(error: BaseException | str) -> None:
     """Print ``Error: <message>`` as one red line on stderr."""
     message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     sys.stdout.flush()  # keep the error after the results printed before it

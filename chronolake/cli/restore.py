@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from .options import connect, format_option, lake_options
+from .options import LakeTarget, format_option, lake_options
 from .output import Format, print_cursor
 
 POINT_HELP = (
@@ -20,9 +18,9 @@ POINT_HELP = (
 @click.option("--to", "point", required=True, metavar="POINT", help=POINT_HELP)
 @lake_options
 @format_option
-def restore(table: str, point: str, lake: Path, tenant: str, fmt: Format) -> None:
+def restore(table: str, point: str, lake: LakeTarget, fmt: Format) -> None:
     """Restore TABLE's data to a point, as a new snapshot (metadata only, undoable)."""
-    with connect(lake, tenant) as con:
+    with lake.open() as con:
         print_cursor(con.restore_table(table, point), fmt)
 
 
@@ -30,9 +28,9 @@ def restore(table: str, point: str, lake: Path, tenant: str, fmt: Format) -> Non
 @click.argument("query_id")
 @lake_options
 @format_option
-def revert(query_id: str, lake: Path, tenant: str, fmt: Format) -> None:
+def revert(query_id: str, lake: LakeTarget, fmt: Format) -> None:
     """Undo exactly the row changes of one statement, as a new snapshot."""
-    with connect(lake, tenant) as con:
+    with lake.open() as con:
         print_cursor(con.revert_statement(query_id), fmt)
 
 
@@ -42,7 +40,7 @@ def revert(query_id: str, lake: Path, tenant: str, fmt: Format) -> None:
 @click.option("--to", "end", metavar="POINT", help="Inclusive end point (default: now).")
 @lake_options
 @format_option
-def diff(table: str, start: str, end: str | None, lake: Path, tenant: str, fmt: Format) -> None:
+def diff(table: str, start: str, end: str | None, lake: LakeTarget, fmt: Format) -> None:
     """Print the net CHANGES of TABLE between two points."""
-    with connect(lake, tenant) as con:
+    with lake.open(read_only=True) as con:
         print_cursor(con.changes(table, start, end), fmt)

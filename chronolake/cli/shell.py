@@ -12,7 +12,7 @@ from rich.console import Console
 
 import chronolake
 
-from .options import connect, format_option, lake_options
+from .options import LakeTarget, client_session, format_option, lake_options
 from .output import Format, make_console, print_cursor, print_error
 from .statements import split_statements
 
@@ -25,14 +25,15 @@ LEAVE = {"exit", "quit", r"\q"}
 @click.command()
 @lake_options
 @format_option
-def shell(lake: Path, tenant: str, fmt: Format) -> None:
-    """Interactive SQL; end each statement with ';', leave with exit, quit or Ctrl-D."""
+def shell(lake: LakeTarget, fmt: Format) -> None:
+    """Interactive SQL; end each statement with ';', leave with exit, quit or Ctrl-D. A
+    transaction still open when the shell ends is rolled back."""
     console = make_console()
     interactive = sys.stdin.isatty()
-    with connect(lake, tenant) as con, _line_history(interactive):
+    with client_session(lake) as con, _line_history(interactive):
         if interactive:
             console.print(
-                f"chronolake shell on {lake} (tenant {tenant}). End statements with ';'.",
+                f"chronolake shell on {lake.path} (tenant {lake.tenant}). End statements with ';'.",
                 markup=False,
             )
         buffer = ""
@@ -60,10 +61,15 @@ def shell(lake: Path, tenant: str, fmt: Format) -> None:
 
 
 def _run(con: chronolake.Connection, statement: str, fmt: Format, console: Console) -> None:
+    """Run one statement; whatever goes wrong is printed and the shell goes on."""
     try:
         print_cursor(con.execute(statement), fmt, console)
     except chronolake.Error as e:
         print_error(e)
+    except KeyboardInterrupt:
+        print_error("statement interrupted (Ctrl-C)")
+    except Exception as e:  # a bug must not end the session: say so and go on
+        print_error(f"internal error ({type(e).__name__}: {e}): please report it")
 
 
 @contextmanager

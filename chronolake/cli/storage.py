@@ -20,7 +20,7 @@ from rich.text import Text
 from chronolake.catalog.storage_metrics import BUCKETS, StorageReport, TableMetrics
 from chronolake.sql.session import from_us
 
-from .options import connect, format_option, lake_options
+from .options import LakeTarget, format_option, lake_options
 from .output import Format, make_console, print_rows
 
 COLUMNS = (
@@ -217,7 +217,7 @@ def _check_chart(_ctx: click.Context, param: click.Parameter, value: Path | None
     callback=_check_chart,
     help="Also draw the split and the growth over snapshots into this .png or .svg file.",
 )
-def storage(lake: Path, tenant: str, fmt: Format, chart: Path | None) -> None:
+def storage(lake: LakeTarget, fmt: Format, chart: Path | None) -> None:
     """Show how the tenant's storage splits per table: active, time travel, failsafe and
     retained for clones (INFORMATION_SCHEMA.TABLE_STORAGE_METRICS), with totals.
 
@@ -226,7 +226,7 @@ def storage(lake: Path, tenant: str, fmt: Format, chart: Path | None) -> None:
       chronolake storage --lake ./lake --format json
       chronolake storage --lake ./lake --chart storage.png
     """
-    with connect(lake, tenant) as con:
+    with lake.open(read_only=True) as con:
         report: StorageReport = con.storage_metrics()
     if fmt == "table":
         _print_table(report)

@@ -17,10 +17,13 @@ from chronolake.settings import Settings
 
 
 def open_duck(
-    tenant_root: Path, temp_dir: Path, settings: Settings, timezone: str = "UTC"
+    tenant_root: Path, temp_dir: Path | None, settings: Settings, timezone: str = "UTC"
 ) -> duckdb.DuckDBPyConnection:
-    tenant_root.mkdir(parents=True, exist_ok=True)
-    temp_dir.mkdir(parents=True, exist_ok=True)
+    """A sandboxed engine; without ``temp_dir`` (read-only lakes) it creates nothing on disk
+    and never spills."""
+    if temp_dir is not None:
+        tenant_root.mkdir(parents=True, exist_ok=True)
+        temp_dir.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -32,7 +35,7 @@ def open_duck(
         config["memory_limit"] = settings.duckdb_memory_limit
     con = duckdb.connect(":memory:", config=config)
     con.execute("SET TimeZone = ?", [timezone])
-    con.execute("SET temp_directory = ?", [str(temp_dir)])
+    con.execute("SET temp_directory = ?", ["" if temp_dir is None else str(temp_dir)])
     con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/"]])
     # Snowflake fails a division by zero; DuckDB would answer NULL
     con.execute(

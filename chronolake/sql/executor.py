@@ -7,27 +7,24 @@ in the same catalog transaction, and retried on a conflict (re-read, re-run, re-
 
 from __future__ import annotations
 
-import contextlib
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.commit import commit as catalog_commit
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
+from chronolake.engine.errors import foreign_error
 from chronolake.engine.session import first_row
 from chronolake.errors import (
     ConflictError,
-    DatabaseError,
-    DataError,
     Error,
     InternalError,
     NotSupportedError,
-    PermissionDenied,
+    ReadOnlyError,
     SqlError,
 )
 from chronolake.sql.binding.access import access_rows, read_rows
@@ -89,38 +86,21 @@ def _query_type(tree: exp.Expr) -> str:
     return "UNKNOWN"
 
 
-_INTERNAL = re.compile(r"__cl_v\d+(_r)?")
-_MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
-
-
-def _clean(msg: str) -> str:
-    """DuckDB's message without the echo of internal SQL (which names internal views)."""
-    msg = msg.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
-    return _INTERNAL.sub("table", msg)
-
-
-def _map_duck_error(e: duckdb.Error) -> Error:
-    msg = _clean(str(e))
-    missing = _MISSING_COLUMN.search(msg)
-    if missing:
-        return SqlError(f"SQL compilation error: invalid identifier '{missing.group(1)}'")
-    if isinstance(e, duckdb.PermissionException):
-        return PermissionDenied(msg)
-    if isinstance(
-        e, (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)
-    ):
-        return DataError(msg)
-    if isinstance(e, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)):
-        return SqlError(f"SQL compilation error: {msg}")
-    if isinstance(e, duckdb.ConstraintException):
-        return DataError(msg)
-    return DatabaseError(msg)
+def _translate(e: Exception, session: Session) -> Error:
+    """The chronolake error for a failure raised below chronolake (catalog, engine, files)."""
+    if isinstance(e, CATALOG_ERRORS):
+        return catalog_error(e)
+    found = foreign_error(e, session.root)
+    if found is not None:
+        return found
+    return InternalError(f"Internal error ({type(e).__name__}: {e}): please report it.")
 
 
 class Executor:
     def __init__(self, session: Session) -> None:
         self.s = session
         self._running: Ctx | None = None  # the statement being run (its reads, if it fails)
+        self._unlogged: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -148,6 +128,7 @@ class Executor:
 
     def _execute(self, text: str, substitute: Callable[[exp.Expr, Any], exp.Expr]) -> Result:
         s = self.s
+        self.flush_unlogged()
         start = s.now()
         query_id = str(uuid.uuid4())
         qtype = "UNKNOWN"
@@ -165,14 +146,10 @@ class Executor:
         except Error as e:
             self._log_failure(text, start, query_id, qtype, e, ctx)
             raise
-        except duckdb.Error as e:
-            err = _map_duck_error(e)
+        except Exception as e:  # below chronolake: every failure still gets its history row
+            err = _translate(e, s)
             self._log_failure(text, start, query_id, qtype, err, ctx)
-            raise err from None
-        except (ValueError, OverflowError) as e:
-            err = DataError(str(e))
-            self._log_failure(text, start, query_id, qtype, err, ctx)
-            raise err from None
+            raise err from (e if isinstance(err, InternalError) else None)
         finally:
             s.query_ids.append(query_id)
             s.drop_statement_objects()
@@ -200,6 +177,11 @@ class Executor:
         writes = not isinstance(
             tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe, exp.Show)
         ) and not (isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION")
+        if writes and s.read_only:
+            raise ReadOnlyError(
+                f"This connection is read-only: {qtype.replace('_', ' ')} is not allowed. "
+                "Connect without read_only=True to change the lake."
+            )
         if s.txn is None and not s.autocommit and writes:
             s.txn = s.begin(explicit=True)  # implicit transaction when autocommit is off
         if s.txn is not None:
@@ -440,6 +422,8 @@ class Executor:
         txn_id: str | None,
         access: list[dict[str, Any]] | None = None,
     ) -> None:
+        if self.s.read_only:  # a read-only connection writes nothing, not even history
+            return
         row = self._log_row(ctx, text, table, txn_id, "SUCCESS", None)
         self.s.catalog.insert_statements([row], access or ())
 
@@ -447,14 +431,31 @@ class Executor:
         self, text: str, start: Any, query_id: str, qtype: str, err: Error, ctx: Ctx | None
     ) -> None:
         s = self.s
-        if ctx is None:
-            txn = s.txn or s.begin(explicit=False)
-            ctx = Ctx(s, txn, start, query_id, qtype)
+        if s.read_only:
+            return
         txn_id = s.txn.txn_id if s.txn is not None else None
         running = self._running
         # a failed statement changed nothing: only what it read is recorded
         reads = read_rows(running) if running is not None and running.query_id == query_id else []
-        with contextlib.suppress(Exception):
-            s.catalog.insert_statements(
-                [self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))], reads
-            )
+        try:
+            if ctx is None:
+                ctx = Ctx(s, s.txn or s.begin(explicit=False), start, query_id, qtype)
+            row = self._log_row(ctx, text, None, txn_id, "FAILED_WITH_ERROR", str(err))
+        except Exception:  # the catalog cannot even be read: there is no snapshot to log against
+            return
+        self._unlogged.append((row, reads))
+        self.flush_unlogged()
+
+    def flush_unlogged(self) -> None:
+        """Write the history rows of failed statements that the catalog could not take when
+        they failed (locked, say); kept for the next statement or close() otherwise."""
+        if not self._unlogged:
+            return
+        rows = [r for r, _ in self._unlogged]
+        reads = [a for _, access in self._unlogged for a in access]
+        try:
+            self.s.catalog.insert_statements(rows, reads)
+        except Exception as e:
+            if not is_duplicate_key(e):  # a duplicate never goes in: drop rather than retry
+                return
+        self._unlogged.clear()

@@ -40,16 +40,16 @@ class Session:
         tenant: str,
         settings: Settings,
         autocommit: bool,
+        read_only: bool = False,
     ) -> None:
         self.layout = layout
+        self.read_only = read_only
         self.catalog = catalog
         self.tenant = tenant
         self.settings = settings
         self.autocommit = autocommit
         self.root: Path = layout.tenant_root(tenant)
-        self.duck: duckdb.DuckDBPyConnection = open_duck(
-            self.root, layout.temp_dir(tenant), settings
-        )
+        self.duck: duckdb.DuckDBPyConnection = open_duck(self.root, self._temp_dir(), settings)
         self.views = ScanViews(self.duck, self.root)
         self.session_id = uuid.uuid4().hex[:16]
         self.database: str | None = DEFAULT_DATABASE
@@ -62,6 +62,10 @@ class Session:
         self.statement_objects: list[str] = []  # registered for the running statement only
         self.timezone = "UTC"
         self.parameters: dict[str, str | None] = {}
+
+    def _temp_dir(self) -> Path | None:
+        """Where the engine may spill; None (no spilling) when the lake must not be written."""
+        return None if self.read_only else self.layout.temp_dir(self.tenant)
 
     def register(self, internal: str, table: Any) -> None:
         self.duck.register(internal, table)
@@ -87,7 +91,7 @@ class Session:
                 "such as 'UTC' or 'America/Los_Angeles'."
             ) from None
         old = self.duck
-        self.duck = open_duck(self.root, self.layout.temp_dir(self.tenant), self.settings, zone)
+        self.duck = open_duck(self.root, self._temp_dir(), self.settings, zone)
         self.views = ScanViews(self.duck, self.root)
         for internal, table in self.registered_objects.items():
             self.duck.register(internal, table)

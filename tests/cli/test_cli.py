@@ -59,19 +59,17 @@ def test_sql_runs_every_statement_of_a_file_in_one_session(lake: Path, tmp_path:
         "SELECT s FROM t\n"
     )
     result = ok(invoke(lake, "sql", "--format", "json", "-f", str(script)))
-    decoder = json.JSONDecoder()
-    text, results = result.stdout.strip(), []
-    while text:
-        value, end = decoder.raw_decode(text)
-        results.append(value)
-        text = text[end:].strip()
-    # One array per statement; DDL and DML return a status row, as in Snowflake.
-    assert len(results) == 5
-    assert results[2] == [{"number of rows deleted": 1}]
-    assert [[{k.lower(): v for k, v in row.items()} for row in r] for r in results[3:]] == [
-        [{"n": 2}],
-        [{"s": "c"}],
+    # One JSON document: an object per statement; DDL and DML return a status row.
+    results = json.loads(result.stdout)
+    assert [r["statement"] for r in results][1:3] == [
+        "INSERT INTO t VALUES (1, 'a;b'), (2, 'c')",
+        "DELETE FROM t WHERE id = 1",
     ]
+    assert results[2]["rows"] == [{"number of rows deleted": 1}]
+    assert results[2]["rowcount"] == 1
+    assert all(r["query_id"] for r in results)
+    rows = [[{k.lower(): v for k, v in row.items()} for row in r["rows"]] for r in results[3:]]
+    assert rows == [[{"n": 2}], [{"s": "c"}]]
 
 
 def test_sql_file_in_table_format_echoes_each_statement(lake: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from chronolake.catalog.retention import (
     schema_days,
     table_days,
 )
+from chronolake.engine.errors import clean_message
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError, TimeTravelError
 from chronolake.sql.session import Ctx, to_us
@@ -61,7 +62,9 @@ def _constant(ctx: Ctx, expr: exp.Expr, cast: str | None) -> object:
     try:
         row = first_row(ctx.session.duck, exp.select(value).sql("duckdb"))
     except duckdb.Error as e:
-        raise DataError(f"Invalid AT/BEFORE value {expr.sql('snowflake')}: {e}") from None
+        raise DataError(
+            f"Invalid AT/BEFORE value {expr.sql('snowflake')}: {clean_message(str(e))}"
+        ) from None
     return None if row is None else row[0]
 
 
@@ -96,19 +99,19 @@ def resolve_point(
     elif kind == "STATEMENT":
         qid = _constant(ctx, expr, None)
         if not isinstance(qid, str):
-            raise TimeTravelError(f"Statement {qid} not found")
+            raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
         points = catalog.statement_points(tenant, qid)
         if points is None:
-            raise TimeTravelError(f"Statement {qid} not found")
+            raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
         produced, visible, point_us = points
         snap = visible if produced is None else produced - 1 if before else produced
     elif kind == "VERSION":
         raw = _constant(ctx, expr, None)
         if not isinstance(raw, int) or isinstance(raw, bool):
-            raise TimeTravelError(f"No snapshot found at version {raw}")
+            raise TimeTravelError(f"No snapshot found at version {'NULL' if raw is None else raw}")
         found = catalog.snapshot(tenant, raw) if raw >= 1 else None
         if found is None:
-            raise TimeTravelError(f"No snapshot found at version {raw}")
+            raise TimeTravelError(f"No snapshot found at version {'NULL' if raw is None else raw}")
         point_us = found.commit_time_us
         snap = raw - 1 if before else raw
     else:

@@ -70,7 +70,7 @@ def revert(ctx: Ctx, node: exp.Expr) -> pa.Table:
     qid = None if row is None else row[0]
     points = session.catalog.statement_points(session.tenant, str(qid)) if qid else None
     if not isinstance(qid, str) or points is None:
-        raise TimeTravelError(f"Statement {qid} not found")
+        raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
     produced = points[0]
     if produced is None:
         raise SqlError(f"Statement {qid} committed no changes: there is nothing to revert.")

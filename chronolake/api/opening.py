@@ -1,0 +1,140 @@
+"""Opening a lake: checking the path, the catalog (read-write or read-only) and the
+starting namespace, each failure as a chronolake error that says what to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from chronolake.catalog.base import Catalog
+from chronolake.catalog.errors import catalog_errors
+from chronolake.catalog.sqlite import create_sqlite_engine
+from chronolake.errors import InterfaceError, NotFound, OperationalError, ProgrammingError
+from chronolake.settings import Settings
+from chronolake.sql.binding.names import resolve_database, resolve_schema
+from chronolake.sql.session import Session, to_us
+from chronolake.storage.layout import LakeLayout
+
+
+def lake_root(path: object) -> Path:
+    """The absolute directory of a lake from what the caller passed as its path."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise InterfaceError(
+            f"The lake path must be a string or a path, not {type(path).__name__}: "
+            "e.g. chronolake.connect('./lake')."
+        )
+    text = os.fspath(path)
+    text = os.fsdecode(text) if isinstance(text, bytes) else text
+    if not text.strip():
+        raise InterfaceError(
+            "The lake path is empty: give the lake's directory, e.g. chronolake.connect('./lake') "
+            "('.' for the current directory)."
+        )
+    return Path(text).expanduser().absolute()
+
+
+def _make_root(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ProgrammingError(
+            f"Cannot create a lake at {root}: a part of that path is a file. Give a directory."
+        ) from None
+    except PermissionError:
+        raise OperationalError(
+            f"Cannot create a lake at {root}: permission denied. Choose a writable directory."
+        ) from None
+    except OSError as e:
+        raise OperationalError(f"Cannot create a lake at {root}: {e.strerror or e}.") from None
+
+
+def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only: bool) -> Catalog:
+    """The lake's catalog; created and upgraded as needed unless ``read_only``, which writes
+    nothing and requires an existing lake that holds ``tenant``."""
+    root = layout.root
+    if root.exists() and not root.is_dir():
+        raise ProgrammingError(
+            f"{root} is a file, not a lake: give the lake's directory (or a new path to "
+            "create one)."
+        )
+    if read_only and not layout.catalog_path.is_file():
+        raise NotFound(
+            f"No lake at {root} (no catalog.sqlite there): check the path. Opening read-only "
+            "never creates a lake."
+        )
+    if not read_only:
+        _make_root(root)
+    engine = create_sqlite_engine(layout.catalog_path, settings.catalog_busy_timeout_s, read_only)
+    catalog = Catalog(engine)
+    try:
+        with catalog_errors():
+            if read_only:
+                if not catalog.check_readable(tenant):
+                    raise NotFound(f"Tenant '{tenant}' does not exist in the lake at {root}.")
+            else:
+                catalog.create_all()
+                catalog.ensure_tenant(tenant, to_us(settings.clock()))
+    except BaseException:
+        engine.dispose()
+        raise
+    return catalog
+
+
+def check_clock(settings: Settings) -> None:
+    """The clock must tell aware time: every commit time and AT(OFFSET) depends on it."""
+    try:
+        now = settings.clock()
+    except Exception as e:
+        raise ProgrammingError(f"The clock failed: {type(e).__name__}: {e}") from e
+    if not isinstance(now, dt.datetime) or now.tzinfo is None:
+        raise ProgrammingError(
+            "The clock must return an aware datetime (with a time zone), e.g. "
+            "datetime.now(timezone.utc)."
+        )
+
+
+def table_node(name: object) -> exp.Table:
+    """A table name as written in the API (``db.schema.table``, parts quoted as in SQL)."""
+    if not isinstance(name, str):
+        raise ProgrammingError(
+            f"The table name must be a string such as 'orders' or 'db.schema.orders', not "
+            f"{type(name).__name__}."
+        )
+    if not name.strip():
+        raise ProgrammingError("The table name is empty: give one such as 'orders'.")
+    try:
+        return exp.to_table(name, dialect="snowflake")
+    except (ParseError, TokenError):
+        raise ProgrammingError(
+            f"Invalid table name {name!r}: give a name such as 'orders' or 'db.schema.orders' "
+            "(double-quote parts with other characters)."
+        ) from None
+
+
+def _name(text: str, what: str) -> str:
+    """A database or schema name folded as Snowflake folds identifiers (quoted keeps case)."""
+    try:
+        ident = exp.parse_identifier(text, dialect="snowflake")
+    except ParseError:
+        raise ProgrammingError(
+            f"Invalid {what} name {text!r}: use an identifier, or double-quote it."
+        ) from None
+    return normalize_identifiers(ident, dialect="snowflake").name
+
+
+def start_namespace(session: Session, database: str | None, schema: str | None) -> None:
+    """Make ``database`` (default MAIN) and ``schema`` (default PUBLIC) current, as USE does."""
+    cat, tenant = session.catalog, session.tenant
+    with catalog_errors():
+        ns = cat.namespace(tenant, cat.latest_snapshot(tenant))
+    db_name = _name(database, "database") if database is not None else session.database
+    db = resolve_database(ns, session, db_name)
+    sc = resolve_schema(ns, session, db.name, _name(schema, "schema") if schema else "PUBLIC")
+    session.database, session.schema = db.name, sc.name

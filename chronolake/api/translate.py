@@ -1,0 +1,34 @@
+"""Failures below the API (catalog, engine, files, Arrow) as chronolake errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error
+from chronolake.engine.errors import foreign_error
+from chronolake.errors import Error
+
+
+def as_error(e: Exception, root: Path | None = None) -> Error | None:
+    """The chronolake error for ``e``; None when ``e`` is a bug (no user could cause it)."""
+    if isinstance(e, Error):
+        return e
+    if isinstance(e, CATALOG_ERRORS):
+        return catalog_error(e)
+    return foreign_error(e, root)
+
+
+@contextmanager
+def translated(root: Path | None = None) -> Iterator[None]:
+    """Raise the chronolake error for anything a user can cause in the block."""
+    try:
+        yield
+    except Error:
+        raise
+    except Exception as e:
+        err = as_error(e, root)
+        if err is None:
+            raise
+        raise err from None

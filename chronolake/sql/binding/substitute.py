@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from chronolake.errors import ProgrammingError, SqlError
+from chronolake.sql.binding.output_names import name_outputs
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
 
@@ -88,6 +89,7 @@ def substitute(
     session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: dt.datetime
 ) -> exp.Expr:
     """Bind everything constant in ``tree`` (in place) and return it."""
+    name_outputs(tree)  # before any rewrite: names come from the text as written
     placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
     given = list(params or [])
     if len(placeholders) != len(given):

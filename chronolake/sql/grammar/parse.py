@@ -14,6 +14,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import Token, TokenType
 
 from chronolake.errors import PermissionDenied, SqlError
+from chronolake.sql.binding.output_names import TEXT_KEY
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -229,4 +230,6 @@ def _parse(text: str) -> exp.Expr:
             f"Actual statement count {len(trees)} did not match the desired statement count 1: "
             "execute one statement at a time."
         )
-    return normalize_identifiers(trees[0], dialect=DIALECT)
+    tree = normalize_identifiers(trees[0], dialect=DIALECT)
+    tree.meta[TEXT_KEY] = text  # result columns are named after the text (output_names)
+    return tree

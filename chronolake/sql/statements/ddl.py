@@ -12,7 +12,13 @@ from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, Table
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binding.binder import bind
-from chronolake.sql.binding.names import find_table, resolve_database, resolve_schema, resolve_table
+from chronolake.sql.binding.names import (
+    find_column,
+    find_table,
+    resolve_database,
+    resolve_schema,
+    resolve_table,
+)
 from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
@@ -291,11 +297,12 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         names = [c.name for c in targets if c is not None]
         cols = list(table.columns)
         for name in names:
-            if table.column(name) is None:
+            found = find_column(table, name)
+            if found is None:
                 if action.args.get("exists"):
                     continue
                 raise NotFound(f"invalid identifier '{name}'")
-            cols = [c for c in cols if c.name != name]
+            cols = [c for c in cols if c.column_id != found.column_id]
         if not cols:
             raise SqlError(f"Cannot drop the last column of table {table.name}.")
         new = table.with_columns(tuple(cols))
@@ -303,10 +310,11 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         return new
     if isinstance(action, exp.RenameColumn):
         old, to = action.this.name, action.args["to"].name
-        renamed = table.column(old)
+        renamed = find_column(table, old)
         if renamed is None:
             raise NotFound(f"invalid identifier '{old}'")
-        if table.column(to) is not None:
+        taken_by = find_column(table, to)
+        if taken_by is not None and taken_by.column_id != renamed.column_id:
             raise AlreadyExists(f"column '{to}' already exists")
         _check_column_name(to)
         new = table.with_columns(

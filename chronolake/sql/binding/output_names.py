@@ -1,0 +1,152 @@
+"""The names Snowflake gives the columns of a query's result.
+
+A column reference is named by its identifier (``SELECT id`` gives ``ID``, ``SELECT "id"``
+gives ``id``); any other unaliased expression by its own text, upper-cased except for quoted
+identifiers (``SELECT count(*)`` gives ``COUNT(*)``, ``SELECT a+1`` gives ``A+1``). Every such
+projection gets that name as an explicit alias, so DuckDB's own naming never shows.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+TEXT_KEY = "sql_text"  # the root's meta: the text the tree was parsed from
+
+_OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
+_CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
+# tokens that end a select list (at its own bracket depth)
+_END = {
+    TokenType.FROM,
+    TokenType.WHERE,
+    TokenType.GROUP_BY,
+    TokenType.HAVING,
+    TokenType.QUALIFY,
+    TokenType.ORDER_BY,
+    TokenType.LIMIT,
+    TokenType.FETCH,
+    TokenType.OFFSET,
+    TokenType.UNION,
+    TokenType.EXCEPT,
+    TokenType.INTERSECT,
+    TokenType.INTO,
+    TokenType.WINDOW,
+    TokenType.SEMICOLON,
+}
+_LEADING = {TokenType.DISTINCT, TokenType.ALL}
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Projection ``index`` of a select list of ``width`` projections: tokens first..last."""
+
+    index: int
+    width: int
+    first: int
+    last: int
+
+
+@dataclass
+class _List:
+    depth: int
+    items: list[tuple[int, int]] = field(default_factory=list)
+    start: int | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _select_lists(text: str) -> tuple[tuple[Token, ...], tuple[_Span, ...]]:
+    """The tokens of ``text`` and the span of every projection of every select list."""
+    try:
+        tokens = tuple(sqlglot.Dialect.get_or_raise("snowflake").tokenize(text))
+    except TokenError:
+        return (), ()
+    spans: list[_Span] = []
+    stack: list[_List] = []
+
+    def close(lst: _List, last: int) -> None:
+        if lst.start is not None and lst.start <= last:
+            lst.items.append((lst.start, last))
+        spans.extend(_Span(i, len(lst.items), a, b) for i, (a, b) in enumerate(lst.items))
+
+    depth = 0
+    for i, tok in enumerate(tokens):
+        kind = tok.token_type
+        top = stack[-1] if stack else None
+        if top is not None and top.start == i and kind in _LEADING | {TokenType.TOP}:
+            top.start = i + (2 if kind == TokenType.TOP else 1)
+            continue
+        if kind == TokenType.SELECT:
+            stack.append(_List(depth, start=i + 1))
+        elif kind in _OPEN:
+            depth += 1
+        elif kind in _CLOSE:
+            depth -= 1
+            while stack and stack[-1].depth > depth:
+                close(stack.pop(), i - 1)
+        elif top is not None and depth == top.depth and kind == TokenType.COMMA:
+            if top.start is not None:
+                top.items.append((top.start, i - 1))
+            top.start = i + 1
+        elif top is not None and depth == top.depth and kind in _END:
+            close(stack.pop(), i - 1)
+    while stack:
+        close(stack.pop(), len(tokens) - 1)
+    return tokens, tuple(spans)
+
+
+def _written(node: exp.Expr, index: int, width: int, text: str) -> str | None:
+    """The text of projection ``index`` (of ``width``) as the user wrote it, upper-cased
+    outside quoted identifiers; None when it cannot be found (a tree not parsed from
+    ``text``)."""
+    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    ends = [n.meta["end"] for n in node.walk() if "end" in n.meta]
+    if not starts:
+        return None
+    tokens, spans = _select_lists(text)
+    lo, hi = min(starts), max(ends)
+    fits = [
+        s
+        for s in spans
+        if s.index == index
+        and s.width == width
+        and tokens[s.first].start <= lo
+        and tokens[s.last].end >= hi
+    ]
+    if not fits:
+        return None
+    span = min(fits, key=lambda s: tokens[s.last].end - tokens[s.first].start)
+    parts, pos = [], tokens[span.first].start
+    for tok in tokens[span.first : span.last + 1]:
+        parts.append(text[pos : tok.start])
+        raw = text[tok.start : tok.end + 1]
+        parts.append(raw if tok.token_type == TokenType.IDENTIFIER else raw.upper())
+        pos = tok.end + 1
+    return "".join(parts)
+
+
+def output_name(node: exp.Expr, index: int, width: int, text: str | None) -> str | None:
+    """Snowflake's name for an unaliased projection; None for a star (names its columns)."""
+    if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and node.is_star):
+        return None
+    if isinstance(node, exp.Column):
+        return node.name
+    written = _written(node, index, width, text) if text else None
+    return written if written is not None else node.sql("snowflake").upper()
+
+
+def name_outputs(tree: exp.Expr) -> exp.Expr:
+    """Alias every unaliased projection of every SELECT in ``tree`` (in place)."""
+    text = tree.meta.get(TEXT_KEY)
+    for select in list(tree.find_all(exp.Select)):
+        named = []
+        width = len(select.expressions)
+        for i, node in enumerate(select.expressions):
+            name = None if isinstance(node, exp.Alias) else output_name(node, i, width, text)
+            named.append(node if name is None else exp.alias_(node, name, quoted=True))
+        select.set("expressions", named)
+    return tree

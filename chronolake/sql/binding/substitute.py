@@ -9,13 +9,16 @@ A replaced projection keeps the name Snowflake gives it (``$X``, ``LAST_QUERY_ID
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Sequence
 from typing import Any
 
+import duckdb
 from sqlglot import exp
 
-from chronolake.errors import ProgrammingError, SqlError
+from chronolake.engine.session import first_row
+from chronolake.errors import DataError, ProgrammingError, SqlError
 from chronolake.sql.binding.output_names import name_outputs
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
@@ -34,14 +37,59 @@ _TIMESTAMPS = {
 }
 
 
+def _variable(session: Session, node: exp.Parameter) -> exp.Expr:
+    name = node.name.upper()
+    if name not in session.variables:
+        raise SqlError(f"Session variable '${name}' does not exist. Set it with SET {name} = ...")
+    return session.variables[name].copy()
+
+
+def _position(session: Session, arg: exp.Expr) -> int | None:
+    """The position argument of LAST_QUERY_ID as Snowflake reads it: a constant number or
+    numeric string (rounded to an integer), NULL for NULL."""
+    if isinstance(arg, exp.Parameter):
+        arg = _variable(session, arg)
+    if any(isinstance(n, (exp.Column, exp.Select, exp.Parameter, exp.Star)) for n in arg.walk()):
+        raise SqlError(
+            "SQL compilation error: argument 1 to function LAST_QUERY_ID needs to be constant, "
+            f"found '{arg.sql('snowflake')}'"
+        )
+    try:
+        row = first_row(session.duck, exp.select(arg.copy()).sql("duckdb"))
+    except duckdb.Error:
+        raise SqlError(
+            "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
+            f"found '{arg.sql('snowflake')}'"
+        ) from None
+    value = None if row is None else row[0]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
+        raise SqlError(
+            "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
+            f"found '{arg.sql('snowflake')}'"
+        )
+    try:
+        number = decimal.Decimal(value.strip() if isinstance(value, str) else value)
+    except decimal.InvalidOperation:
+        raise DataError(f"Numeric value '{value}' is not recognized") from None
+    if not number.is_finite():
+        raise DataError(f"Numeric value '{value}' is not recognized")
+    return int(number.to_integral_value(rounding=decimal.ROUND_HALF_UP))
+
+
 def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
-    n = -1
-    if node.expressions:
-        try:
-            n = int(node.expressions[0].sql("snowflake"))
-        except ValueError:
-            raise SqlError("LAST_QUERY_ID takes an integer constant.") from None
+    """The id of the n-th statement of the session (negative n: from the most recent one);
+    NULL for a NULL or out-of-range n."""
+    if len(node.expressions) > 1:
+        raise SqlError(
+            "SQL compilation error: too many arguments for function LAST_QUERY_ID: "
+            f"expected at most 1, got {len(node.expressions)}"
+        )
+    n = _position(session, node.expressions[0]) if node.expressions else -1
     ids = session.query_ids
+    if n is None:
+        return None
     if n < 0 and -n <= len(ids):
         return ids[n]
     if 0 < n <= len(ids):
@@ -102,12 +150,7 @@ def substitute(
 
     def value_of(node: exp.Expr) -> exp.Expr | None:
         if isinstance(node, exp.Parameter):
-            name = node.name.upper()
-            if name not in session.variables:
-                raise SqlError(
-                    f"Session variable '${name}' does not exist. Set it with SET {name} = ..."
-                )
-            return session.variables[name].copy()
+            return _variable(session, node)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
             return to_literal(_last_query_id(session, node))
         if isinstance(node, exp.CurrentTimestamp):

@@ -2,8 +2,9 @@
 
 A column reference is named by its identifier (``SELECT id`` gives ``ID``, ``SELECT "id"``
 gives ``id``); any other unaliased expression by its own text, upper-cased except for quoted
-identifiers (``SELECT count(*)`` gives ``COUNT(*)``, ``SELECT a+1`` gives ``A+1``). Every such
-projection gets that name as an explicit alias, so DuckDB's own naming never shows.
+identifiers (``SELECT count(*)`` gives ``COUNT(*)``, ``SELECT a+1`` gives ``A+1``). Such an
+expression gets that name as an explicit alias, so DuckDB's own naming never shows; column
+references are renamed in the result (``rename_result``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import TokenError
@@ -130,17 +132,18 @@ def _written(node: exp.Expr, index: int, width: int, text: str) -> str | None:
 
 
 def output_name(node: exp.Expr, index: int, width: int, text: str | None) -> str | None:
-    """Snowflake's name for an unaliased projection; None for a star (names its columns)."""
-    if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and node.is_star):
+    """Snowflake's name for an unaliased projection other than a column or a star."""
+    if isinstance(node, (exp.Star, exp.Column)):
         return None
-    if isinstance(node, exp.Column):
-        return node.name
     written = _written(node, index, width, text) if text else None
     return written if written is not None else node.sql("snowflake").upper()
 
 
 def name_outputs(tree: exp.Expr) -> exp.Expr:
-    """Alias every unaliased projection of every SELECT in ``tree`` (in place)."""
+    """Alias every unaliased expression projection of every SELECT in ``tree`` (in place).
+
+    Column references keep no alias: DuckDB would read ``b AS "B"`` as a reference to the
+    alias itself; ``result_names`` names them in the result instead."""
     text = tree.meta.get(TEXT_KEY)
     for select in list(tree.find_all(exp.Select)):
         named = []
@@ -150,3 +153,24 @@ def name_outputs(tree: exp.Expr) -> exp.Expr:
             named.append(node if name is None else exp.alias_(node, name, quoted=True))
         select.set("expressions", named)
     return tree
+
+
+def result_names(query: exp.Expr) -> list[str] | None:
+    """The names of a query's result columns, or None when a star makes them unknown here."""
+    while isinstance(query, (exp.Union, exp.Intersect, exp.Except, exp.Subquery)):
+        query = query.this
+    if not isinstance(query, exp.Select):
+        return None
+    names = []
+    for node in query.expressions:
+        if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and node.is_star):
+            return None
+        names.append(node.alias_or_name)
+    return names
+
+
+def rename_result(table: pa.Table, names: list[str] | None) -> pa.Table:
+    """``table`` with Snowflake's column names (``result_names`` of its query)."""
+    if names is None or len(names) != table.num_columns or names == table.column_names:
+        return table
+    return table.rename_columns(names)

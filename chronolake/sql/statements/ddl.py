@@ -19,6 +19,7 @@ from chronolake.sql.binding.names import (
     resolve_schema,
     resolve_table,
 )
+from chronolake.sql.binding.output_names import result_names
 from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
@@ -208,7 +209,10 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
 
 def ctas_columns(ctx: Ctx, bound: exp.Expr) -> list[ColumnInfo]:
     """The columns a bound query produces."""
+    names = result_names(bound)
     rel = ctx.session.duck.execute(f"DESCRIBE {bound.sql('duckdb')}").fetchall()
+    if names is not None and len(names) == len(rel):
+        rel = [(name, *row[1:]) for name, row in zip(names, rel, strict=True)]
     cols = []
     for i, (name, type_, *_rest) in enumerate(rel):
         _check_column_name(name)

@@ -32,6 +32,7 @@ from chronolake.errors import (
 )
 from chronolake.sql.binding.access import access_rows, read_rows
 from chronolake.sql.binding.binder import bind
+from chronolake.sql.binding.dynamic_names import resolve_dynamic_names
 from chronolake.sql.binding.output_names import rename_result, result_names
 from chronolake.sql.binding.sandbox import check
 from chronolake.sql.binding.substitute import substitute as _substitute
@@ -156,6 +157,7 @@ class Executor:
         try:
             tree = parse_statement(text)
             qtype = _query_type(tree)
+            tree = resolve_dynamic_names(s, tree)
             check(tree)
             tree = substitute(tree, start)
 

@@ -133,8 +133,8 @@ def _written(node: exp.Expr, index: int, width: int, text: str) -> str | None:
 
 def output_name(node: exp.Expr, index: int, width: int, text: str | None) -> str | None:
     """Snowflake's name for an unaliased projection other than a column or a star."""
-    if isinstance(node, (exp.Star, exp.Column)):
-        return None
+    if isinstance(node, (exp.Star, exp.Column, exp.DynamicIdentifier)):
+        return None  # named after the column they are (IDENTIFIER('a') becomes one)
     written = _written(node, index, width, text) if text else None
     return written if written is not None else node.sql("snowflake").upper()
 

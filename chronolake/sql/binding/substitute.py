@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, ProgrammingError, SqlError
+from chronolake.sql.binding.dynamic_names import resolve_dynamic_names, variable
 from chronolake.sql.binding.output_names import name_outputs
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
@@ -37,18 +38,11 @@ _TIMESTAMPS = {
 }
 
 
-def _variable(session: Session, node: exp.Parameter) -> exp.Expr:
-    name = node.name.upper()
-    if name not in session.variables:
-        raise SqlError(f"Session variable '${name}' does not exist. Set it with SET {name} = ...")
-    return session.variables[name].copy()
-
-
 def _position(session: Session, arg: exp.Expr) -> int | None:
     """The position argument of LAST_QUERY_ID as Snowflake reads it: a constant number or
     numeric string (rounded to an integer), NULL for NULL."""
     if isinstance(arg, exp.Parameter):
-        arg = _variable(session, arg)
+        arg = variable(session, arg)
     if any(isinstance(n, (exp.Column, exp.Select, exp.Parameter, exp.Star)) for n in arg.walk()):
         raise SqlError(
             "SQL compilation error: argument 1 to function LAST_QUERY_ID needs to be constant, "
@@ -133,10 +127,27 @@ def _name_values(node: exp.Values) -> None:
     node.set("alias", exp.TableAlias(this=table, columns=cols))
 
 
+def _is_order_by_all(node: exp.Expr) -> bool:
+    """ORDER BY ALL of a query: every select-list column in order (a quoted "ALL" is a name)."""
+    if not (isinstance(node, exp.Column) and not node.table and node.name == "ALL"):
+        return False
+    ident, ordered = node.this, node.parent
+    order = ordered.parent if ordered is not None else None
+    return (
+        isinstance(ident, exp.Identifier)
+        and not ident.quoted
+        and isinstance(ordered, exp.Ordered)
+        and isinstance(order, exp.Order)
+        and isinstance(order.parent, exp.Query)
+        and len(order.expressions) == 1
+    )
+
+
 def substitute(
     session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: dt.datetime
 ) -> exp.Expr:
     """Bind everything constant in ``tree`` (in place) and return it."""
+    tree = resolve_dynamic_names(session, tree)  # done already, unless re-parsed for a retry
     name_outputs(tree)  # before any rewrite: names come from the text as written
     placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
     given = list(params or [])
@@ -150,7 +161,7 @@ def substitute(
 
     def value_of(node: exp.Expr) -> exp.Expr | None:
         if isinstance(node, exp.Parameter):
-            return _variable(session, node)
+            return variable(session, node)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
             return to_literal(_last_query_id(session, node))
         if isinstance(node, exp.CurrentTimestamp):
@@ -170,6 +181,8 @@ def substitute(
         if isinstance(node, exp.Values):
             _name_values(node)
             return None
+        if _is_order_by_all(node):
+            return exp.var("ALL")
         if isinstance(node, exp.ArraySize) and isinstance(
             node.this, (exp.JSONExtract, exp.ParseJSON)
         ):

@@ -20,6 +20,7 @@ from sqlglot import exp
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, ProgrammingError, SqlError
 from chronolake.sql.binding.dynamic_names import resolve_dynamic_names, variable
+from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.output_names import name_outputs
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
@@ -206,4 +207,4 @@ def substitute(
             return exp.alias_(new, exp.to_identifier(name, quoted=True))
         return new
 
-    return tree.transform(transform, copy=False)
+    return rewrite_flatten(tree.transform(transform, copy=False))

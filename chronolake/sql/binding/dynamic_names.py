@@ -13,6 +13,7 @@ import re
 from sqlglot import exp
 
 from chronolake.errors import SqlError
+from chronolake.sql.binding.output_names import TEXT_KEY
 from chronolake.sql.session import Session
 
 _PART = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -46,12 +47,12 @@ def _text(value: exp.Expr) -> str:
     return value.this.strip()
 
 
-def table_from(node: exp.Table, value: exp.Expr) -> exp.Table:
-    """``node`` (a table reference written IDENTIFIER(...)) with the name ``value`` spells."""
+def name_table(table: exp.Table, value: exp.Expr) -> exp.Table:
+    """Give ``table`` (a reference written IDENTIFIER(...)) the name ``value`` spells, in
+    place (its alias and AT/BEFORE clause stay)."""
     parts = name_parts(_text(value))
     if len(parts) > 3:
         raise SqlError(f"SQL compilation error: invalid identifier '{_text(value)}'")
-    table = node.copy()
     table.set("this", parts[-1])
     table.set("db", parts[-2] if len(parts) > 1 else None)
     table.set("catalog", parts[-3] if len(parts) > 2 else None)
@@ -80,15 +81,22 @@ def resolve_dynamic_names(session: Session, tree: exp.Expr) -> exp.Expr:
     Runs before the sandbox check, so that check sees only ordinary names."""
 
     def transform(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Table) and isinstance(node.this, exp.DynamicIdentifier):
-            return table_from(node, _argument(session, node.this))
-        if isinstance(node, exp.DynamicIdentifier):
-            return column_from(_argument(session, node))
-        return node
+        return resolve_one(session, node) or node
 
-    if next(tree.find_all(exp.DynamicIdentifier), None) is None:
-        return tree
+    text = tree.meta.get(TEXT_KEY)
+    if isinstance(text, str) and "IDENTIFIER" not in text.upper():
+        return tree  # the common case, without a walk of the tree
     return tree.transform(transform, copy=False)
+
+
+def resolve_one(session: Session, node: exp.Expr) -> exp.Expr | None:
+    """``node`` with its IDENTIFIER(...) resolved (a table in place, a column as a new node),
+    or None when it has none."""
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.DynamicIdentifier):
+        return name_table(node, _argument(session, node.this))
+    if isinstance(node, exp.DynamicIdentifier):
+        return column_from(_argument(session, node))
+    return None
 
 
 def _argument(session: Session, node: exp.DynamicIdentifier) -> exp.Expr:

@@ -139,20 +139,18 @@ def output_name(node: exp.Expr, index: int, width: int, text: str | None) -> str
     return written if written is not None else node.sql("snowflake").upper()
 
 
-def name_outputs(tree: exp.Expr) -> exp.Expr:
-    """Alias every unaliased expression projection of every SELECT in ``tree`` (in place).
+def name_projections(select: exp.Select, text: str | None) -> None:
+    """Alias every unaliased expression projection of ``select`` (in place), naming it after
+    ``text``, the statement's text.
 
     Column references keep no alias: DuckDB would read ``b AS "B"`` as a reference to the
     alias itself; ``result_names`` names them in the result instead."""
-    text = tree.meta.get(TEXT_KEY)
-    for select in list(tree.find_all(exp.Select)):
-        named = []
-        width = len(select.expressions)
-        for i, node in enumerate(select.expressions):
-            name = None if isinstance(node, exp.Alias) else output_name(node, i, width, text)
-            named.append(node if name is None else exp.alias_(node, name, quoted=True))
-        select.set("expressions", named)
-    return tree
+    width = len(select.expressions)
+    named = []
+    for i, node in enumerate(select.expressions):
+        name = None if isinstance(node, exp.Alias) else output_name(node, i, width, text)
+        named.append(node if name is None else exp.alias_(node, name, quoted=True))
+    select.set("expressions", named)
 
 
 def result_names(query: exp.Expr) -> list[str] | None:

@@ -19,9 +19,9 @@ from sqlglot import exp
 
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, ProgrammingError, SqlError
-from chronolake.sql.binding.dynamic_names import resolve_dynamic_names, variable
+from chronolake.sql.binding.dynamic_names import resolve_one, variable
 from chronolake.sql.binding.flatten import rewrite_flatten
-from chronolake.sql.binding.output_names import name_outputs
+from chronolake.sql.binding.output_names import TEXT_KEY, name_projections
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
 
@@ -148,8 +148,7 @@ def substitute(
     session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: dt.datetime
 ) -> exp.Expr:
     """Bind everything constant in ``tree`` (in place) and return it."""
-    tree = resolve_dynamic_names(session, tree)  # done already, unless re-parsed for a retry
-    name_outputs(tree)  # before any rewrite: names come from the text as written
+    text = tree.meta.get(TEXT_KEY)
     placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
     given = list(params or [])
     if len(placeholders) != len(given):
@@ -160,7 +159,19 @@ def substitute(
     for node, value in zip(placeholders, given, strict=True):
         node.replace(to_literal(value))
 
+    flatten = False
+
     def value_of(node: exp.Expr) -> exp.Expr | None:
+        nonlocal flatten
+        if isinstance(node, exp.Select):
+            name_projections(node, text)  # before its expressions are rewritten
+            return None
+        if isinstance(node, exp.Explode):
+            flatten = True
+            return None
+        if isinstance(node, (exp.Table, exp.DynamicIdentifier)):
+            # IDENTIFIER(...) was resolved before the sandbox check, unless re-parsed for a retry
+            return resolve_one(session, node)
         if isinstance(node, exp.Parameter):
             return variable(session, node)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
@@ -207,4 +218,5 @@ def substitute(
             return exp.alias_(new, exp.to_identifier(name, quoted=True))
         return new
 
-    return rewrite_flatten(tree.transform(transform, copy=False))
+    tree = tree.transform(transform, copy=False)
+    return rewrite_flatten(tree) if flatten else tree

@@ -219,4 +219,6 @@ def substitute(
         return new
 
     tree = tree.transform(transform, copy=False)
-    return rewrite_flatten(tree) if flatten else tree
+    # a view keeps FLATTEN as written (its text is stored); the binder expands it when read
+    creates_view = isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "VIEW"
+    return rewrite_flatten(tree) if flatten and not creates_view else tree

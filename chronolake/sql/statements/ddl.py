@@ -12,6 +12,7 @@ from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, Table
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binding.binder import bind
+from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.names import (
     find_column,
     find_table,
@@ -200,7 +201,7 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
     )
     if taken is not None:
         return taken
-    ctas_columns(ctx, bind(ctx, query.copy()))  # the query must bind now
+    ctas_columns(ctx, bind(ctx, rewrite_flatten(query.copy())))  # the query must bind now
     view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
     ns.tables[view.table_id] = view
     ctx.txn.set_namespace(ns, "CREATE_VIEW")

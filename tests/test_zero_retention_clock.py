@@ -19,7 +19,7 @@ def test_undrop_after_zero_retention_with_a_stopped_clock(tmp_path: Path) -> Non
         con.execute("CREATE TABLE keep (id INT)")
         con.execute("DROP TABLE t")
         con.execute("DROP TABLE keep")
-        with pytest.raises(chronolake.NotFound, match="Table T did not exist or was purged."):
+        with pytest.raises(chronolake.NotFound, match=r"Table T did not exist or was purged\."):
             con.execute("UNDROP TABLE t")
         con.execute("UNDROP TABLE keep")  # the default retention keeps it
         assert con.execute("SELECT COUNT(*) FROM keep").fetchone() == (0,)

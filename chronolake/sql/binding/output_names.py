@@ -60,9 +60,20 @@ class _List:
     start: int | None = None
 
 
-@functools.lru_cache(maxsize=64)
+_CACHE_MAX_TEXT = 8192  # as the parse cache: a long text is rarely repeated
+
+
 def _select_lists(text: str) -> tuple[tuple[Token, ...], tuple[_Span, ...]]:
     """The tokens of ``text`` and the span of every projection of every select list."""
+    return _scan(text) if len(text) > _CACHE_MAX_TEXT else _scan_cached(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _scan_cached(text: str) -> tuple[tuple[Token, ...], tuple[_Span, ...]]:
+    return _scan(text)
+
+
+def _scan(text: str) -> tuple[tuple[Token, ...], tuple[_Span, ...]]:
     try:
         tokens = tuple(sqlglot.Dialect.get_or_raise("snowflake").tokenize(text))
     except TokenError:

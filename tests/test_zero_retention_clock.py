@@ -1,5 +1,5 @@
 """Retention 0 purges a dropped object at once, also under a clock that never advances
-(drop and undrop at the same instant)."""
+(drop and undrop at the same instant): UNDROP and SHOW ... HISTORY agree."""
 
 from __future__ import annotations
 
@@ -21,5 +21,7 @@ def test_undrop_after_zero_retention_with_a_stopped_clock(tmp_path: Path) -> Non
         con.execute("DROP TABLE keep")
         with pytest.raises(chronolake.NotFound, match=r"Table T did not exist or was purged\."):
             con.execute("UNDROP TABLE t")
+        shown = con.execute("SHOW TABLES HISTORY LIKE 't'").fetchall()
+        assert shown == []  # SHOW ... HISTORY agrees: the version is purged
         con.execute("UNDROP TABLE keep")  # the default retention keeps it
         assert con.execute("SELECT COUNT(*) FROM keep").fetchone() == (0,)

@@ -201,7 +201,7 @@ def test_huge_version_in_sql(con: Any) -> None:
 
 
 def test_null_statement_points_say_null(con: Any) -> None:
-    with pytest.raises(chronolake.TimeTravelError, match=r"^Statement NULL not found$"):
+    with pytest.raises(chronolake.TimeTravelError, match=r"^Invalid data type \[NULL\] in AT"):
         con.execute("SELECT * FROM t AT(STATEMENT => NULL)")
     with pytest.raises(chronolake.TimeTravelError, match=r"^Statement NULL not found$"):
         con.execute("REVERT STATEMENT ?", [None])

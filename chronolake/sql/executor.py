@@ -29,6 +29,8 @@ from chronolake.errors import (
 )
 from chronolake.sql.binding.access import access_rows, read_rows
 from chronolake.sql.binding.binder import bind
+from chronolake.sql.binding.dynamic_names import resolve_dynamic_names
+from chronolake.sql.binding.output_names import rename_result, result_names
 from chronolake.sql.binding.sandbox import check
 from chronolake.sql.binding.substitute import substitute as _substitute
 from chronolake.sql.grammar.literals import to_literal
@@ -136,6 +138,7 @@ class Executor:
         try:
             tree = parse_statement(text)
             qtype = _query_type(tree)
+            tree = resolve_dynamic_names(s, tree)
             check(tree)
             tree = substitute(tree, start)
 
@@ -264,8 +267,10 @@ class Executor:
 
     def _select(self, ctx: Ctx, tree: exp.Expr) -> pa.Table:
         bound = bind(ctx, tree)
+        names = result_names(bound)  # before the generator, which may change the tree
         # the bound tree is used once: the generator may change it rather than copy it first
-        return ctx.session.duck.sql(bound.sql("duckdb", copy=False)).to_arrow_table()
+        table = ctx.session.duck.sql(bound.sql("duckdb", copy=False)).to_arrow_table()
+        return rename_result(table, names)
 
     def _create(self, ctx: Ctx, tree: exp.Create) -> pa.Table:
         kind = str(tree.args.get("kind") or "").upper()

@@ -13,6 +13,7 @@ from sqlglot import exp
 from chronolake.catalog.model import TableInfo
 from chronolake.errors import NotFound, SqlError
 from chronolake.sql.binding.changes import changes_query
+from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.grammar.parse import parse_statement
@@ -75,7 +76,7 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
         raise SqlError(f"AT/BEFORE can only be used on a base table: '{table.name}' is a view.")
     if depth > 16:
         raise SqlError(f"View {table.name} nests views more than 16 deep (or refers to itself).")
-    query = parse_statement(table.view_sql or "")
+    query = rewrite_flatten(parse_statement(table.view_sql or ""))
     bound = bind(ctx, query, depth + 1)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
     node.replace(exp.Subquery(this=bound, alias=alias))

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from sqlglot import exp
 
-from chronolake.catalog.model import DatabaseInfo, Namespace, SchemaInfo, TableInfo
+from chronolake.catalog.model import ColumnInfo, DatabaseInfo, Namespace, SchemaInfo, TableInfo
 from chronolake.errors import NotFound, SqlError
 
 
@@ -62,4 +62,25 @@ def resolve_table(ns: Namespace, ctx: NameContext, t: exp.Table) -> TableInfo:
     found = find_table(ns, ctx, t)
     if found is None:
         raise NotFound(f"Object '{t.name}' does not exist or not authorized.")
+    return found
+
+
+def find_column(table: TableInfo, name: str) -> ColumnInfo | None:
+    """The column ``name`` refers to, by the rule a SELECT uses: the exact name, else the one
+    column equal to it ignoring case (column names never differ only in case)."""
+    exact = table.column(name)
+    if exact is not None:
+        return exact
+    folded = name.upper()
+    for col in table.columns:
+        if col.name.upper() == folded:
+            return col
+    return None
+
+
+def resolve_column(table: TableInfo, name: str) -> ColumnInfo:
+    """``find_column``, or Snowflake's error for an unknown column."""
+    found = find_column(table, name)
+    if found is None:
+        raise SqlError(f"SQL compilation error: invalid identifier '{name}'")
     return found

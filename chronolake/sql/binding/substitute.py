@@ -9,13 +9,19 @@ A replaced projection keeps the name Snowflake gives it (``$X``, ``LAST_QUERY_ID
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Sequence
 from typing import Any
 
+import duckdb
 from sqlglot import exp
 
-from chronolake.errors import ProgrammingError, SqlError
+from chronolake.engine.session import first_row
+from chronolake.errors import DataError, ProgrammingError, SqlError
+from chronolake.sql.binding.dynamic_names import resolve_one, variable
+from chronolake.sql.binding.flatten import rewrite_flatten
+from chronolake.sql.binding.output_names import TEXT_KEY, name_projections
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
 
@@ -33,14 +39,52 @@ _TIMESTAMPS = {
 }
 
 
+def _position(session: Session, arg: exp.Expr) -> int | None:
+    """The position argument of LAST_QUERY_ID as Snowflake reads it: a constant number or
+    numeric string (rounded to an integer), NULL for NULL."""
+    if isinstance(arg, exp.Parameter):
+        arg = variable(session, arg)
+    if any(isinstance(n, (exp.Column, exp.Select, exp.Parameter, exp.Star)) for n in arg.walk()):
+        raise SqlError(
+            "SQL compilation error: argument 1 to function LAST_QUERY_ID needs to be constant, "
+            f"found '{arg.sql('snowflake')}'"
+        )
+    try:
+        row = first_row(session.duck, exp.select(arg.copy()).sql("duckdb"))
+    except duckdb.Error:
+        raise SqlError(
+            "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
+            f"found '{arg.sql('snowflake')}'"
+        ) from None
+    value = None if row is None else row[0]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
+        raise SqlError(
+            "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
+            f"found '{arg.sql('snowflake')}'"
+        )
+    try:
+        number = decimal.Decimal(value.strip() if isinstance(value, str) else value)
+    except decimal.InvalidOperation:
+        raise DataError(f"Numeric value '{value}' is not recognized") from None
+    if not number.is_finite():
+        raise DataError(f"Numeric value '{value}' is not recognized")
+    return int(number.to_integral_value(rounding=decimal.ROUND_HALF_UP))
+
+
 def _last_query_id(session: Session, node: exp.Anonymous) -> str | None:
-    n = -1
-    if node.expressions:
-        try:
-            n = int(node.expressions[0].sql("snowflake"))
-        except ValueError:
-            raise SqlError("LAST_QUERY_ID takes an integer constant.") from None
+    """The id of the n-th statement of the session (negative n: from the most recent one);
+    NULL for a NULL or out-of-range n."""
+    if len(node.expressions) > 1:
+        raise SqlError(
+            "SQL compilation error: too many arguments for function LAST_QUERY_ID: "
+            f"expected at most 1, got {len(node.expressions)}"
+        )
+    n = _position(session, node.expressions[0]) if node.expressions else -1
     ids = session.query_ids
+    if n is None:
+        return None
     if n < 0 and -n <= len(ids):
         return ids[n]
     if 0 < n <= len(ids):
@@ -84,10 +128,27 @@ def _name_values(node: exp.Values) -> None:
     node.set("alias", exp.TableAlias(this=table, columns=cols))
 
 
+def _is_order_by_all(node: exp.Expr) -> bool:
+    """ORDER BY ALL of a query: every select-list column in order (a quoted "ALL" is a name)."""
+    if not (isinstance(node, exp.Column) and not node.table and node.name == "ALL"):
+        return False
+    ident, ordered = node.this, node.parent
+    order = ordered.parent if ordered is not None else None
+    return (
+        isinstance(ident, exp.Identifier)
+        and not ident.quoted
+        and isinstance(ordered, exp.Ordered)
+        and isinstance(order, exp.Order)
+        and isinstance(order.parent, exp.Query)
+        and len(order.expressions) == 1
+    )
+
+
 def substitute(
     session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: dt.datetime
 ) -> exp.Expr:
     """Bind everything constant in ``tree`` (in place) and return it."""
+    text = tree.meta.get(TEXT_KEY)
     placeholders = [p for p in tree.dfs() if isinstance(p, exp.Placeholder)]
     given = list(params or [])
     if len(placeholders) != len(given):
@@ -98,14 +159,21 @@ def substitute(
     for node, value in zip(placeholders, given, strict=True):
         node.replace(to_literal(value))
 
+    flatten = False
+
     def value_of(node: exp.Expr) -> exp.Expr | None:
+        nonlocal flatten
+        if isinstance(node, exp.Select):
+            name_projections(node, text)  # before its expressions are rewritten
+            return None
+        if isinstance(node, exp.Explode):
+            flatten = True
+            return None
+        if isinstance(node, (exp.Table, exp.DynamicIdentifier)):
+            # IDENTIFIER(...) was resolved before the sandbox check, unless re-parsed for a retry
+            return resolve_one(session, node)
         if isinstance(node, exp.Parameter):
-            name = node.name.upper()
-            if name not in session.variables:
-                raise SqlError(
-                    f"Session variable '${name}' does not exist. Set it with SET {name} = ..."
-                )
-            return session.variables[name].copy()
+            return variable(session, node)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
             return to_literal(_last_query_id(session, node))
         if isinstance(node, exp.CurrentTimestamp):
@@ -125,6 +193,8 @@ def substitute(
         if isinstance(node, exp.Values):
             _name_values(node)
             return None
+        if _is_order_by_all(node):
+            return exp.var("ALL")
         if isinstance(node, exp.ArraySize) and isinstance(
             node.this, (exp.JSONExtract, exp.ParseJSON)
         ):
@@ -148,4 +218,7 @@ def substitute(
             return exp.alias_(new, exp.to_identifier(name, quoted=True))
         return new
 
-    return tree.transform(transform, copy=False)
+    tree = tree.transform(transform, copy=False)
+    # a view keeps FLATTEN as written (its text is stored); the binder expands it when read
+    creates_view = isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "VIEW"
+    return rewrite_flatten(tree) if flatten and not creates_view else tree

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-import re
+from zoneinfo import ZoneInfo
 
 import duckdb
 from sqlglot import exp
@@ -22,9 +22,8 @@ from chronolake.catalog.retention import (
 from chronolake.engine.errors import clean_message
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError, TimeTravelError
+from chronolake.sql.binding.timestamp_text import from_epoch, parse_timestamp_text
 from chronolake.sql.session import Ctx, to_us
-
-_OFFSET_SPACE = re.compile(r"\s+([+-]\d\d(:?\d\d)?)$")
 
 
 def _not_available(table: TableInfo, object_kind: str = "table") -> TimeTravelError:
@@ -90,7 +89,7 @@ def resolve_point(
                 )
             point_us = ctx.start_us + round(value * 1_000_000)
         else:
-            point_us = to_us(_timestamp(ctx, expr))
+            point_us = to_us(_timestamp(ctx, expr, _clause(hist)))
             if point_us > ctx.start_us:
                 raise TimeTravelError(
                     f"Future data is not yet available for {object_kind} {table.name}."
@@ -98,6 +97,11 @@ def resolve_point(
         snap = catalog.snapshot_at_time(tenant, point_us, inclusive=not before)
     elif kind == "STATEMENT":
         qid = _constant(ctx, expr, None)
+        if qid is None:
+            raise TimeTravelError(
+                f"Invalid data type [NULL] in {_clause(hist)}: a STATEMENT point must be a "
+                "query id (a string)."
+            )
         if not isinstance(qid, str):
             raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
         points = catalog.statement_points(tenant, qid)
@@ -107,6 +111,11 @@ def resolve_point(
         snap = visible if produced is None else produced - 1 if before else produced
     elif kind == "VERSION":
         raw = _constant(ctx, expr, None)
+        if raw is None:
+            raise TimeTravelError(
+                f"Invalid data type [NULL] in {_clause(hist)}: a VERSION point must be a "
+                "snapshot number."
+            )
         if not isinstance(raw, int) or isinstance(raw, bool):
             raise TimeTravelError(f"No snapshot found at version {'NULL' if raw is None else raw}")
         found = catalog.snapshot(tenant, raw) if raw >= 1 else None
@@ -145,24 +154,57 @@ def retention_days(ctx: Ctx, table: TableInfo, object_kind: str = "table") -> in
     return effective(ns, days)
 
 
-def _timestamp(ctx: Ctx, expr: exp.Expr) -> dt.datetime:
-    """A TIMESTAMP point: un-cast strings and TIMESTAMP_NTZ are UTC, LTZ the session zone."""
+_LOCAL = {exp.DType.TIMESTAMPLTZ, exp.DType.TIMESTAMPTZ}
+_TIMESTAMP_TYPES = {
+    exp.DType.TIMESTAMP,
+    exp.DType.TIMESTAMPNTZ,
+    exp.DType.DATETIME,
+    exp.DType.DATE,
+    *_LOCAL,
+}
+
+
+def _timestamp(ctx: Ctx, expr: exp.Expr, clause: str) -> dt.datetime:
+    """A TIMESTAMP point: un-cast strings and TIMESTAMP_NTZ are UTC, LTZ and TZ the session
+    zone (unless the text carries an offset); numbers are epochs (``timestamp_text``)."""
+    kind = None
+    if (
+        isinstance(expr, exp.Cast)
+        and isinstance(expr.this, (exp.Literal, exp.Neg))
+        and expr.to.this in _TIMESTAMP_TYPES
+    ):
+        kind, expr = expr.to.this, expr.this  # Snowflake's text forms, not DuckDB's
     value = _constant(ctx, expr, None)
+    if value is None:
+        raise TimeTravelError(
+            f"Invalid data type [NULL] in {clause}: a TIMESTAMP point must be a timestamp."
+        )
     if isinstance(value, str):
-        text = _OFFSET_SPACE.sub(r"\1", value.strip())
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError:
+        parsed = parse_timestamp_text(value)
+        if parsed is None:
             raise DataError(
-                f"Timestamp '{value}' is not recognized: use 'YYYY-MM-DD HH:MI:SS[.FF][+TZH:TZM]'."
-            ) from None
+                f"Timestamp '{value}' is not recognized: use 'YYYY-MM-DD HH:MI:SS[.FF][+TZH:TZM]', "
+                "'Wed, 26 Jun 2024 09:20:00 -0700' or a number of seconds since the epoch."
+            )
+        value = parsed
+    elif isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        value = from_epoch(value)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
         raise DataError(f"Invalid timestamp in AT/BEFORE: {expr.sql('snowflake')}")
+    if kind in (exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.DATETIME, exp.DType.DATE):
+        value = value.replace(tzinfo=None)  # NTZ keeps the wall time, drops any offset
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+        zone = ZoneInfo(ctx.session.timezone) if kind in _LOCAL else dt.UTC
+        value = value.replace(tzinfo=zone)
     return value
+
+
+def _clause(hist: exp.HistoricalData) -> str:
+    """The clause as written, for messages: AT(TIMESTAMP => NULL)."""
+    kind = str(hist.args["kind"]).upper()
+    return f"{hist.this.upper()}({kind} => {hist.expression.sql('snowflake')})"
 
 
 def _show(v: object) -> str:

@@ -15,6 +15,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import TokenType
 
 from chronolake.errors import PermissionDenied, SqlError
+from chronolake.sql.binding.output_names import TEXT_KEY
 
 # chronolake's statement nodes (defined with their grammar) re-exported for the executor
 from chronolake.sql.grammar.dialect import AlterParameters as AlterParameters
@@ -147,4 +148,5 @@ def _parse(text: str) -> exp.Expr:
     tree = trees[0]
     for rule in RULES:
         tree = rule(tree)
+    tree.meta[TEXT_KEY] = text  # result columns are named after the text (output_names)
     return tree

@@ -1,6 +1,7 @@
 """Zero-copy CLONE of tables, schemas and databases (SEMANTICS.md section 7).
 
-A clone is catalog rows only: new table ids with the source's current columns, and new data
+A clone is catalog rows only: new table ids with the source's columns (at the clone's point,
+if it has one), and new data
 file rows (new file ids, ``cloned_from`` set) pointing at the same Parquet files, with the
 same first row ids and copies of their delete file rows. No file is read or written. The
 clone's row id counter starts at the source's, so row ids never collide, and its history
@@ -40,7 +41,7 @@ from chronolake.sql.statements.namespace_ops import (
 
 OPERATION = "CLONE"
 
-# a source table as cloned: its definition (current columns) and its files at the point
+# a source table as cloned: its definition (columns at the point) and its files at the point
 _Source = tuple[TableInfo, tuple[DataFile, ...]]
 
 
@@ -126,7 +127,7 @@ def _point(
 def _schema_sources(
     ctx: Ctx, schema_ids: set[int], snap: int | None, at_ns: Namespace | None
 ) -> list[_Source]:
-    """The tables of some schemas now, or those that existed at ``snap`` (current columns)."""
+    """The tables of some schemas now, or those that existed at ``snap`` (columns then)."""
     ns = ctx.txn.ns
     if snap is None or at_ns is None:
         tables = [t for t in ns.tables.values() if t.schema_id in schema_ids]
@@ -135,12 +136,29 @@ def _schema_sources(
     for t in sorted(at_ns.tables.values(), key=lambda t: t.name):
         if t.schema_id not in schema_ids:
             continue
-        now = ns.tables.get(t.table_id)
-        info = t
-        if now is not None and (now.view_sql is None) == (t.view_sql is None):
-            info = replace(t, columns=now.columns, next_column_id=now.next_column_id)
-        out.append((info, _files_at(ctx, t, snap)))
+        out.append((_with_point_columns(t, ns.tables.get(t.table_id)), _files_at(ctx, t, snap)))
     return out
+
+
+def _with_point_columns(at_point: TableInfo, now: TableInfo | None) -> TableInfo:
+    """A table as cloned from a point: its columns then, column ids never reused since."""
+    if now is None:
+        return at_point
+    return replace(
+        at_point,
+        next_column_id=max(at_point.next_column_id, now.next_column_id),
+        retention_days=now.retention_days,
+    )
+
+
+def _definition_at(ctx: Ctx, table: TableInfo, snap: int) -> TableInfo:
+    """``table`` as it was at snapshot ``snap`` (its columns then), for a clone at a point."""
+    session = ctx.session
+    found = session.catalog.snapshot(session.tenant, snap)
+    if found is None:  # pragma: no cover - resolve_point returns committed snapshots
+        raise SqlError(f"No snapshot found at version {snap}")
+    then = session.catalog.namespace(session.tenant, found).tables.get(table.table_id)
+    return table if then is None else replace(_with_point_columns(then, table), name=table.name)
 
 
 def clone_table(ctx: Ctx, node: exp.Create) -> pa.Table:
@@ -158,7 +176,9 @@ def clone_table(ctx: Ctx, node: exp.Create) -> pa.Table:
     if hist is None:
         files = _current_files(ctx, source)
     else:
-        files = _files_at(ctx, source, resolve_point(ctx, source, hist))
+        snap = resolve_point(ctx, source, hist)
+        files = _files_at(ctx, source, snap)
+        source = _definition_at(ctx, source, snap)
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
     existing = ns.table_by_name(sc.schema_id, name)

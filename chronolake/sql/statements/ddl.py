@@ -12,7 +12,15 @@ from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, Table
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binding.binder import bind
-from chronolake.sql.binding.names import find_table, resolve_database, resolve_schema, resolve_table
+from chronolake.sql.binding.flatten import rewrite_flatten
+from chronolake.sql.binding.names import (
+    find_column,
+    find_table,
+    resolve_database,
+    resolve_schema,
+    resolve_table,
+)
+from chronolake.sql.binding.output_names import result_names
 from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
@@ -193,7 +201,7 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
     )
     if taken is not None:
         return taken
-    ctas_columns(ctx, bind(ctx, query.copy()))  # the query must bind now
+    ctas_columns(ctx, bind(ctx, rewrite_flatten(query.copy())))  # the query must bind now
     view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
     ns.tables[view.table_id] = view
     ctx.txn.set_namespace(ns, "CREATE_VIEW")
@@ -202,7 +210,10 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
 
 def ctas_columns(ctx: Ctx, bound: exp.Expr) -> list[ColumnInfo]:
     """The columns a bound query produces."""
+    names = result_names(bound)
     rel = ctx.session.duck.execute(f"DESCRIBE {bound.sql('duckdb')}").fetchall()
+    if names is not None and len(names) == len(rel):
+        rel = [(name, *row[1:]) for name, row in zip(names, rel, strict=True)]
     cols = []
     for i, (name, type_, *_rest) in enumerate(rel):
         _check_column_name(name)
@@ -291,11 +302,12 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         names = [c.name for c in targets if c is not None]
         cols = list(table.columns)
         for name in names:
-            if table.column(name) is None:
+            found = find_column(table, name)
+            if found is None:
                 if action.args.get("exists"):
                     continue
                 raise NotFound(f"invalid identifier '{name}'")
-            cols = [c for c in cols if c.name != name]
+            cols = [c for c in cols if c.column_id != found.column_id]
         if not cols:
             raise SqlError(f"Cannot drop the last column of table {table.name}.")
         new = table.with_columns(tuple(cols))
@@ -303,10 +315,11 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         return new
     if isinstance(action, exp.RenameColumn):
         old, to = action.this.name, action.args["to"].name
-        renamed = table.column(old)
+        renamed = find_column(table, old)
         if renamed is None:
             raise NotFound(f"invalid identifier '{old}'")
-        if table.column(to) is not None:
+        taken_by = find_column(table, to)
+        if taken_by is not None and taken_by.column_id != renamed.column_id:
             raise AlreadyExists(f"column '{to}' already exists")
         _check_column_name(to)
         new = table.with_columns(

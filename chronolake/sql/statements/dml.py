@@ -26,7 +26,7 @@ from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
 from chronolake.engine.session import first_row
 from chronolake.errors import DataError, SqlError
 from chronolake.sql.binding.binder import bind, table_views, view_table
-from chronolake.sql.binding.names import find_table, resolve_table
+from chronolake.sql.binding.names import find_table, resolve_column, resolve_table
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.coerce import to_column
 from chronolake.sql.statements.constant_rows import constant_rows
@@ -77,10 +77,9 @@ def _add_files(ctx: Ctx, table: TableInfo, files: Sequence[DataFile], op: str) -
 
 
 def _insert_names(table: TableInfo, columns: list[str] | None) -> list[str]:
-    names = columns if columns is not None else [c.name for c in table.columns]
-    for n in names:
-        if table.column(n) is None:
-            raise SqlError(f"invalid identifier '{n}'")
+    if columns is None:
+        return [c.name for c in table.columns]
+    names = [resolve_column(table, n).name for n in columns]
     if len(set(names)) != len(names):
         raise SqlError("Duplicate column name in the INSERT column list.")
     return names
@@ -350,11 +349,7 @@ def update(ctx: Ctx, node: exp.Update) -> pa.Table:
         c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns
     }
     for eq in node.expressions:
-        col = eq.this
-        name = col.name
-        c = table.column(name)
-        if c is None:
-            raise SqlError(f"invalid identifier '{name}'")
+        c = resolve_column(table, eq.this.name)
         values[c.column_id] = eq.expression.copy()
     extras = _from_tables(node, "from_") or _from_tables(node, "from")
     found = None
@@ -445,9 +440,7 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
                 raise SqlError("UPDATE is only allowed in WHEN MATCHED.")
             values = {c.column_id: exp.column(c.name, alias, quoted=True) for c in table.columns}
             for eq in then.expressions:
-                c = table.column(eq.this.name)
-                if c is None:
-                    raise SqlError(f"invalid identifier '{eq.this.name}'")
+                c = resolve_column(table, eq.this.name)
                 values[c.column_id] = eq.expression.copy()
             for c in table.columns:
                 projections.append(to_column(values[c.column_id], c).as_(f"u{k}_{c.column_id}"))
@@ -462,10 +455,11 @@ def merge(ctx: Ctx, node: exp.Merge) -> pa.Table:
             if matched:
                 raise SqlError("INSERT is only allowed in WHEN NOT MATCHED.")
             cols_node = then.this
-            names = (
+            names = _insert_names(
+                table,
                 [c.name for c in cols_node.expressions]
                 if isinstance(cols_node, (exp.Tuple, exp.Schema))
-                else [c.name for c in table.columns]
+                else None,
             )
             vals_node = then.expression
             vals = list(vals_node.expressions) if isinstance(vals_node, exp.Tuple) else [vals_node]

@@ -99,8 +99,10 @@ def _purged(ctx: Ctx, gone: int | None, times: dict[int, int], days: int) -> boo
     is gone for SHOW ... HISTORY, as for UNDROP."""
     if gone is None or gone == -1:
         return False
-    oldest = oldest_reachable_us(ctx.start_us, effective(ctx.txn.ns, days))
-    return times.get(gone, 0) < oldest
+    kept = effective(ctx.txn.ns, days)
+    if kept == 0:
+        return True  # purged at the drop itself, even when the clock has not moved since
+    return times.get(gone, 0) < oldest_reachable_us(ctx.start_us, kept)
 
 
 def _time(us: int | None) -> Any:

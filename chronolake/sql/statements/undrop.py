@@ -57,7 +57,8 @@ def _kept(ctx: Ctx, kind: str, found: list[Dropped]) -> list[Dropped]:
     out = []
     for d in found:
         days = effective(ns, object_days(ns, kind, d.retention_days, d.parent_id, parents))
-        if times.get(d.dropped_snapshot, 0) >= oldest_reachable_us(ctx.start_us, days):
+        # 0 days: purged at the drop itself, even when the clock has not moved since
+        if days > 0 and times.get(d.dropped_snapshot, 0) >= oldest_reachable_us(ctx.start_us, days):
             out.append(d)
     return out
 

@@ -32,7 +32,7 @@ from chronolake.errors import (
 )
 from chronolake.sql.binding.access import access_rows, read_rows
 from chronolake.sql.binding.binder import bind
-from chronolake.sql.binding.sandbox import check
+from chronolake.sql.binding.sandbox import check, refuse_engine_statement
 from chronolake.sql.binding.substitute import substitute as _substitute
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
@@ -153,6 +153,7 @@ class Executor:
         qtype = "UNKNOWN"
         ctx: Ctx | None = None
         try:
+            refuse_engine_statement(text)
             tree = parse_statement(text)
             qtype = _query_type(tree)
             check(tree)

@@ -161,7 +161,7 @@ def _check_duckdb_call(text: str, table: bool) -> None:
     for node in tree.walk():
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
             raise deny_function(node.sql("duckdb").split("(")[0], table)
-        if not isinstance(node, exp.Func):
+        if not isinstance(node, exp.Func) or _bound_by_chronolake(node):
             continue
         called = _called_name(node)
         if called is not None:
@@ -169,15 +169,18 @@ def _check_duckdb_call(text: str, table: bool) -> None:
             _judge(called[0], is_table, called[1])
 
 
+def _bound_by_chronolake(node: exp.Expr) -> bool:
+    return isinstance(node, _BOUND_BY_CHRONOLAKE) or (
+        isinstance(node, exp.Anonymous) and node.name.upper() in _BOUND_NAMES
+    )
+
+
 def _outermost_calls(tree: exp.Expr) -> Iterator[exp.Func]:
     """The calls of a Snowflake tree that are not arguments of another call."""
     stack = [tree]
     while stack:
         node = stack.pop()
-        is_bound = isinstance(node, _BOUND_BY_CHRONOLAKE) or (
-            isinstance(node, exp.Anonymous) and node.name.upper() in _BOUND_NAMES
-        )
-        if isinstance(node, exp.Func) and not is_bound:
+        if isinstance(node, exp.Func) and not _bound_by_chronolake(node):
             yield node
             continue
         stack.extend(node.iter_expressions())

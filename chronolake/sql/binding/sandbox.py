@@ -157,11 +157,14 @@ def _check_duckdb_call(text: str, table: bool) -> None:
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except (ParseError, TokenError):
-        raise SqlError(f"SQL compilation error: cannot check the call {text[:80]}") from None
+        head = _CALL_TEXT.match(text)
+        if head is not None:  # refused by its name if it is one, else a syntax error
+            _judge(head.group(1) or head.group(2), table, typed=True)
+        raise SqlError(f"SQL compilation error: syntax error in {text[:80]}") from None
     for node in tree.walk():
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
             raise deny_function(node.sql("duckdb").split("(")[0], table)
-        if not isinstance(node, exp.Func) or _bound_by_chronolake(node):
+        if not isinstance(node, exp.Func) or bound_by_chronolake(node):
             continue
         called = _called_name(node)
         if called is not None:
@@ -169,7 +172,7 @@ def _check_duckdb_call(text: str, table: bool) -> None:
             _judge(called[0], is_table, called[1])
 
 
-def _bound_by_chronolake(node: exp.Expr) -> bool:
+def bound_by_chronolake(node: exp.Expr) -> bool:
     return isinstance(node, _BOUND_BY_CHRONOLAKE) or (
         isinstance(node, exp.Anonymous) and node.name.upper() in _BOUND_NAMES
     )
@@ -180,7 +183,7 @@ def _outermost_calls(tree: exp.Expr) -> Iterator[exp.Func]:
     stack = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, exp.Func) and not _bound_by_chronolake(node):
+        if isinstance(node, exp.Func) and not bound_by_chronolake(node):
             yield node
             continue
         stack.extend(node.iter_expressions())
@@ -223,12 +226,18 @@ def refuse_table(label: str, why: str = "") -> PermissionDenied:
     return PermissionDenied(f"Table reference {label} is not allowed: {why}. {ONLY_TABLES}")
 
 
-def _check_table(node: exp.Table) -> None:
+def _check_from_item(node: exp.Table | exp.TableFromRows | exp.Lateral) -> None:
+    """What FROM reads is a name, a call (judged with the calls) or a query; nothing else."""
     this = node.this
     if isinstance(this, exp.Literal):
         raise refuse_table(f"'{this.name}'")
-    if isinstance(this, (exp.Parameter, exp.Placeholder)):
-        raise refuse_table(this.sql("snowflake"))
+    if isinstance(this, exp.Identifier) and isinstance(node, exp.Table):
+        return
+    if isinstance(this, (exp.Func, exp.Query, exp.Subquery)) or this is None:
+        return
+    if isinstance(this, exp.Dot) and _information_schema_function(this):
+        return
+    raise refuse_table(this.sql("snowflake"))
 
 
 # -- the statement ------------------------------------------------------------------------
@@ -242,8 +251,8 @@ def check(tree: exp.Expr) -> None:
         if isinstance(node, _ENGINE_NODES):
             kind = node.name.upper() if isinstance(node, exp.Command) else node.key.upper()
             raise _refuse_statement(kind)
-        if isinstance(node, exp.Table):
-            _check_table(node)
+        if isinstance(node, _TABLE_POSITIONS):
+            _check_from_item(node)
     if isinstance(tree, Revert) and tree.find(exp.Query, exp.Table) is not None:
         raise SqlError("REVERT STATEMENT takes a query id, not a query.")
     _check_calls(tree)

@@ -156,7 +156,7 @@ class Executor:
             refuse_engine_statement(text)
             tree = parse_statement(text)
             qtype = _query_type(tree)
-            check(tree)
+            check(tree, text)
             tree = substitute(tree, start)
 
             def fresh() -> exp.Expr:  # the statement's tree again, for a re-run (cached parse)

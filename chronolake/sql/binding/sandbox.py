@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import sqlglot
@@ -84,7 +86,8 @@ _BOUND_BY_CHRONOLAKE = (
 _BOUND_NAMES = frozenset({"LAST_QUERY_ID"})
 # a call as DuckDB's SQL writes it: NAME( or "NAME"( or a bare keyword such as CURRENT_DATE
 _CALL_TEXT = re.compile(r'^\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*(?:\(|$)')
-_TABLE_POSITIONS = (exp.Table, exp.Lateral, exp.TableFromRows)
+_FROM_ITEMS = (exp.Table, exp.Lateral, exp.TableFromRows)
+_TABLE_POSITIONS = (*_FROM_ITEMS, exp.From, exp.Join)
 
 
 # -- statements ---------------------------------------------------------------------------
@@ -190,19 +193,29 @@ def _outermost_calls(tree: exp.Expr) -> Iterator[exp.Func]:
 
 
 def _check_calls(tree: exp.Expr) -> None:
-    for call in _outermost_calls(tree):
-        parent = call.parent
-        if isinstance(parent, exp.Dot) and call.arg_key == "expression":
-            if _information_schema_function(parent):
-                continue
-            raise deny_function(parent.sql("snowflake").split("(")[0])
-        _check_duckdb_call(call.sql("duckdb"), _in_table_position(call))
+    calls = list(_outermost_calls(tree))
+    if not calls:
+        return
+    for call in calls:
+        dot = call.parent
+        if (
+            isinstance(dot, exp.Dot)
+            and call.arg_key == "expression"
+            and not _information_schema_function(dot)
+        ):
+            raise deny_function(dot.sql("snowflake").split("(")[0])
+    # one copy of the statement, whose calls are then written without a copy each (faster)
+    copies = list(_outermost_calls(tree.copy()))
+    for call in copies:
+        if not _information_schema_function(call.parent):
+            _check_duckdb_call(call.sql("duckdb", copy=False), _in_table_position(call))
 
 
-def _information_schema_function(dot: exp.Dot) -> bool:
+def _information_schema_function(dot: exp.Expr | None) -> bool:
     """TABLE(INFORMATION_SCHEMA.QUERY_HISTORY(...)): chronolake's own table function."""
     return (
-        isinstance(dot.parent, exp.TableFromRows)
+        isinstance(dot, exp.Dot)
+        and isinstance(dot.parent, exp.TableFromRows)
         and isinstance(dot.this, exp.Identifier)
         and dot.this.name.upper() == "INFORMATION_SCHEMA"
     )
@@ -243,15 +256,39 @@ def _check_from_item(node: exp.Table | exp.TableFromRows | exp.Lateral) -> None:
 # -- the statement ------------------------------------------------------------------------
 
 
-def check(tree: exp.Expr) -> None:
-    """Raise PermissionDenied if the statement reaches outside the tenant's tables."""
+# statement texts that passed the check (it depends on the text alone): repeats are free
+_PASSED: OrderedDict[str, None] = OrderedDict()
+_PASSED_MAX = 512
+_PASSED_MAX_TEXT = 8192
+_PASSED_LOCK = threading.Lock()
+
+
+def check(tree: exp.Expr, text: str | None = None) -> None:
+    """Raise PermissionDenied if the statement reaches outside the tenant's tables.
+
+    ``text``, when given, is the statement ``tree`` was parsed from: a text that passed
+    before is not checked again."""
+    if text is not None:
+        with _PASSED_LOCK:
+            if text in _PASSED:
+                _PASSED.move_to_end(text)
+                return
+    _check_tree(tree)
+    if text is not None and len(text) <= _PASSED_MAX_TEXT:
+        with _PASSED_LOCK:
+            _PASSED[text] = None
+            if len(_PASSED) > _PASSED_MAX:
+                _PASSED.popitem(last=False)
+
+
+def _check_tree(tree: exp.Expr) -> None:
     from chronolake.sql.grammar.parse import Revert
 
     for node in tree.walk():
         if isinstance(node, _ENGINE_NODES):
             kind = node.name.upper() if isinstance(node, exp.Command) else node.key.upper()
             raise _refuse_statement(kind)
-        if isinstance(node, _TABLE_POSITIONS):
+        if isinstance(node, _FROM_ITEMS):
             _check_from_item(node)
     if isinstance(tree, Revert) and tree.find(exp.Query, exp.Table) is not None:
         raise SqlError("REVERT STATEMENT takes a query id, not a query.")

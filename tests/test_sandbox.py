@@ -15,8 +15,8 @@ import pytest
 from sqlglot import exp
 
 import chronolake
-from chronolake.sql.binding.allowed_functions import SCALAR, TABLE
-from chronolake.sql.binding.allowlist import catalog, propose
+from chronolake.sql.binding.allowed_functions import REFUSED, SCALAR, TABLE
+from chronolake.sql.binding.allowlist import catalog, propose, refused_names
 from chronolake.sql.binding.sandbox import bound_by_chronolake
 from chronolake.sql.grammar.parse import parse_statement
 
@@ -70,6 +70,8 @@ def test_allow_list_is_what_the_generator_proposes() -> None:
     scalars, tables = propose(CATALOG)
     assert sorted(SCALAR) == scalars
     assert sorted(TABLE) == tables
+    assert sorted(REFUSED) == refused_names(CATALOG, scalars, tables)
+    assert not (REFUSED & (SCALAR | TABLE))
 
 
 SCALAR_REFUSED = sorted(

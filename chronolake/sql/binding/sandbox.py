@@ -26,8 +26,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from chronolake.errors import PermissionDenied, SqlError
-from chronolake.sql.binding.allowed_functions import SCALAR, TABLE
-from chronolake.sql.binding.allowlist import engine_functions
+from chronolake.sql.binding.allowed_functions import REFUSED, SCALAR, TABLE
 
 ONLY_TABLES = "SQL can only read this tenant's tables."
 ONLY_STATEMENTS = "SQL can only read and change the tables of this lake."
@@ -125,7 +124,7 @@ def deny_function(name: str, table: bool = False) -> PermissionDenied:
 def forbidden_function(name: str) -> bool:
     """Whether ``name`` is an engine function user SQL may not call."""
     name = name.lower()
-    return name in engine_functions() and name not in SCALAR and name not in TABLE
+    return name in REFUSED
 
 
 def _judge(name: str, table: bool, typed: bool) -> None:
@@ -133,7 +132,7 @@ def _judge(name: str, table: bool, typed: bool) -> None:
     name = name.lower()
     if name in TABLE or (not table and name in SCALAR):
         return
-    if name in engine_functions():
+    if name in REFUSED or name in SCALAR:  # SCALAR: a scalar function called in FROM
         raise deny_function(name, table)
     if typed:
         return  # syntax sqlglot knows (CAST, EXTRACT, ...) that is no function of the engine

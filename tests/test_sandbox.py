@@ -20,7 +20,7 @@ from chronolake.sql.binding.allowlist import catalog, propose, refused_names
 from chronolake.sql.binding.sandbox import bound_by_chronolake
 from chronolake.sql.grammar.parse import parse_statement
 
-REFUSED = "is not allowed: SQL can only read this tenant's tables."
+REFUSAL = "is not allowed: SQL can only read this tenant's tables."
 CATALOG = catalog()
 TABLE_KINDS = ("table", "table_macro")
 
@@ -49,7 +49,7 @@ def _refused(cursor: chronolake.Cursor, template: str, name: str) -> None:
         message = str(caught.value)
         if isinstance(caught.value, chronolake.PermissionDenied):
             # refused by its name, or (an operator in disguise, as GLOB) as no table name
-            named = REFUSED in message and name.upper() in message
+            named = REFUSAL in message and name.upper() in message
             assert named or message.startswith("Table reference"), (sql, message)
             refusals += 1
         else:

@@ -14,7 +14,8 @@ from chronolake.catalog.model import TableInfo
 from chronolake.errors import NotFound, SqlError
 from chronolake.sql.binding.changes import changes_query
 from chronolake.sql.binding.names import resolve_table
-from chronolake.sql.binding.sandbox import check, check_table_function, refuse_table
+from chronolake.sql.binding.sandbox import check, check_not_a_name, refuse_engine_object
+from chronolake.sql.binding.scope import cte_in_scope
 from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.grammar.parse import parse_statement
 from chronolake.sql.session import Ctx
@@ -83,62 +84,6 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
     node.replace(exp.Subquery(this=bound, alias=alias))
 
 
-def _not_a_name(node: exp.Table) -> None:
-    """A table reference that is not a name: an allowed table function, or refused."""
-    this = node.this
-    if isinstance(this, (exp.Func, exp.Dot)):
-        check_table_function(this)
-        return
-    if isinstance(this, exp.Literal):
-        raise refuse_table(f"'{this.name}'")
-    raise refuse_table(this.sql("snowflake") if this is not None else "(empty)")
-
-
-def cte_in_scope(node: exp.Expr, name: str) -> bool:
-    """Whether ``name`` at ``node`` is a CTE that DuckDB will resolve it to (WITH scoping)."""
-    child, parent = node, node.parent
-    while parent is not None:
-        if isinstance(parent, exp.With):
-            ctes = parent.expressions
-            # a CTE sees the ones before it, and itself only in a WITH RECURSIVE
-            upto = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
-            seen = ctes[: upto + 1] if parent.args.get("recursive") else ctes[:upto]
-            if any(c.alias_or_name == name for c in seen):
-                return True
-        else:
-            with_ = parent.args.get("with_")
-            if (
-                isinstance(with_, exp.With)
-                and with_ is not child
-                and any(c.alias_or_name == name for c in with_.expressions)
-            ):
-                return True
-        child, parent = parent, parent.parent
-    return False
-
-
-# engine objects a name could mean were it not bound: refused, rather than "not found"
-_ENGINE_PREFIXES = ("pg_", "duckdb_", "sqlite_", "pragma_", "__cl_")
-_ENGINE_CATALOGS = frozenset({"system", "temp", "memory"})
-
-
-def _engine_name(node: exp.Table) -> bool:
-    parts = [p.lower() for p in (node.catalog, node.db, node.name) if p]
-    if node.catalog and node.catalog.lower() in _ENGINE_CATALOGS:
-        return True
-    return any(p.startswith(_ENGINE_PREFIXES) or p == "information_schema" for p in parts)
-
-
-def _resolve(ctx: Ctx, node: exp.Table) -> TableInfo:
-    try:
-        return resolve_table(ctx.txn.ns, ctx, node)
-    except NotFound:
-        if _engine_name(node):
-            label = ".".join(p for p in (node.catalog, node.db, node.name) if p)
-            raise refuse_table(label, "it is not a table of this tenant") from None
-        raise
-
-
 def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
     """Replace the table references of ``tree`` (in place) and return it."""
     for fn in list(tree.find_all(exp.TableFromRows)):
@@ -147,7 +92,7 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
         if node.meta.get(BOUND):
             continue
         if not isinstance(node.this, exp.Identifier):
-            _not_a_name(node)
+            check_not_a_name(node)  # an allowed table function, else refused
             continue
         db, name = node.db, node.name
         hist = node.args.get("when")
@@ -179,7 +124,11 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
                 ref.set("alias", node.args["alias"])
             node.replace(ref)
             continue
-        table = _resolve(ctx, node)
+        try:
+            table = resolve_table(ctx.txn.ns, ctx, node)
+        except NotFound:
+            refuse_engine_object(node)  # a name of the engine's rather than "not found"
+            raise
         if table.view_sql is not None:
             if changes is not None:
                 raise SqlError(f"CHANGES can only be used on a base table: '{name}' is a view.")

@@ -166,7 +166,7 @@ def _check_duckdb_call(text: str, table: bool) -> None:
     for node in tree.walk():
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
             raise deny_function(node.sql("duckdb").split("(")[0], table)
-        if not isinstance(node, exp.Func) or bound_by_chronolake(node):
+        if not isinstance(node, exp.Func):
             continue
         called = _called_name(node)
         if called is not None:
@@ -203,8 +203,13 @@ def _check_calls(tree: exp.Expr) -> None:
             and not _information_schema_function(dot)
         ):
             raise deny_function(dot.sql("snowflake").split("(")[0])
-    # one copy of the statement, whose calls are then written without a copy each (faster)
-    copies = list(_outermost_calls(tree.copy()))
+    # one copy of the statement, whose calls are then written without a copy each (faster);
+    # in it chronolake's own values are NULL, as they will be constants when DuckDB runs
+    copy = tree.copy()
+    for node in list(copy.find_all(exp.Func)):
+        if bound_by_chronolake(node):
+            node.replace(exp.null())
+    copies = list(_outermost_calls(copy))
     for call in copies:
         if not _information_schema_function(call.parent):
             _check_duckdb_call(call.sql("duckdb", copy=False), _in_table_position(call))
@@ -250,6 +255,32 @@ def _check_from_item(node: exp.Table | exp.TableFromRows | exp.Lateral) -> None:
     if isinstance(this, exp.Dot) and _information_schema_function(this):
         return
     raise refuse_table(this.sql("snowflake"))
+
+
+def check_not_a_name(node: exp.Table) -> None:
+    """A bound table reference that is not a name: an allowed table function, or refused."""
+    this = node.this
+    if isinstance(this, (exp.Func, exp.Dot)):
+        check_table_function(this)
+        return
+    if isinstance(this, exp.Literal):
+        raise refuse_table(f"'{this.name}'")
+    raise refuse_table(this.sql("snowflake") if this is not None else "(empty)")
+
+
+# engine objects a name could mean were it not bound: refused, rather than "not found"
+_ENGINE_PREFIXES = ("pg_", "duckdb_", "sqlite_", "pragma_", "__cl_")
+_ENGINE_CATALOGS = frozenset({"system", "temp", "memory"})
+
+
+def refuse_engine_object(node: exp.Table) -> None:
+    """Raise PermissionDenied if a name the tenant's catalog lacks names an engine object."""
+    parts = [p for p in (node.catalog, node.db, node.name) if p]
+    engine = (node.catalog or "").lower() in _ENGINE_CATALOGS or any(
+        p.lower().startswith(_ENGINE_PREFIXES) or p.lower() == "information_schema" for p in parts
+    )
+    if engine:
+        raise refuse_table(".".join(parts), "it is not a table of this tenant")
 
 
 # -- the statement ------------------------------------------------------------------------

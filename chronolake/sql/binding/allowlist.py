@@ -169,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {_MODULE} ({len(scalars)} scalar, {len(tables)} table functions)")
     elif changed:
         print("run with --write to rewrite allowed_functions.py, then review the diff")
+    else:
+        print("allowed_functions.py matches the engine's catalog")
     return 0
 
 

@@ -31,7 +31,7 @@ from chronolake.sql.binding.access import access_rows, read_rows
 from chronolake.sql.binding.binder import bind
 from chronolake.sql.binding.dynamic_names import resolve_dynamic_names
 from chronolake.sql.binding.output_names import rename_result, result_names
-from chronolake.sql.binding.sandbox import check
+from chronolake.sql.binding.sandbox import check, refuse_engine_statement
 from chronolake.sql.binding.substitute import substitute as _substitute
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
@@ -136,10 +136,11 @@ class Executor:
         qtype = "UNKNOWN"
         ctx: Ctx | None = None
         try:
+            refuse_engine_statement(text)
             tree = parse_statement(text)
             qtype = _query_type(tree)
             tree = resolve_dynamic_names(s, tree)
-            check(tree)
+            check(tree, text)
             tree = substitute(tree, start)
 
             def fresh() -> exp.Expr:  # the statement's tree again, for a re-run (cached parse)

@@ -15,6 +15,8 @@ from chronolake.errors import NotFound, SqlError
 from chronolake.sql.binding.changes import changes_query
 from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.names import resolve_table
+from chronolake.sql.binding.sandbox import check, check_not_a_name, refuse_engine_object
+from chronolake.sql.binding.scope import cte_in_scope
 from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.grammar.parse import parse_statement
 from chronolake.sql.session import Ctx
@@ -76,7 +78,9 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
         raise SqlError(f"AT/BEFORE can only be used on a base table: '{table.name}' is a view.")
     if depth > 16:
         raise SqlError(f"View {table.name} nests views more than 16 deep (or refers to itself).")
-    query = rewrite_flatten(parse_statement(table.view_sql or ""))
+    query = parse_statement(table.view_sql or "")
+    check(query)  # a view stored before the allow-list changed runs only what it allows now
+    query = rewrite_flatten(query)
     bound = bind(ctx, query, depth + 1)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
     node.replace(exp.Subquery(this=bound, alias=alias))
@@ -86,16 +90,19 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
     """Replace the table references of ``tree`` (in place) and return it."""
     for fn in list(tree.find_all(exp.TableFromRows)):
         _table_function(ctx, fn)
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     for node in list(tree.find_all(exp.Table)):
-        if node.meta.get(BOUND) or not isinstance(node.this, exp.Identifier):
+        if node.meta.get(BOUND):
+            continue
+        if not isinstance(node.this, exp.Identifier):
+            check_not_a_name(node)  # an allowed table function, else refused
             continue
         db, name = node.db, node.name
         hist = node.args.get("when")
         changes = node.args.get("changes")
-        if changes is not None and not db and (name in ctes or name in ctx.session.registered):
+        is_cte = not db and cte_in_scope(node, name)
+        if changes is not None and (is_cte or (not db and name in ctx.session.registered)):
             raise SqlError(f"CHANGES can only be used on a base table: '{name}' is not one.")
-        if not db and name in ctes:
+        if is_cte:
             if hist is not None:
                 raise SqlError(f"AT/BEFORE can only be used on a base table: '{name}' is a CTE.")
             continue
@@ -119,7 +126,11 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
                 ref.set("alias", node.args["alias"])
             node.replace(ref)
             continue
-        table = resolve_table(ctx.txn.ns, ctx, node)
+        try:
+            table = resolve_table(ctx.txn.ns, ctx, node)
+        except NotFound:
+            refuse_engine_object(node)  # a name of the engine's rather than "not found"
+            raise
         if table.view_sql is not None:
             if changes is not None:
                 raise SqlError(f"CHANGES can only be used on a base table: '{name}' is a view.")

@@ -17,6 +17,7 @@ from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
 from chronolake.sql.statements.namespace_ops import (
+    already_dropped,
     already_exists,
     drop_database,
     drop_schema,
@@ -226,11 +227,11 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             table = find_table(ns, ctx, target)
         except NotFound:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.name)
             raise
         if table is None:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.name)
             raise NotFound(f"Object '{target.name}' does not exist or not authorized.")
         if (table.view_sql is not None) != (kind == "VIEW"):
             raise SqlError(
@@ -246,7 +247,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             sc = resolve_schema(ns, ctx, target.catalog or None, target.db or target.name)
         except NotFound:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.db or target.name)
             raise
         drop_schema(ns, sc.schema_id)
         ctx.txn.set_namespace(ns, "DROP_SCHEMA")
@@ -255,7 +256,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
         db = ns.database_by_name(target.name)
         if db is None:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.name)
             raise NotFound(f"Database '{target.name}' does not exist or not authorized.")
         drop_database(ns, db.database_id)
         ctx.txn.set_namespace(ns, "DROP_DATABASE")

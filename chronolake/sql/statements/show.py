@@ -148,6 +148,7 @@ _TABLE_SCHEMA = pa.schema(
         ("bytes", pa.int64()),
         ("retention_time", pa.string()),
         ("dropped_on", _TS),
+        ("change_tracking", pa.string()),
     ]
 )
 
@@ -227,6 +228,7 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 else ctx.start
                 if gone == -1
                 else _time(times.get(gone)),
+                "change_tracking": "ON",  # always on: CHANGES needs no opt-in
             }
         )
     out.sort(key=_order)

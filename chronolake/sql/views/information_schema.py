@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.model import stored_bytes
-from chronolake.catalog.retention import table_days
+from chronolake.catalog.retention import database_days, schema_days, table_days
 from chronolake.errors import NotFound
 from chronolake.sql.session import Ctx, from_us
 from chronolake.sql.views import history_views, storage_views
@@ -111,12 +111,23 @@ def _schemata(ctx: Ctx) -> pa.Table:
         {
             "catalog_name": [ns.databases[x.database_id].name for x in ns.schemas.values()],
             "schema_name": [x.name for x in ns.schemas.values()],
+            "retention_time": pa.array(
+                [schema_days(ns, x.schema_id) for x in ns.schemas.values()], pa.int64()
+            ),
         }
     )
 
 
 def _databases(ctx: Ctx) -> pa.Table:
-    return pa.table({"database_name": [d.name for d in ctx.txn.ns.databases.values()]})
+    ns = ctx.txn.ns
+    return pa.table(
+        {
+            "database_name": [d.name for d in ns.databases.values()],
+            "retention_time": pa.array(
+                [database_days(ns, d.database_id) for d in ns.databases.values()], pa.int64()
+            ),
+        }
+    )
 
 
 def query_history(ctx: Ctx, limit: int | None = None) -> pa.Table:

@@ -113,7 +113,7 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
                     f"AT/BEFORE can only be used on a base table: 'INFORMATION_SCHEMA.{name}' "
                     "is a view."
                 )
-            ref = view_table(register_view(ctx, name.upper()), name)
+            ref = view_table(register_view(ctx, name.upper(), node=node), name)
             if node.args.get("alias") is not None:
                 ref.set("alias", node.args["alias"])
             node.replace(ref)

@@ -37,7 +37,7 @@ from chronolake.sql.binding.substitute import substitute as _substitute
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
 from chronolake.sql.session import Ctx, Session, to_us
-from chronolake.sql.statements import ddl, dml, restore
+from chronolake.sql.statements import ddl, dml, restore, temporary
 from chronolake.sql.statements.parameters import alter_parameters
 from chronolake.sql.statements.show import show
 from chronolake.sql.statements.undrop import undrop
@@ -238,6 +238,9 @@ class Executor:
         raise InternalError("unreachable")  # pragma: no cover
 
     def _handler(self, tree: exp.Expr) -> Callable[[Ctx, Any], pa.Table | None]:
+        on_temporary = temporary.handler(self.s, tree)
+        if on_temporary is not None:
+            return on_temporary
         if isinstance(tree, _READS):
             return self._select
         if isinstance(tree, exp.Insert):

@@ -62,6 +62,9 @@ class Session:
         self.statement_objects: list[str] = []  # registered for the running statement only
         self.timezone = "UTC"
         self.parameters: dict[str, str | None] = {}
+        # temporary tables (binding/temp_tables.py): (db, schema, name) -> TempTable; their
+        # rows live in this session's DuckDB only, so they end with it
+        self.temp_tables: dict[tuple[str, str, str], Any] = {}
 
     def register(self, internal: str, table: Any) -> None:
         self.duck.register(internal, table)

@@ -17,6 +17,7 @@ from chronolake.engine.scan import ScanViews
 from chronolake.engine.session import open_duck
 from chronolake.errors import ProgrammingError
 from chronolake.settings import Settings
+from chronolake.sql.binding.temp_tables import move_temp_tables
 from chronolake.storage.layout import LakeLayout
 from chronolake.txn.transaction import Transaction
 
@@ -94,6 +95,7 @@ class Session:
         self.views = ScanViews(self.duck, self.root)
         for internal, table in self.registered_objects.items():
             self.duck.register(internal, table)
+        move_temp_tables(self.temp_tables.values(), old, self.duck)
         old.close()
         self.timezone = zone
 

@@ -9,11 +9,15 @@ session it shadows a permanent table of the same name in the same schema, as in 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import duckdb
 from sqlglot import exp
 
-from chronolake.sql.session import Session
+if TYPE_CHECKING:
+    from chronolake.sql.session import Session
 
 Key = tuple[str, str, str]  # (database, schema, table) names as the namespace spells them
 
@@ -49,3 +53,28 @@ def find_temp(session: Session, t: exp.Table) -> TempTable | None:
         return None
     key = temp_key(session, t)
     return None if key is None else tables.get(key)
+
+
+def move_temp_tables(
+    tables: Iterable[TempTable], old: duckdb.DuckDBPyConnection, new: duckdb.DuckDBPyConnection
+) -> None:
+    """Copy temporary tables (definition and rows) into a new engine of the same session."""
+    for t in tables:
+        found = old.execute(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ?", [t.internal]
+        ).fetchall()
+        rows = old.sql(exp.select("*").from_(t.internal).sql("duckdb")).to_arrow_table()
+        new.execute(found[0][0])
+        new.register("__cl_move", rows)
+        new.execute(exp.insert(exp.select("*").from_("__cl_move"), t.internal).sql("duckdb"))
+        new.unregister("__cl_move")
+
+
+def rows_and_names(session: Session) -> list[tuple[TempTable, int]]:
+    """Each temporary table of the session with its row count (for SHOW and the views)."""
+    out = []
+    for table in session.temp_tables.values():
+        count = exp.select(exp.func("count", exp.Star())).from_(table.internal)
+        rows = session.duck.execute(count.sql("duckdb")).fetchall()
+        out.append((table, int(rows[0][0])))
+    return out

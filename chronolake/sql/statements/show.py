@@ -8,6 +8,7 @@ running transaction show the statement's start as their drop time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from chronolake.catalog.retention import (
 )
 from chronolake.errors import NotFound, NotSupportedError, SqlError
 from chronolake.sql.binding.names import resolve_database, resolve_schema
+from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
 from chronolake.sql.session import Ctx, from_us
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -231,8 +233,36 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 "change_tracking": "ON",  # always on: CHANGES needs no opt-in
             }
         )
+    out += _temporary_tables(ctx, in_scope, flt)
     out.sort(key=_order)
     return pa.Table.from_pylist(out, schema=_TABLE_SCHEMA)
+
+
+def _temporary_tables(
+    ctx: Ctx, in_scope: Callable[[int], bool], flt: _Filter
+) -> list[dict[str, Any]]:
+    """The session's own temporary tables (kind TEMPORARY; no time travel, no CHANGES)."""
+    ns, out = ctx.txn.ns, []
+    for temp, rows in temporary_rows(ctx.session):
+        db = ns.database_by_name(temp.database)
+        sc = None if db is None else ns.schema_by_name(db.database_id, temp.schema)
+        if sc is None or not in_scope(sc.schema_id) or not flt.ok(temp.name):
+            continue
+        out.append(
+            {
+                "created_on": temp.created,
+                "name": temp.name,
+                "database_name": temp.database,
+                "schema_name": temp.schema,
+                "kind": "TEMPORARY",
+                "rows": rows,
+                "bytes": None,  # held by the session's engine, not in files
+                "retention_time": "0",
+                "dropped_on": None,
+                "change_tracking": "OFF",
+            }
+        )
+    return out
 
 
 def _order(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -224,12 +224,3 @@ def describe(ctx: Ctx, node: exp.Expr) -> pa.Table:
             "default": [None if c[4] is None else str(c[4]) for c in cols],
         }
     )
-
-
-def rows_and_names(session: Session) -> list[tuple[TempTable, int]]:
-    """Each temporary table of the session with its row count (for SHOW and the views)."""
-    out = []
-    for table in session.temp_tables.values():
-        count = exp.select(exp.func("count", exp.Star())).from_(table.internal)
-        out.append((table, _count(session.duck.execute(count.sql("duckdb")).fetchall())))
-    return out

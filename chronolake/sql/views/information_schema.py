@@ -18,6 +18,7 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.model import stored_bytes
 from chronolake.catalog.retention import database_days, schema_days, table_days
 from chronolake.errors import NotFound
+from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
 from chronolake.sql.session import Ctx, from_us
 from chronolake.sql.views import history_views, storage_views
 from chronolake.sql.views.pushdown import NOTHING, Kind, Pushed, pushed_filters
@@ -49,6 +50,20 @@ def _tables(ctx: Ctx) -> pa.Table:
                 "created": _time(created.commit_time_us) if created else None,
                 "retention_time": None if t.view_sql is not None else table_days(ns, t),
                 "table_id": t.table_id,
+            }
+        )
+    for temp, count in temporary_rows(ctx.session):
+        rows.append(
+            {
+                "table_catalog": temp.database,
+                "table_schema": temp.schema,
+                "table_name": temp.name,
+                "table_type": "TEMPORARY TABLE",
+                "row_count": count,
+                "bytes": None,
+                "created": temp.created,
+                "retention_time": 0,
+                "table_id": None,
             }
         )
     return pa.Table.from_pylist(

@@ -296,6 +296,7 @@ class Catalog:
                     int(r.next_column_id),
                     r.view_sql,
                     _days(r.retention_days),
+                    bool(r.transient),
                 )
             ts = s.tenant_settings
             settings = {

@@ -19,7 +19,8 @@ from sqlalchemy import (
     Text,
 )
 
-# 2: retention_days, cl_tenant_settings; 3: cl_delete_files.part; 4: history lookup indexes
+# 2: retention_days, cl_tenant_settings; 3: cl_delete_files.part; 4: history lookup indexes,
+# cl_tables.transient
 CATALOG_SCHEMA_VERSION = 4
 
 metadata = MetaData()
@@ -106,6 +107,7 @@ tables = Table(
     Column("next_column_id", Integer, nullable=False),
     Column("view_sql", Text, nullable=True),
     Column("retention_days", Integer, nullable=True),  # own DATA_RETENTION_TIME_IN_DAYS
+    Column("transient", Boolean, nullable=True),  # CREATE TRANSIENT TABLE (NULL: permanent)
 )
 
 # Tenant (account) parameters such as DATA_RETENTION_TIME_IN_DAYS, versioned like the

@@ -45,6 +45,7 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.retention import (
     DAY_US,
+    MAX_TRANSIENT_DAYS,
     database_days,
     effective,
     load_parents,
@@ -69,6 +70,7 @@ class TableMetrics:
     database_name: str
     clone_group_id: int
     retention_days: int
+    transient: bool = False
     active: int = 0
     time_travel: int = 0
     failsafe: int = 0
@@ -233,6 +235,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
                     t.c.created_snapshot,
                     t.c.view_sql,
                     t.c.retention_days,
+                    t.c.transient,
                 ).where(t.c.tenant_id == tenant)
             ),
             latest.snapshot_id,
@@ -381,7 +384,9 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
             own = live.retention_days
         else:
             own = None if last.retention_days is None else int(last.retention_days)
-        days = effective(ns, object_days(ns, "TABLE", own, schema_id, parents))
+        transient = bool(last.transient)
+        days = object_days(ns, "TABLE", own, schema_id, parents)
+        days = effective(ns, min(days, MAX_TRANSIENT_DAYS) if transient else days)
         dropped = tables.dropped_at(tid)
         if dropped is not None:
             # UNDROP SCHEMA / DATABASE revive the table too: the longest of the three counts
@@ -398,6 +403,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
             database_name=str(drow.name) if drow is not None else "",
             clone_group_id=tid,
             retention_days=days,
+            transient=transient,
             created_us=when(int(last.created_snapshot)),
             dropped_us=when(dropped),
             schema_created_us=when(schemas.first_begin(schema_id)),

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
 from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo
+from chronolake.catalog.retention import check_transient_days
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binding.binder import bind
@@ -134,6 +135,9 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
                 "External tables are not allowed: a table's data lives in the lake."
             )
     days = retention_property(node)
+    transient = _is_transient(node)
+    if transient:
+        check_transient_days(days)
     ns = ctx.txn.ns.copy()
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
@@ -167,12 +171,27 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
         cols = [column_from_def(ctx, cd, i + 1, i) for i, cd in enumerate(defs)]
     check_column_names(name, [c.name for c in cols])
     table = TableInfo(
-        new_id(), sc.schema_id, name, tuple(cols), None, len(cols) + 1, retention_days=days
+        new_id(),
+        sc.schema_id,
+        name,
+        tuple(cols),
+        None,
+        len(cols) + 1,
+        retention_days=days,
+        transient=transient,
     )
     ns.tables[table.table_id] = table
     ctx.txn.set_namespace(ns, "CREATE_TABLE")
     ctx.txn.ops[table.table_id] = "CREATE_TABLE"
     return table, status(f"Table {name} successfully created.")
+
+
+def _is_transient(node: exp.Create) -> bool:
+    """CREATE TRANSIENT TABLE (TEMPORARY ones never get here: sql/statements/temporary.py)."""
+    props = node.args.get("properties")
+    return props is not None and any(
+        isinstance(p, exp.TransientProperty) for p in props.expressions
+    )
 
 
 def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:

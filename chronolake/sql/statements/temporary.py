@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pyarrow as pa
 from sqlglot import exp
 
+from chronolake.catalog.retention import check_transient_days
 from chronolake.errors import AlreadyExists, NotSupportedError, SqlError
 from chronolake.sql.binding.binder import BOUND, bind
 from chronolake.sql.binding.names import resolve_schema
@@ -88,9 +89,7 @@ def create(ctx: Ctx, node: exp.Expr) -> pa.Table:
         raise SqlError("CREATE TEMPORARY TABLE needs a table name.")
     if node.args.get("clone") is not None:
         raise NotSupportedError("CREATE TEMPORARY TABLE ... CLONE is not supported.")
-    days = retention_property(node)
-    if days is not None and days > 1:
-        raise SqlError(f"invalid value [{days}] for parameter 'DATA_RETENTION_TIME_IN_DAYS'")
+    check_transient_days(retention_property(node))
     sc = resolve_schema(ctx.txn.ns, ctx, target.catalog or None, target.db or None)
     db = ctx.txn.ns.databases[sc.database_id]
     key = (db.name, sc.name, target.name)

@@ -49,6 +49,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 "bytes": None if t.view_sql is not None else stored_bytes(files),
                 "created": _time(created.commit_time_us) if created else None,
                 "retention_time": None if t.view_sql is not None else table_days(ns, t),
+                "is_transient": "YES" if t.transient else "NO",
                 "table_id": t.table_id,
             }
         )
@@ -63,6 +64,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 "bytes": None,
                 "created": temp.created,
                 "retention_time": 0,
+                "is_transient": "NO",
                 "table_id": None,
             }
         )
@@ -78,6 +80,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 ("bytes", pa.int64()),
                 ("created", pa.timestamp("us", tz="UTC")),
                 ("retention_time", pa.int64()),
+                ("is_transient", pa.string()),
                 ("table_id", pa.int64()),
             ]
         ),

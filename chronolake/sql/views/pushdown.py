@@ -27,6 +27,7 @@ from chronolake.engine.session import first_row
 from chronolake.sql.session import Ctx
 
 _DAY_US = 86_400_000_000
+_INT64 = 2**63
 _EXACT_TIME_TYPES = {"TIMESTAMP WITH TIME ZONE", "VARCHAR"}  # read as the comparison reads them
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -153,7 +154,7 @@ def _condition(
         return Condition(col, "in", tuple(v[0] for v in values if v is not None))
     if isinstance(e, exp.Between):
         col = _column(e.this, names, kinds)
-        if col is None or e.args.get("symmetric"):
+        if col is None or e.args.get("symmetric") or kinds[col] is Kind.TEXT:
             return None
         low = _bound(ctx, col, ">=", e.args["low"], kinds[col])
         high = _bound(ctx, col, "<=", e.args["high"], kinds[col])
@@ -167,6 +168,8 @@ def _condition(
         op = _FLIP.get(op, op)
     if col is None:
         return None
+    if op != "=" and kinds[col] is Kind.TEXT:
+        return None  # text orders by collation: equality only
     if op == "=":
         found = _constant(ctx, value, kinds[col])
         if found is None:
@@ -205,7 +208,9 @@ def _constant(ctx: Ctx, e: exp.Expr, kind: Kind) -> tuple[Any, bool] | None:
         neg = isinstance(e, exp.Neg)
         lit = e.this if neg else e
         if isinstance(lit, exp.Literal) and not lit.is_string and str(lit.this).isdigit():
-            return (-int(lit.this) if neg else int(lit.this)), True
+            value = -int(lit.this) if neg else int(lit.this)
+            if -_INT64 <= value < _INT64:  # beyond it the catalog could not bind the value
+                return value, True
         return None
     return _time_constant(ctx, e)
 

@@ -72,3 +72,22 @@ def test_closed_session_leaves_no_temporary_table(tmp_path: Path) -> None:
     db = sqlite3.connect(LakeLayout(tmp_path).catalog_path)
     assert db.execute("SELECT COUNT(*) FROM cl_snapshots").fetchone() == (0,)
     db.close()
+
+
+def test_transactions_leave_no_saved_copies(tmp_path: Path) -> None:
+    con = chronolake.connect(tmp_path)
+    con.execute("CREATE TEMPORARY TABLE t (id INT)")
+    for end in ("COMMIT", "ROLLBACK"):
+        con.execute("BEGIN")
+        con.execute("INSERT INTO t VALUES (1)")
+        con.execute("CREATE OR REPLACE TEMPORARY TABLE t AS SELECT * FROM t")
+        con.execute("CREATE TEMPORARY TABLE u (x INT)")
+        con.execute("DROP TABLE u")
+        con.execute(end)
+    session = con._session
+    engine_tables = {
+        r[0] for r in session.duck.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    }
+    assert engine_tables == {t.internal for t in session.temp_tables.values()}
+    assert con.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)
+    con.close()

@@ -66,6 +66,7 @@ class Session:
         # temporary tables (binding/temp_tables.py): (db, schema, name) -> TempTable; their
         # rows live in this session's DuckDB only, so they end with it
         self.temp_tables: dict[tuple[str, str, str], Any] = {}
+        self.temp_undo: dict[tuple[str, str, str], Any] = {}  # statements/temp_undo.py
 
     def register(self, internal: str, table: Any) -> None:
         self.duck.register(internal, table)
@@ -95,7 +96,10 @@ class Session:
         self.views = ScanViews(self.duck, self.root)
         for internal, table in self.registered_objects.items():
             self.duck.register(internal, table)
-        move_temp_tables(self.temp_tables.values(), old, self.duck)
+        held = [t.internal for t in self.temp_tables.values()]
+        for saved in self.temp_undo.values():  # statements/temp_undo.Saved
+            held += [x for x in (saved.table and saved.table.internal, saved.rows) if x]
+        move_temp_tables(held, old, self.duck)
         old.close()
         self.timezone = zone
 

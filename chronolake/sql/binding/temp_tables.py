@@ -56,17 +56,18 @@ def find_temp(session: Session, t: exp.Table) -> TempTable | None:
 
 
 def move_temp_tables(
-    tables: Iterable[TempTable], old: duckdb.DuckDBPyConnection, new: duckdb.DuckDBPyConnection
+    internals: Iterable[str], old: duckdb.DuckDBPyConnection, new: duckdb.DuckDBPyConnection
 ) -> None:
-    """Copy temporary tables (definition and rows) into a new engine of the same session."""
-    for t in tables:
+    """Copy DuckDB tables (definition and rows) into a new engine of the same session: the
+    temporary tables, and what a transaction keeps to undo their changes."""
+    for internal in dict.fromkeys(internals):
         found = old.execute(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = ?", [t.internal]
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ?", [internal]
         ).fetchall()
-        rows = old.sql(exp.select("*").from_(t.internal).sql("duckdb")).to_arrow_table()
+        rows = old.sql(exp.select("*").from_(internal).sql("duckdb")).to_arrow_table()
         new.execute(found[0][0])
         new.register("__cl_move", rows)
-        new.execute(exp.insert(exp.select("*").from_("__cl_move"), t.internal).sql("duckdb"))
+        new.execute(exp.insert(exp.select("*").from_("__cl_move"), internal).sql("duckdb"))
         new.unregister("__cl_move")
 
 

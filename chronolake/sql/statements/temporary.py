@@ -22,6 +22,7 @@ from chronolake.sql.binding.binder import BOUND, bind
 from chronolake.sql.binding.names import resolve_schema
 from chronolake.sql.binding.temp_tables import TempTable, find_temp
 from chronolake.sql.session import Ctx, Session
+from chronolake.sql.statements import temp_undo
 from chronolake.sql.statements.ddl import check_column_names, column_from_def
 from chronolake.sql.statements.namespace_ops import status
 from chronolake.sql.statements.parameters import retention_property
@@ -100,8 +101,9 @@ def create(ctx: Ctx, node: exp.Expr) -> pa.Table:
         if not node.args.get("replace"):
             raise AlreadyExists(f"Object '{target.name}' already exists.")
     internal = f"__cl_temp_{uuid.uuid4().hex[:16]}"
+    keep_old = temp_undo.before_replace(session, key)
     session.duck.execute(_create_sql(ctx, node, internal))
-    if existing is not None:
+    if existing is not None and not keep_old:
         _drop_internal(session, existing)
     session.temp_tables[key] = TempTable(internal, db.name, sc.name, target.name, ctx.start)
     return status(f"Table {target.name} successfully created.")
@@ -151,8 +153,10 @@ def drop(ctx: Ctx, node: exp.Expr) -> pa.Table:
     targets = node.args.get("tables") or [node.this]
     table = find_temp(ctx.session, targets[0])
     assert table is not None
-    _drop_internal(ctx.session, table)
-    del ctx.session.temp_tables[(table.database, table.schema, table.name)]
+    key = (table.database, table.schema, table.name)
+    if not temp_undo.before_replace(ctx.session, key):
+        _drop_internal(ctx.session, table)
+    del ctx.session.temp_tables[key]
     return status(f"{table.name} successfully dropped.")
 
 
@@ -174,6 +178,7 @@ def change(ctx: Ctx, node: exp.Expr) -> pa.Table:
     assert target is not None
     table = find_temp(ctx.session, target)
     assert table is not None
+    temp_undo.before_rows_change(ctx.session, (table.database, table.schema, table.name))
     if isinstance(node, exp.Insert) and node.args.get("overwrite"):
         node.set("overwrite", None)
         ctx.session.duck.execute(exp.delete(table.internal).sql("duckdb"))
@@ -203,6 +208,7 @@ def truncate(ctx: Ctx, node: exp.Expr) -> pa.Table:
             raise NotSupportedError(
                 "TRUNCATE of temporary and permanent tables in one statement is not supported."
             )
+        temp_undo.before_rows_change(ctx.session, (table.database, table.schema, table.name))
         rows = ctx.session.duck.execute(exp.delete(table.internal).sql("duckdb")).fetchall()
         ctx.rows_deleted += _count(rows)
     return status("Statement executed successfully.")

@@ -127,6 +127,11 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
             defs = [c for c in defs if c.args.get("kind") is not None] or defs
         target = target.this
     if node.args.get("clone") is not None:
+        if _is_transient(node):
+            raise NotSupportedError(
+                "CREATE TRANSIENT TABLE ... CLONE is not supported: clone, then copy the rows "
+                "with CREATE TRANSIENT TABLE ... AS SELECT."
+            )
         return None, clone_table(ctx, node)
     props = node.args.get("properties")
     for prop in props.expressions if props is not None else []:

@@ -46,7 +46,10 @@ def _target(tree: exp.Expr) -> exp.Table | None:
 
 def handler(session: Session, tree: exp.Expr) -> Handler | None:
     """The handler of a statement that makes or uses a temporary table, else None."""
-    if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "TABLE":
+    kind = str(tree.args.get("kind") or "").upper()
+    if isinstance(tree, exp.Create) and kind != "TABLE" and is_temporary(tree):
+        raise NotSupportedError(f"CREATE TEMPORARY {kind} is not supported: only tables.")
+    if isinstance(tree, exp.Create) and kind == "TABLE":
         if is_temporary(tree):
             return create
         source = tree.args.get("clone")
@@ -61,7 +64,6 @@ def handler(session: Session, tree: exp.Expr) -> Handler | None:
         return None
     if isinstance(tree, exp.Drop):
         targets = tree.args.get("tables") or [tree.this]
-        kind = str(tree.args.get("kind") or "").upper()
         if kind == "TABLE" and len(targets) == 1 and find_temp(session, targets[0]):
             return drop
         return None

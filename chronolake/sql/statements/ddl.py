@@ -79,7 +79,16 @@ def column_from_def(ctx: Ctx, cd: exp.ColumnDef, column_id: int, position: int) 
     return ColumnInfo(column_id, name, type_, position, default, nullable)
 
 
+def _refuse_transient_namespace(node: exp.Create, kind: str) -> None:
+    if _is_transient(node):
+        raise NotSupportedError(
+            f"CREATE TRANSIENT {kind} is not supported: create a {kind.lower()} and "
+            "CREATE TRANSIENT TABLE in it."
+        )
+
+
 def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
+    _refuse_transient_namespace(node, "DATABASE")
     if node.args.get("clone") is not None:
         return clone_database(ctx, node)
     name = node.this.name
@@ -99,6 +108,7 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
 
 
 def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
+    _refuse_transient_namespace(node, "SCHEMA")
     if node.args.get("clone") is not None:
         return clone_schema(ctx, node)
     target = node.this

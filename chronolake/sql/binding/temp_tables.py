@@ -71,6 +71,28 @@ def move_temp_tables(
         new.unregister("__cl_move")
 
 
+def columns(session: Session) -> list[dict[str, object]]:
+    """INFORMATION_SCHEMA.COLUMNS rows of the session's temporary tables (as DuckDB has them)."""
+    out: list[dict[str, object]] = []
+    for t in session.temp_tables.values():
+        described = session.duck.execute(exp.Describe(this=exp.to_table(t.internal)).sql("duckdb"))
+        for i, (name, type_, null, _key, default, *_rest) in enumerate(described.fetchall()):
+            out.append(
+                {
+                    "table_catalog": t.database,
+                    "table_schema": t.schema,
+                    "table_name": t.name,
+                    "column_name": str(name),
+                    "ordinal_position": i + 1,
+                    "column_default": None if default is None else str(default),
+                    "is_nullable": "YES" if null == "YES" else "NO",
+                    "data_type": str(type_),
+                    "column_id": None,
+                }
+            )
+    return out
+
+
 def rows_and_names(session: Session) -> list[tuple[TempTable, int]]:
     """Each temporary table of the session with its row count (for SHOW and the views)."""
     out = []

@@ -18,6 +18,7 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.model import stored_bytes
 from chronolake.catalog.retention import database_days, schema_days, table_days
 from chronolake.errors import NotFound
+from chronolake.sql.binding.temp_tables import columns as temporary_columns
 from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
 from chronolake.sql.session import Ctx, from_us
 from chronolake.sql.views import history_views, storage_views
@@ -107,6 +108,7 @@ def _columns(ctx: Ctx) -> pa.Table:
                     "column_id": c.column_id,
                 }
             )
+    rows += temporary_columns(ctx.session)
     return pa.Table.from_pylist(
         rows,
         schema=pa.schema(

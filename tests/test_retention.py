@@ -15,6 +15,7 @@ from chronolake.catalog.retention import (
     oldest_reachable_us,
     table_retention_days,
 )
+from chronolake.catalog.schema import CATALOG_SCHEMA_VERSION
 from chronolake.catalog.sqlite import create_sqlite_engine
 from chronolake.storage.layout import LakeLayout
 
@@ -106,4 +107,4 @@ def test_catalog_migration_adds_retention(tmp_path: Path) -> None:
     version = sqlite3.connect(LakeLayout(tmp_path).catalog_path).execute(
         "SELECT value FROM cl_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("3",)
+    assert version.fetchone() == (str(CATALOG_SCHEMA_VERSION),)

@@ -26,6 +26,7 @@ def test_show_tables_result_set(tmp_path: Path) -> None:
         "bytes",
         "retention_time",
         "dropped_on",
+        "change_tracking",
     ]
     rows = cur.fetchall()
     assert [(r[1], r[5], r[7], r[8] is None) for r in rows] == [

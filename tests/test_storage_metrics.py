@@ -134,7 +134,7 @@ def test_updates_move_bytes_from_time_travel_to_failsafe(
     assert first["active_bytes"] > 0 and first["time_travel_bytes"] == 0
     con.execute("DELETE FROM t WHERE id < 10")
     con.execute("UPDATE t SET v = 'w' WHERE id >= 990")
-    con.execute("INSERT INTO t VALUES (5000, 'x')")
+    con.execute("INSERT INTO t VALUES (5000, 'x'), (5001, 'y')")
     con.execute("DELETE FROM t WHERE id = 5000")
     r = check_partition(con, lake)[("T", False)]
     assert r["time_travel_bytes"] > 0 and r["failsafe_bytes"] == 0
@@ -305,3 +305,52 @@ def test_files_cleanup_removed_count_nowhere(con: Any, clock: Clock, tmp_path: P
     rows = check_partition(con, lake)  # sums only the referenced files still on disk
     assert rows[("T", False)]["failsafe_bytes"] == 0
     assert rows[("T", False)]["retained_for_clone_bytes"] == shared  # the clone still uses it
+
+
+def file_sizes(con: Any, sql: str) -> int:
+    """Sum of byte sizes of catalog rows (``sql`` selects byte_size from a catalog table)."""
+    with con._session.catalog.engine.connect() as c:
+        return sum(int(r[0]) for r in c.exec_driver_sql(sql))
+
+
+def test_fully_deleted_file_is_time_travel_not_active(
+    con: Any, clock: Clock, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("INSERT INTO t SELECT range FROM range(1000)")
+    con.execute("INSERT INTO t SELECT range FROM range(1000, 1010)")
+    kept = file_sizes(con, "SELECT byte_size FROM cl_data_files WHERE row_count = 1000")
+    gone = file_sizes(con, "SELECT byte_size FROM cl_data_files WHERE row_count = 10")
+    con.execute("DELETE FROM t WHERE id >= 1000")  # every row of the second file
+    marks = file_sizes(con, "SELECT byte_size FROM cl_delete_files")
+    r = check_partition(con, lake)[("T", False)]
+    assert r["active_bytes"] == kept
+    assert r["time_travel_bytes"] == gone + marks
+    # past retention nothing reads them, but the latest snapshot still references them
+    # (cleanup keeps them until compaction rewrites the file): still time travel
+    clock.days(1.5)
+    r = check_partition(con, lake)[("T", False)]
+    assert (r["active_bytes"], r["time_travel_bytes"]) == (kept, gone + marks)
+    assert r["failsafe_bytes"] == r["retained_for_clone_bytes"] == 0
+
+
+def test_rows_a_clone_still_reads_are_retained_for_it(
+    con: Any, clock: Clock, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("INSERT INTO t SELECT range FROM range(1000)")
+    shared = file_sizes(con, "SELECT byte_size FROM cl_data_files")
+    con.execute("CREATE TABLE c CLONE t")
+    con.execute("DELETE FROM t WHERE id >= 0")  # t deletes every row; the clone keeps them
+    marks = file_sizes(con, "SELECT byte_size FROM cl_delete_files")
+    rows = check_partition(con, lake)
+    t, c = rows[("T", False)], rows[("C", False)]
+    assert (t["active_bytes"], t["time_travel_bytes"]) == (0, shared + marks)
+    assert total(c) == 0  # the clone wrote nothing
+    clock.days(2)  # past t's retention: the data file is kept only because c reads it
+    t = check_partition(con, lake)[("T", False)]
+    assert t["retained_for_clone_bytes"] == shared
+    assert (t["active_bytes"], t["time_travel_bytes"], t["failsafe_bytes"]) == (0, marks, 0)
+    assert con.execute("SELECT COUNT(*) FROM c").fetchone() == (1000,)

@@ -65,6 +65,13 @@ def _add_missing_columns(conn: Connection) -> None:
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
 
 
+def _add_missing_indexes(conn: Connection) -> None:
+    """Migration: create the indexes a newer schema version introduced on existing tables."""
+    for table in s.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
 def visible(table: Any, snapshot_id: int) -> Any:
     """The interval rule: begin <= S < coalesce(end, infinity)."""
     return and_(
@@ -144,6 +151,7 @@ class Catalog:
                 )
             elif int(row[0]) < s.CATALOG_SCHEMA_VERSION:
                 _add_missing_columns(conn)
+                _add_missing_indexes(conn)
                 conn.execute(
                     update(s.catalog_meta)
                     .where(s.catalog_meta.c.key == "schema_version")
@@ -321,6 +329,7 @@ class Catalog:
                     int(r.next_column_id),
                     r.view_sql,
                     _days(r.retention_days),
+                    bool(r.transient),
                 )
             ts = s.tenant_settings
             settings = {

@@ -395,6 +395,7 @@ class _Apply:
                 next_column_id=t.next_column_id,
                 view_sql=t.view_sql,
                 retention_days=t.retention_days,
+                transient=t.transient or None,
             )
         )
 

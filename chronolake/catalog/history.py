@@ -31,6 +31,7 @@ class Dropped:
     dropped_snapshot: int  # the snapshot that ended the last row
     next_column_id: int = 0  # tables only
     retention_days: int | None = None  # its own DATA_RETENTION_TIME_IN_DAYS, if set
+    transient: bool = False  # tables only
 
 
 _KINDS: dict[str, tuple[Any, str, str | None]] = {
@@ -106,6 +107,7 @@ def dropped(
                 dropped_snapshot=int(m["end_snapshot"]),
                 next_column_id=int(m["next_column_id"]) if kind == "TABLE" else 0,
                 retention_days=None if m["retention_days"] is None else int(m["retention_days"]),
+                transient=kind == "TABLE" and bool(m["transient"]),
             )
         )
     out.sort(key=lambda d: (-d.dropped_snapshot, d.object_id))
@@ -203,6 +205,7 @@ def dropped_table_info(catalog: Catalog, tenant: str, d: Dropped) -> TableInfo:
         d.created_snapshot,
         d.next_column_id,
         retention_days=d.retention_days,
+        transient=d.transient,
     )
 
 

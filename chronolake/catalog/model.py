@@ -36,6 +36,7 @@ class TableInfo:
     next_column_id: int
     view_sql: str | None = None  # a view: its query (Snowflake SQL), bound when used
     retention_days: int | None = None  # own DATA_RETENTION_TIME_IN_DAYS (None: inherited)
+    transient: bool = False  # retention at most 1 day (CREATE TRANSIENT TABLE)
 
     def column(self, name: str) -> ColumnInfo | None:
         for col in self.columns:

@@ -25,6 +25,7 @@ from chronolake.errors import NotFound, SqlError
 
 DEFAULT_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 90
+MAX_TRANSIENT_DAYS = 1  # transient (and temporary) objects: time travel of at most a day
 DATA_RETENTION = "DATA_RETENTION_TIME_IN_DAYS"
 MIN_DATA_RETENTION = "MIN_DATA_RETENTION_TIME_IN_DAYS"
 TENANT_PARAMETERS = (DATA_RETENTION, MIN_DATA_RETENTION)
@@ -49,6 +50,12 @@ def check_days(name: str, value: object) -> int:
     if days > MAX_RETENTION_DAYS:
         raise SqlError(f"Exceeds maximum allowable retention time ({MAX_RETENTION_DAYS} day(s)).")
     return days
+
+
+def check_transient_days(days: int | None) -> None:
+    """A transient or temporary table keeps at most a day of time travel."""
+    if days is not None and days > MAX_TRANSIENT_DAYS:
+        raise SqlError(f"invalid value [{days}] for parameter '{DATA_RETENTION}'")
 
 
 @dataclass(frozen=True)
@@ -114,8 +121,10 @@ def object_days(
 
 
 def table_days(ns: Namespace, table: TableInfo, parents: Parents | None = None) -> int:
-    """A table's own or inherited value (not raised to the tenant's minimum)."""
-    return object_days(ns, "TABLE", table.retention_days, table.schema_id, parents)
+    """A table's own or inherited value (not raised to the tenant's minimum); a transient
+    table's is at most 1 day, whatever it inherits."""
+    days = object_days(ns, "TABLE", table.retention_days, table.schema_id, parents)
+    return min(days, MAX_TRANSIENT_DAYS) if table.transient else days
 
 
 def effective(ns: Namespace, days: int) -> int:

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Text,
 )
 
-CATALOG_SCHEMA_VERSION = 3  # 2: retention_days, cl_tenant_settings; 3: cl_delete_files.part
+# 2: retention_days, cl_tenant_settings; 3: cl_delete_files.part; 4: history lookup indexes,
+# cl_tables.transient
+CATALOG_SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -52,6 +54,7 @@ snapshots = Table(
     Column("rows_deleted", BigInteger, nullable=False, default=0),
     Column("bytes_added", BigInteger, nullable=False, default=0),
     Index("cl_snapshots_time", "tenant_id", "commit_time"),
+    Index("cl_snapshots_query", "tenant_id", "query_id"),
 )
 
 # One row per (table, snapshot that changed it): the table's own version chain.
@@ -65,6 +68,7 @@ table_changes = Table(
     Column("operation", String(32), nullable=False),
     Column("rows_added", BigInteger, nullable=False),
     Column("rows_removed", BigInteger, nullable=False),
+    Index("cl_table_changes_snapshot", "tenant_id", "snapshot_id", "table_id"),
 )
 
 databases = Table(
@@ -103,6 +107,7 @@ tables = Table(
     Column("next_column_id", Integer, nullable=False),
     Column("view_sql", Text, nullable=True),
     Column("retention_days", Integer, nullable=True),  # own DATA_RETENTION_TIME_IN_DAYS
+    Column("transient", Boolean, nullable=True),  # CREATE TRANSIENT TABLE (NULL: permanent)
 )
 
 # Tenant (account) parameters such as DATA_RETENTION_TIME_IN_DAYS, versioned like the
@@ -214,6 +219,7 @@ statements = Table(
     Column("rows_deleted", BigInteger, nullable=False, default=0),
     Index("cl_statements_txn", "tenant_id", "txn_id"),
     Index("cl_statements_time", "tenant_id", "start_time"),
+    Index("cl_statements_snapshot", "tenant_id", "produced_snapshot"),
 )
 
 # Data lineage: per statement, the tables it read (at which snapshot) and the tables it changed.

@@ -5,12 +5,17 @@ first wrote it (the file row with the smallest begin snapshot; for data files th
 ``cloned_from`` wins a tie). Its bytes land in exactly one of four buckets of that table:
 
 - ``active``: a row of the writing table that uses the path is visible at the latest snapshot
-  and the table exists there;
+  and the table exists there, and for a data file, not all of its rows are deleted there (a
+  data file whose rows a delete file marks all deleted, and that delete file, are no longer
+  active from the snapshot that deleted the last row);
 - ``time_travel``: not active, but a row of the writing table is visible at a snapshot still
   inside the table's retention (``catalog/retention.py``), dropped tables included (UNDROP
   brings their data back within retention);
 - ``retained_for_clone``: the writing table does not need it any more, but another table that
   shares the path (a clone, or a restore of it) has it active or in its time travel window;
+  also a data file all of whose rows the writer deleted before its retention, when a clone
+  still reads them (a fully deleted file nobody else needs stays ``time_travel`` while the
+  latest snapshot still references it: cleanup keeps it until compaction rewrites it);
 - ``failsafe``: nobody needs it; it is past retention and waits for cleanup.
 
 Retention cuts are those of expiry and cleanup (``maintenance/reach.py``): rows visible at the
@@ -40,6 +45,7 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.retention import (
     DAY_US,
+    MAX_TRANSIENT_DAYS,
     database_days,
     effective,
     load_parents,
@@ -64,6 +70,7 @@ class TableMetrics:
     database_name: str
     clone_group_id: int
     retention_days: int
+    transient: bool = False
     active: int = 0
     time_travel: int = 0
     failsafe: int = 0
@@ -108,6 +115,15 @@ class _Row:
     end: int | None
     size: int
     cloned: bool
+    # the snapshot from which every row of the data file (for a delete row: of the data file
+    # it marks) is deleted, if that happened by the latest snapshot
+    all_deleted: int | None = None
+    is_delete: bool = False
+
+
+# statuses of one table's use of a path, weakest first: "referenced" is a fully deleted
+# file the latest snapshot still references (needed by no reachable state's rows)
+_RANK = {"referenced": 0, "time_travel": 1, "active": 2}
 
 
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -128,6 +144,36 @@ def _cut(row: _Row, life: list[Interval], top: int) -> list[Interval]:
         x, y = max(lo, a), min(hi, b)
         if x < y:
             out.append((x, y))
+    return out
+
+
+def _live(row: _Row, pieces: list[Interval], extra: int = 0) -> list[Interval]:
+    """Pieces cut where the data file's rows are all deleted (``extra`` snapshots later)."""
+    if row.all_deleted is None:
+        return pieces
+    stop = row.all_deleted + extra
+    return [(lo, min(hi, stop)) for lo, hi in pieces if lo < stop]
+
+
+def _status(row: _Row, pieces: list[Interval], top: int, oldest: int) -> str | None:
+    if row.all_deleted is None and any(hi == top for _, hi in pieces):
+        return "active"
+    # the delete file that deleted the last row is read by time travel to that snapshot
+    if any(hi > oldest for _, hi in _live(row, pieces, 1 if row.is_delete else 0)):
+        return "time_travel"
+    if any(hi == top for _, hi in pieces):
+        return "referenced"
+    return None
+
+
+def _all_deleted(data_rows: Iterable[Any], delete_rows: Iterable[Any]) -> dict[int, int]:
+    """Data file row id -> the first snapshot at which a delete file marks all its rows."""
+    counts = {int(r.file_id): int(r.row_count) for r in data_rows}
+    out: dict[int, int] = {}
+    for r in delete_rows:
+        fid = int(r.data_file_id)
+        if fid in counts and int(r.delete_count) >= counts[fid]:
+            out[fid] = min(out.get(fid, int(r.begin_snapshot)), int(r.begin_snapshot))
     return out
 
 
@@ -189,6 +235,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
                     t.c.created_snapshot,
                     t.c.view_sql,
                     t.c.retention_days,
+                    t.c.transient,
                 ).where(t.c.tenant_id == tenant)
             ),
             latest.snapshot_id,
@@ -235,6 +282,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
                 df.c.end_snapshot,
                 df.c.byte_size,
                 df.c.cloned_from,
+                df.c.row_count,
             ).where(df.c.tenant_id == tenant, df.c.begin_snapshot <= latest.snapshot_id)
         ).all()
         delete_rows = c.execute(
@@ -244,6 +292,8 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
                 dl.c.begin_snapshot,
                 dl.c.end_snapshot,
                 dl.c.byte_size,
+                dl.c.data_file_id,
+                dl.c.delete_count,
             ).where(dl.c.tenant_id == tenant, dl.c.begin_snapshot <= latest.snapshot_id)
         ).all()
 
@@ -279,6 +329,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
     # Effective retention of every table, dropped or not, as the catalog says now.
     parents = load_parents(catalog, tenant, latest.snapshot_id)
 
+    all_deleted = _all_deleted(data_rows, delete_rows)
     rows: list[_Row] = [
         _Row(
             int(r.table_id),
@@ -287,6 +338,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
             _clamp(r.end_snapshot, latest.snapshot_id),
             int(r.byte_size),
             r.cloned_from is not None,
+            all_deleted.get(int(r.file_id)),
         )
         for r in data_rows
     ]
@@ -298,6 +350,8 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
             _clamp(r.end_snapshot, latest.snapshot_id),
             int(r.byte_size),
             False,
+            all_deleted.get(int(r.data_file_id)),
+            is_delete=True,
         )
         for r in delete_rows
     ]
@@ -330,7 +384,9 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
             own = live.retention_days
         else:
             own = None if last.retention_days is None else int(last.retention_days)
-        days = effective(ns, object_days(ns, "TABLE", own, schema_id, parents))
+        transient = bool(last.transient)
+        days = object_days(ns, "TABLE", own, schema_id, parents)
+        days = effective(ns, min(days, MAX_TRANSIENT_DAYS) if transient else days)
         dropped = tables.dropped_at(tid)
         if dropped is not None:
             # UNDROP SCHEMA / DATABASE revive the table too: the longest of the three counts
@@ -347,6 +403,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
             database_name=str(drow.name) if drow is not None else "",
             clone_group_id=tid,
             retention_days=days,
+            transient=transient,
             created_us=when(int(last.created_snapshot)),
             dropped_us=when(dropped),
             schema_created_us=when(schemas.first_begin(schema_id)),
@@ -385,15 +442,12 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
         pieces_all: list[Interval] = []
         for r in path_rows:
             pieces = _cut(r, life.get(r.table_id, []), top)
-            pieces_all += pieces
+            pieces_all += _live(r, pieces)
             if r.table_id not in metrics:
                 continue
-            if any(hi == top for _, hi in pieces):
-                status[r.table_id] = "active"
-            elif status.get(r.table_id) != "active" and any(
-                hi > oldest[r.table_id] for _, hi in pieces
-            ):
-                status[r.table_id] = "time_travel"
+            found = _status(r, pieces, top, oldest[r.table_id])
+            if found is not None and _RANK[found] > _RANK.get(status.get(r.table_id, ""), -1):
+                status[r.table_id] = found
         first_seen.append((writer.begin, size))
         for lo, hi in _merge(pieces_all):
             active_pieces.append((lo, hi, size))
@@ -403,10 +457,13 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
         if owner is None or writer.path in gone:
             continue
         mine = status.get(writer.table_id)
-        if mine is not None:
+        others = any(st != "referenced" for tid, st in status.items() if tid != writer.table_id)
+        if mine in ("active", "time_travel"):
             bucket = mine
-        elif any(tid != writer.table_id for tid in status):
+        elif others:
             bucket = "retained_for_clone"
+        elif mine == "referenced":
+            bucket = "time_travel"
         else:
             bucket = "failsafe"
         setattr(owner, bucket, getattr(owner, bucket) + size)

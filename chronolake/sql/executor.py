@@ -36,7 +36,7 @@ from chronolake.sql.binding.substitute import substitute as _substitute
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
 from chronolake.sql.session import Ctx, Session, to_us
-from chronolake.sql.statements import ddl, dml, restore
+from chronolake.sql.statements import ddl, dml, restore, temp_undo, temporary
 from chronolake.sql.statements.parameters import alter_parameters
 from chronolake.sql.statements.show import show
 from chronolake.sql.statements.undrop import undrop
@@ -224,6 +224,9 @@ class Executor:
         raise InternalError("unreachable")  # pragma: no cover
 
     def _handler(self, tree: exp.Expr) -> Callable[[Ctx, Any], pa.Table | None]:
+        on_temporary = temporary.handler(self.s, tree)
+        if on_temporary is not None:
+            return on_temporary
         if isinstance(tree, _READS):
             return self._select
         if isinstance(tree, exp.Insert):
@@ -349,6 +352,7 @@ class Executor:
         table = ddl.status("Statement executed successfully.")
         if txn is None or not txn.changed:
             s.txn = None
+            temp_undo.end_transaction(s, committed=True)
             self._log(ctx, text, table, txn_id=txn.txn_id if txn else None)
             return self._result(table, ctx, query_id), ctx
         s.txn = None
@@ -358,7 +362,9 @@ class Executor:
             catalog_commit(s.catalog, s.tenant, req)
         except BaseException:
             txn.discard_files(s.root)
+            temp_undo.end_transaction(s, committed=False)
             raise
+        temp_undo.end_transaction(s, committed=True)
         return self._result(table, ctx, query_id), ctx
 
     def _rollback(self, text: str, start: Any, query_id: str, qtype: str) -> tuple[Result, Ctx]:
@@ -367,6 +373,7 @@ class Executor:
         s.txn = None
         if txn is not None:
             txn.discard_files(s.root)
+        temp_undo.end_transaction(s, committed=False)
         ctx = Ctx(s, txn or s.begin(explicit=False), start, query_id, qtype)
         table = ddl.status("Statement executed successfully.")
         self._log(ctx, text, table, txn_id=txn.txn_id if txn else None)

@@ -17,6 +17,7 @@ from chronolake.engine.scan import ScanViews
 from chronolake.engine.session import open_duck
 from chronolake.errors import ProgrammingError
 from chronolake.settings import Settings
+from chronolake.sql.binding.temp_tables import move_temp_tables
 from chronolake.storage.layout import LakeLayout
 from chronolake.txn.transaction import Transaction
 
@@ -62,6 +63,10 @@ class Session:
         self.statement_objects: list[str] = []  # registered for the running statement only
         self.timezone = "UTC"
         self.parameters: dict[str, str | None] = {}
+        # temporary tables (binding/temp_tables.py): (db, schema, name) -> TempTable; their
+        # rows live in this session's DuckDB only, so they end with it
+        self.temp_tables: dict[tuple[str, str, str], Any] = {}
+        self.temp_undo: dict[tuple[str, str, str], Any] = {}  # statements/temp_undo.py
 
     def _temp_dir(self) -> Path | None:
         """Where the engine may spill; None (no spilling) when the lake must not be written."""
@@ -95,6 +100,10 @@ class Session:
         self.views = ScanViews(self.duck, self.root)
         for internal, table in self.registered_objects.items():
             self.duck.register(internal, table)
+        held = [t.internal for t in self.temp_tables.values()]
+        for saved in self.temp_undo.values():  # statements/temp_undo.Saved
+            held += [x for x in (saved.table and saved.table.internal, saved.rows) if x]
+        move_temp_tables(held, old, self.duck)
         old.close()
         self.timezone = zone
 

@@ -17,6 +17,7 @@ from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.binding.sandbox import check, check_not_a_name, refuse_engine_object
 from chronolake.sql.binding.scope import cte_in_scope
+from chronolake.sql.binding.temp_tables import TempTable, find_temp
 from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.grammar.parse import parse_statement
 from chronolake.sql.session import Ctx
@@ -73,6 +74,16 @@ def _table_function(ctx: Ctx, node: exp.TableFromRows) -> None:
     node.replace(ref)
 
 
+def temp_table_ref(node: exp.Table, temp: TempTable, past: bool) -> exp.Table:
+    """A read of a temporary table: the session's DuckDB table itself (no time travel)."""
+    if past:
+        raise SqlError(f"Time travel and CHANGES are not available on temporary table {temp.name}.")
+    ref = view_table(temp.internal, node.name)
+    if node.args.get("alias") is not None:
+        ref.set("alias", node.args["alias"])
+    return ref
+
+
 def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
     if node.args.get("when") is not None:
         raise SqlError(f"AT/BEFORE can only be used on a base table: '{table.name}' is a view.")
@@ -121,10 +132,14 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
                     f"AT/BEFORE can only be used on a base table: 'INFORMATION_SCHEMA.{name}' "
                     "is a view."
                 )
-            ref = view_table(register_view(ctx, name.upper()), name)
+            ref = view_table(register_view(ctx, name.upper(), node=node), name)
             if node.args.get("alias") is not None:
                 ref.set("alias", node.args["alias"])
             node.replace(ref)
+            continue
+        temp = find_temp(ctx.session, node)
+        if temp is not None:  # the session's temporary table shadows the catalog's
+            node.replace(temp_table_ref(node, temp, hist is not None or changes is not None))
             continue
         try:
             table = resolve_table(ctx.txn.ns, ctx, node)

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from chronolake.catalog.base import DEFAULT_SCHEMA, new_id
 from chronolake.catalog.model import ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo
+from chronolake.catalog.retention import check_transient_days
 from chronolake.engine.session import first_row
 from chronolake.errors import AlreadyExists, NotFound, NotSupportedError, PermissionDenied, SqlError
 from chronolake.sql.binding.binder import bind
@@ -25,6 +26,7 @@ from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
 from chronolake.sql.statements.namespace_ops import (
+    already_dropped,
     already_exists,
     drop_database,
     drop_schema,
@@ -85,7 +87,16 @@ def column_from_def(ctx: Ctx, cd: exp.ColumnDef, column_id: int, position: int) 
     return ColumnInfo(column_id, name, type_, position, default, nullable)
 
 
+def _refuse_transient_namespace(node: exp.Create, kind: str) -> None:
+    if _is_transient(node):
+        raise NotSupportedError(
+            f"CREATE TRANSIENT {kind} is not supported: create a {kind.lower()} and "
+            "CREATE TRANSIENT TABLE in it."
+        )
+
+
 def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
+    _refuse_transient_namespace(node, "DATABASE")
     if node.args.get("clone") is not None:
         return clone_database(ctx, node)
     name = node.this.name
@@ -105,6 +116,7 @@ def create_database(ctx: Ctx, node: exp.Create) -> pa.Table:
 
 
 def create_schema(ctx: Ctx, node: exp.Create) -> pa.Table:
+    _refuse_transient_namespace(node, "SCHEMA")
     if node.args.get("clone") is not None:
         return clone_schema(ctx, node)
     target = node.this
@@ -133,6 +145,11 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
             defs = [c for c in defs if c.args.get("kind") is not None] or defs
         target = target.this
     if node.args.get("clone") is not None:
+        if _is_transient(node):
+            raise NotSupportedError(
+                "CREATE TRANSIENT TABLE ... CLONE is not supported: clone, then copy the rows "
+                "with CREATE TRANSIENT TABLE ... AS SELECT."
+            )
         return None, clone_table(ctx, node)
     props = node.args.get("properties")
     for prop in props.expressions if props is not None else []:
@@ -141,6 +158,9 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
                 "External tables are not allowed: a table's data lives in the lake."
             )
     days = retention_property(node)
+    transient = _is_transient(node)
+    if transient:
+        check_transient_days(days)
     ns = ctx.txn.ns.copy()
     sc = resolve_schema(ns, ctx, target.catalog or None, target.db or None)
     name = target.name
@@ -174,12 +194,27 @@ def create_table(ctx: Ctx, node: exp.Create) -> tuple[TableInfo | None, pa.Table
         cols = [column_from_def(ctx, cd, i + 1, i) for i, cd in enumerate(defs)]
     check_column_names(name, [c.name for c in cols])
     table = TableInfo(
-        new_id(), sc.schema_id, name, tuple(cols), None, len(cols) + 1, retention_days=days
+        new_id(),
+        sc.schema_id,
+        name,
+        tuple(cols),
+        None,
+        len(cols) + 1,
+        retention_days=days,
+        transient=transient,
     )
     ns.tables[table.table_id] = table
     ctx.txn.set_namespace(ns, "CREATE_TABLE")
     ctx.txn.ops[table.table_id] = "CREATE_TABLE"
     return table, status(f"Table {name} successfully created.")
+
+
+def _is_transient(node: exp.Create) -> bool:
+    """CREATE TRANSIENT TABLE (TEMPORARY ones never get here: sql/statements/temporary.py)."""
+    props = node.args.get("properties")
+    return props is not None and any(
+        isinstance(p, exp.TransientProperty) for p in props.expressions
+    )
 
 
 def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
@@ -237,11 +272,11 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             table = find_table(ns, ctx, target)
         except NotFound:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.name)
             raise
         if table is None:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.name)
             raise NotFound(f"Object '{target.name}' does not exist or not authorized.")
         if (table.view_sql is not None) != (kind == "VIEW"):
             raise SqlError(
@@ -257,7 +292,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
             sc = resolve_schema(ns, ctx, target.catalog or None, target.db or target.name)
         except NotFound:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.db or target.name)
             raise
         drop_schema(ns, sc.schema_id)
         ctx.txn.set_namespace(ns, "DROP_SCHEMA")
@@ -266,7 +301,7 @@ def _drop_one(ctx: Ctx, node: exp.Drop, target: exp.Table) -> pa.Table:
         db = ns.database_by_name(target.name)
         if db is None:
             if if_exists:
-                return status("Drop statement executed successfully (object already dropped).")
+                return already_dropped(target.name)
             raise NotFound(f"Database '{target.name}' does not exist or not authorized.")
         drop_database(ns, db.database_id)
         ctx.txn.set_namespace(ns, "DROP_DATABASE")

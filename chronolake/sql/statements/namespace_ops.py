@@ -22,6 +22,11 @@ def already_exists(name: str) -> AlreadyExists:
     return AlreadyExists(f"Object '{name}' already exists.")
 
 
+def already_dropped(name: str) -> pa.Table:
+    """DROP ... IF EXISTS of an object that is not there: Snowflake names it in its status."""
+    return status(f"Drop statement executed successfully ({name} already dropped).")
+
+
 def drop_schema(ns: Namespace, schema_id: int) -> None:
     """Remove a schema and its tables from ``ns`` (they stay undroppable in the catalog)."""
     for tid in [t.table_id for t in ns.tables.values() if t.schema_id == schema_id]:

@@ -14,7 +14,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.model import TableInfo
-from chronolake.catalog.retention import DATA_RETENTION, TENANT_PARAMETERS, check_days
+from chronolake.catalog.retention import (
+    DATA_RETENTION,
+    TENANT_PARAMETERS,
+    check_days,
+    check_transient_days,
+)
 from chronolake.errors import NotFound, NotSupportedError
 from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.grammar.dialect import AlterParameters
@@ -80,7 +85,10 @@ def alter_table_parameters(ctx: Ctx, table: TableInfo, action: exp.Expr, unset: 
         if unset:
             new = replace(new, retention_days=None)
         elif isinstance(item, exp.Property):
-            new = replace(new, retention_days=parameter_days(name, item.args["value"]))
+            days = parameter_days(name, item.args["value"])
+            if new.transient:
+                check_transient_days(days)
+            new = replace(new, retention_days=days)
         else:
             raise _unsupported("TABLE", name)
     if new != table:

@@ -8,6 +8,7 @@ running transaction show the statement's start as their drop time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,9 @@ from chronolake.catalog.history import (
     first_snapshots,
     last_names,
 )
-from chronolake.catalog.model import DataFile, Namespace, stored_bytes
+from chronolake.catalog.model import DataFile, Namespace, TableInfo, stored_bytes
 from chronolake.catalog.retention import (
+    MAX_TRANSIENT_DAYS,
     Parents,
     database_days,
     effective,
@@ -33,6 +35,7 @@ from chronolake.catalog.retention import (
 )
 from chronolake.errors import NotFound, NotSupportedError, SqlError
 from chronolake.sql.binding.names import resolve_database, resolve_schema
+from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
 from chronolake.sql.session import Ctx, from_us
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -150,6 +153,7 @@ _TABLE_SCHEMA = pa.schema(
         ("bytes", pa.int64()),
         ("retention_time", pa.string()),
         ("dropped_on", _TS),
+        ("change_tracking", pa.string()),
     ]
 )
 
@@ -176,13 +180,15 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
 
     parents = _parents(ctx, history)
     # (created snapshot, name, schema id, rows, bytes, dropped snapshot or -1 for "now",
-    # retention days: own or inherited)
-    items: list[tuple[int | None, str, int, int, int, int | None, int]] = []
+    # retention days: own or inherited, kind)
+    items: list[tuple[int | None, str, int, int, int, int | None, int, str]] = []
     for t in ns.tables.values():
         if t.view_sql is None and in_scope(t.schema_id) and flt.ok(t.name):
             rows, size = _sizes(txn.table_files(t.table_id))
             days = table_days(ns, t)
-            items.append((t.created_snapshot, t.name, t.schema_id, rows, size, None, days))
+            items.append(
+                (t.created_snapshot, t.name, t.schema_id, rows, size, None, days, _kind(t))
+            )
     if history:
         for t in txn.base_ns.tables.values():
             if (
@@ -193,7 +199,9 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
             ):
                 rows, size = _sizes(txn.committed_files(t.table_id))
                 days = table_days(ns, t, parents)
-                items.append((t.created_snapshot, t.name, t.schema_id, rows, size, -1, days))
+                items.append(
+                    (t.created_snapshot, t.name, t.schema_id, rows, size, -1, days, _kind(t))
+                )
         for d in dropped(catalog, tenant, "TABLE", read):
             if d.object_id in ns.tables or d.parent_id is None:
                 continue
@@ -202,15 +210,18 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
             files = catalog.table_files(tenant, d.object_id, d.dropped_snapshot - 1)
             rows, size = _sizes(files)
             days = object_days(ns, "TABLE", d.retention_days, d.parent_id, parents)
+            kind = "TRANSIENT" if d.transient else "TABLE"
+            if d.transient:
+                days = min(days, MAX_TRANSIENT_DAYS)
             at = d.dropped_snapshot
-            items.append((d.created_snapshot, d.name, d.parent_id, rows, size, at, days))
+            items.append((d.created_snapshot, d.name, d.parent_id, rows, size, at, days, kind))
     times = commit_times(
         catalog,
         tenant,
         [x[0] for x in items if x[0] is not None] + [x[5] for x in items if x[5] not in (None, -1)],
     )
     out = []
-    for created, name, schema_id, rows, size, gone, days in items:
+    for created, name, schema_id, rows, size, gone, days, kind in items:
         if _purged(ctx, gone, times, days):
             continue
         sc_name, db_id = schema_names.get(schema_id, ("", 0))
@@ -220,7 +231,7 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 "name": name,
                 "database_name": db_names.get(db_id, ("", 0))[0],
                 "schema_name": sc_name,
-                "kind": "TABLE",
+                "kind": kind,
                 "rows": rows,
                 "bytes": size,
                 "retention_time": str(days),
@@ -229,10 +240,43 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 else ctx.start
                 if gone == -1
                 else _time(times.get(gone)),
+                "change_tracking": "ON",  # always on: CHANGES needs no opt-in
             }
         )
+    out += _temporary_tables(ctx, in_scope, flt)
     out.sort(key=_order)
     return pa.Table.from_pylist(out, schema=_TABLE_SCHEMA)
+
+
+def _temporary_tables(
+    ctx: Ctx, in_scope: Callable[[int], bool], flt: _Filter
+) -> list[dict[str, Any]]:
+    """The session's own temporary tables (kind TEMPORARY; no time travel, no CHANGES)."""
+    ns, out = ctx.txn.ns, []
+    for temp, rows in temporary_rows(ctx.session):
+        db = ns.database_by_name(temp.database)
+        sc = None if db is None else ns.schema_by_name(db.database_id, temp.schema)
+        if sc is None or not in_scope(sc.schema_id) or not flt.ok(temp.name):
+            continue
+        out.append(
+            {
+                "created_on": temp.created,
+                "name": temp.name,
+                "database_name": temp.database,
+                "schema_name": temp.schema,
+                "kind": "TEMPORARY",
+                "rows": rows,
+                "bytes": None,  # held by the session's engine, not in files
+                "retention_time": "0",
+                "dropped_on": None,
+                "change_tracking": "OFF",
+            }
+        )
+    return out
+
+
+def _kind(t: TableInfo) -> str:
+    return "TRANSIENT" if t.transient else "TABLE"
 
 
 def _order(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from chronolake.catalog import schema as s
 from chronolake.sql.session import Ctx, from_us
+from chronolake.sql.views.pushdown import NOTHING, Kind, Pushed
 
 TIME = pa.timestamp("us", tz="UTC")
 
@@ -61,19 +63,49 @@ class _Names:
         return ".".join(str(x) for x in ((db[0],) if db else ()) + (sc[0], name))
 
 
-def snapshots(ctx: Ctx) -> pa.Table:
-    """One row per snapshot of the tenant, oldest first."""
+SNAPSHOT_FILTERS = {
+    "snapshot_id": Kind.INTEGER,
+    "commit_time": Kind.TIME,
+    "query_id": Kind.TEXT,
+    "transaction_id": Kind.TEXT,
+    "operation": Kind.TEXT,
+}
+ACCESS_FILTERS = {"query_id": Kind.TEXT, "query_start_time": Kind.TIME}
+_CHUNK = 500  # ids per IN list
+
+
+def _chunks(ids: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def snapshots(ctx: Ctx, pushed: Pushed = NOTHING) -> pa.Table:
+    """One row per snapshot of the tenant, oldest first (only those ``pushed`` allows)."""
     tenant = ctx.session.tenant
     sn, tc = s.snapshots, s.table_changes
+    where = pushed.where(
+        {
+            "snapshot_id": sn.c.snapshot_id,
+            "commit_time": sn.c.commit_time,
+            "query_id": sn.c.query_id,
+            "transaction_id": sn.c.txn_id,
+            "operation": sn.c.operation,
+        }
+    )
     with ctx.session.catalog.engine.connect() as conn:
-        snaps = conn.execute(
-            select(sn).where(sn.c.tenant_id == tenant).order_by(sn.c.snapshot_id)
-        ).all()
+        # sorted here: an ORDER BY could lead SQLite to the key's order instead of the index
+        snaps = sorted(
+            conn.execute(select(sn).where(sn.c.tenant_id == tenant, *where)),
+            key=lambda r: int(r.snapshot_id),
+        )
         changed: dict[int, list[int]] = defaultdict(list)
-        for tid, snap in conn.execute(
-            select(tc.c.table_id, tc.c.snapshot_id).where(tc.c.tenant_id == tenant)
-        ):
-            changed[int(snap)].append(int(tid))
+        wanted = [int(r.snapshot_id) for r in snaps]
+        for ids in _chunks(wanted) if where else [None]:
+            q = select(tc.c.table_id, tc.c.snapshot_id).where(tc.c.tenant_id == tenant)
+            if ids is not None:
+                q = q.where(tc.c.snapshot_id.in_(ids))
+            for tid, snap in conn.execute(q):
+                changed[int(snap)].append(int(tid))
         names = _Names(conn, tenant)
     rows = []
     for r in snaps:
@@ -125,7 +157,7 @@ def _objects(rows: list[Any]) -> str:
     )
 
 
-def access_history(ctx: Ctx) -> pa.Table:
+def access_history(ctx: Ctx, pushed: Pushed = NOTHING) -> pa.Table:
     """One row per statement that read or changed a table, newest first.
 
     A write shows once it is committed: the writes of a transaction still open or rolled
@@ -133,17 +165,30 @@ def access_history(ctx: Ctx) -> pa.Table:
     """
     tenant = ctx.session.tenant
     a, st = s.access, s.statements
+    by_time = pushed.where({"query_start_time": st.c.start_time})
     with ctx.session.catalog.engine.connect() as conn:
-        accesses = conn.execute(select(a).where(a.c.tenant_id == tenant)).all()
+        stmts: dict[str, Any] = {}
+        stmt_cols = (st.c.query_id, st.c.start_time, st.c.user_name)
+        if by_time:  # the statements of the time range first, then their accesses
+            q = select(*stmt_cols).where(
+                st.c.tenant_id == tenant, *by_time, *pushed.where({"query_id": st.c.query_id})
+            )
+            stmts.update({r.query_id: r for r in conn.execute(q)})
+            accesses = [
+                r
+                for ids in _chunks(list(stmts))
+                for r in conn.execute(
+                    select(a).where(a.c.tenant_id == tenant, a.c.query_id.in_(ids))
+                )
+            ]
+        else:
+            by_id = pushed.where({"query_id": a.c.query_id})
+            accesses = list(conn.execute(select(a).where(a.c.tenant_id == tenant, *by_id)))
         by_query: dict[str, list[Any]] = defaultdict(list)
         for r in accesses:
             by_query[r.query_id].append(r)
-        stmts: dict[str, Any] = {}
-        ids = list(by_query)
-        for i in range(0, len(ids), 500):
-            q = select(st.c.query_id, st.c.start_time, st.c.user_name).where(
-                st.c.tenant_id == tenant, st.c.query_id.in_(ids[i : i + 500])
-            )
+        for ids in _chunks([q for q in by_query if q not in stmts]):
+            q = select(*stmt_cols).where(st.c.tenant_id == tenant, st.c.query_id.in_(ids))
             stmts.update({r.query_id: r for r in conn.execute(q)})
     rows = []
     for qid, acc in by_query.items():

@@ -7,18 +7,22 @@ the same isolation as everything else: only the tenant's own rows ever exist in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select
+from sqlglot import exp
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.model import stored_bytes
-from chronolake.catalog.retention import table_days
+from chronolake.catalog.retention import database_days, schema_days, table_days
 from chronolake.errors import NotFound
+from chronolake.sql.binding.temp_tables import columns as temporary_columns
+from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
 from chronolake.sql.session import Ctx, from_us
 from chronolake.sql.views import history_views, storage_views
+from chronolake.sql.views.pushdown import NOTHING, Kind, Pushed, pushed_filters
 
 SCHEMA_NAME = "INFORMATION_SCHEMA"
 
@@ -46,7 +50,23 @@ def _tables(ctx: Ctx) -> pa.Table:
                 "bytes": None if t.view_sql is not None else stored_bytes(files),
                 "created": _time(created.commit_time_us) if created else None,
                 "retention_time": None if t.view_sql is not None else table_days(ns, t),
+                "is_transient": "YES" if t.transient else "NO",
                 "table_id": t.table_id,
+            }
+        )
+    for temp, count in temporary_rows(ctx.session):
+        rows.append(
+            {
+                "table_catalog": temp.database,
+                "table_schema": temp.schema,
+                "table_name": temp.name,
+                "table_type": "TEMPORARY TABLE",
+                "row_count": count,
+                "bytes": None,
+                "created": temp.created,
+                "retention_time": 0,
+                "is_transient": "NO",
+                "table_id": None,
             }
         )
     return pa.Table.from_pylist(
@@ -61,6 +81,7 @@ def _tables(ctx: Ctx) -> pa.Table:
                 ("bytes", pa.int64()),
                 ("created", pa.timestamp("us", tz="UTC")),
                 ("retention_time", pa.int64()),
+                ("is_transient", pa.string()),
                 ("table_id", pa.int64()),
             ]
         ),
@@ -87,6 +108,7 @@ def _columns(ctx: Ctx) -> pa.Table:
                     "column_id": c.column_id,
                 }
             )
+    rows += temporary_columns(ctx.session)
     return pa.Table.from_pylist(
         rows,
         schema=pa.schema(
@@ -111,26 +133,59 @@ def _schemata(ctx: Ctx) -> pa.Table:
         {
             "catalog_name": [ns.databases[x.database_id].name for x in ns.schemas.values()],
             "schema_name": [x.name for x in ns.schemas.values()],
+            "retention_time": pa.array(
+                [schema_days(ns, x.schema_id) for x in ns.schemas.values()], pa.int64()
+            ),
         }
     )
 
 
 def _databases(ctx: Ctx) -> pa.Table:
-    return pa.table({"database_name": [d.name for d in ctx.txn.ns.databases.values()]})
-
-
-def query_history(ctx: Ctx, limit: int | None = None) -> pa.Table:
-    """The tenant's statement log, newest first (Snowflake's QUERY_HISTORY columns)."""
-    t = s.statements
-    q = (
-        select(t)
-        .where(t.c.tenant_id == ctx.session.tenant)
-        .order_by(t.c.start_time.desc(), t.c.query_id)
+    ns = ctx.txn.ns
+    return pa.table(
+        {
+            "database_name": [d.name for d in ns.databases.values()],
+            "retention_time": pa.array(
+                [database_days(ns, d.database_id) for d in ns.databases.values()], pa.int64()
+            ),
+        }
     )
+
+
+QUERY_HISTORY_FILTERS = {
+    "query_id": Kind.TEXT,
+    "session_id": Kind.TEXT,
+    "transaction_id": Kind.TEXT,
+    "snapshot_id": Kind.INTEGER,
+    "start_time": Kind.TIME,
+    "query_type": Kind.TEXT,
+    "execution_status": Kind.TEXT,
+}
+
+
+def query_history(ctx: Ctx, limit: int | None = None, pushed: Pushed = NOTHING) -> pa.Table:
+    """The tenant's statement log, newest first (Snowflake's QUERY_HISTORY columns): the
+    ``limit`` newest, or those ``pushed`` allows."""
+    t = s.statements
+    where = pushed.where(
+        {
+            "query_id": t.c.query_id,
+            "session_id": t.c.session_id,
+            "transaction_id": t.c.txn_id,
+            "snapshot_id": t.c.produced_snapshot,
+            "start_time": t.c.start_time,
+            "query_type": t.c.query_type,
+            "execution_status": t.c.execution_status,
+        }
+    )
+    q = select(t).where(t.c.tenant_id == ctx.session.tenant, *where)
     if limit is not None:
-        q = q.limit(limit)
+        q = q.order_by(t.c.start_time.desc(), t.c.query_id).limit(limit)
     with ctx.session.catalog.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
+    # sorted here: an ORDER BY could lead SQLite to the time index instead of the filter's
+    rows.sort(key=lambda r: r["query_id"])
+    rows.sort(key=lambda r: int(r["start_time"]), reverse=True)
     out = []
     for r in rows:
         out.append(
@@ -187,20 +242,39 @@ VIEWS: dict[str, Callable[[Ctx], pa.Table]] = {
     "COLUMNS": _columns,
     "SCHEMATA": _schemata,
     "DATABASES": _databases,
-    "QUERY_HISTORY": query_history,
-    "SNAPSHOTS": history_views.snapshots,
-    "ACCESS_HISTORY": history_views.access_history,
     "TABLE_STORAGE_METRICS": storage_views.table_storage_metrics,
+}
+# views built from the history, with the columns whose simple filters narrow the catalog query
+HISTORY_VIEWS: dict[str, tuple[Callable[[Ctx, Pushed], pa.Table], Mapping[str, Kind]]] = {
+    "QUERY_HISTORY": (
+        lambda ctx, pushed: query_history(ctx, pushed=pushed),
+        QUERY_HISTORY_FILTERS,
+    ),
+    "SNAPSHOTS": (history_views.snapshots, history_views.SNAPSHOT_FILTERS),
+    "ACCESS_HISTORY": (history_views.access_history, history_views.ACCESS_FILTERS),
 }
 
 
-def register_view(ctx: Ctx, name: str, table: pa.Table | None = None) -> str:
-    """Compute an INFORMATION_SCHEMA view and register it; return its internal name."""
+def build_view(ctx: Ctx, name: str, node: exp.Table | None = None) -> pa.Table:
+    """An INFORMATION_SCHEMA view's rows; with the ``node`` that reads it, a history view
+    holds only the rows its query's simple filters can match (see pushdown)."""
+    if name in HISTORY_VIEWS:
+        builder, kinds = HISTORY_VIEWS[name]
+        pushed = NOTHING if node is None else pushed_filters(ctx, node, kinds)
+        return builder(ctx, pushed)
+    found = VIEWS.get(name)
+    if found is None:
+        raise NotFound(f"Object 'INFORMATION_SCHEMA.{name}' does not exist or not authorized.")
+    return found(ctx)
+
+
+def register_view(
+    ctx: Ctx, name: str, table: pa.Table | None = None, node: exp.Table | None = None
+) -> str:
+    """Compute an INFORMATION_SCHEMA view (read by ``node``) and register it; return its
+    internal name."""
     if table is None:
-        builder = VIEWS.get(name)
-        if builder is None:
-            raise NotFound(f"Object 'INFORMATION_SCHEMA.{name}' does not exist or not authorized.")
-        table = builder(ctx)
+        table = build_view(ctx, name, node)
     internal = f"__cl_is_{name.lower()}_{id(table)}"
     ctx.session.duck.register(internal, table)
     ctx.session.statement_objects.append(internal)

@@ -53,7 +53,7 @@ def table_storage_metrics(ctx: Ctx) -> pa.Table:
             "table_name": m.name,
             "id": m.table_id,
             "clone_group_id": m.clone_group_id,
-            "is_transient": "NO",
+            "is_transient": "YES" if m.transient else "NO",
             "active_bytes": m.active,
             "time_travel_bytes": m.time_travel,
             "failsafe_bytes": m.failsafe,

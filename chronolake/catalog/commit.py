@@ -523,6 +523,9 @@ class _Apply:
 
 def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     """Validate and write ``req`` as the tenant's next snapshot, atomically."""
+    step = catalog.on_step
+    if step is not None:
+        step("commit.begin")  # the transaction's files are written; the catalog is untouched
     with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
         latest = catalog.latest_snapshot(tenant, conn)
         snap_id = latest.snapshot_id + 1
@@ -580,6 +583,8 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
                 .values(produced_snapshot=snap_id)
             )
         _write_access(conn, tenant, req, snap_id)
+        if step is not None:
+            step("commit.write")  # every catalog row is written, the transaction not committed
     return Snapshot(snap_id, commit_us, schema_snapshot)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,9 +37,11 @@ def main() -> int:
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2)
     parser.add_argument("tests", nargs="*", default=DEFAULT_TESTS)
     args = parser.parse_args()
+    # SIGTERM unwinds through ``finally`` too, so the busy loops never outlive this process
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     busy = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(args.busy)]
     print(f"busy loops: pids {[p.pid for p in busy]}", flush=True)
-    failed = 0
+    failed = run = 0
     try:
         for run in range(1, args.runs + 1):
             started = time.monotonic()  # reported only; nothing is decided by it

@@ -26,3 +26,6 @@ class Settings:
     duckdb_memory_limit: str | None = None
     cleanup_grace_s: float = 86_400.0  # expired files are deleted this long after expiry
     orphan_grace_s: float = 86_400.0  # unreferenced files older than this (mtime) are orphans
+    # Test hook for crash tests: called with a step name ("commit.begin", "commit.write") at
+    # the points a kill is most interesting; None (the default) costs one attribute check.
+    on_step: Callable[[str], None] | None = None

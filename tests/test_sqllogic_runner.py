@@ -98,13 +98,15 @@ statement ok
 CREATE TABLE t (id INT,
   name VARCHAR)
 
-statement error
+statement error Error
 SELECT * FROM nope
 ----
 does not exist
 
 statement error PermissionDenied
 SELECT * FROM read_csv('x')
+----
+is not allowed
 
 query IT rowsort
 SELECT * FROM t
@@ -127,15 +129,15 @@ def test_parse_every_record_kind() -> None:
     records = parse_script(SCRIPT, "s.test")
     assert records == [
         Statement(2, "CREATE TABLE t (id INT,\n  name VARCHAR)", False),
-        Statement(6, "SELECT * FROM nope", True, None, "does not exist"),
-        Statement(11, "SELECT * FROM read_csv('x')", True, "PermissionDenied", None),
-        Query(14, "SELECT * FROM t", "IT", "rowsort", ("1\ta", "2\tb")),
-        Query(20, "SELECT 1 WHERE false", "I", "nosort", ()),
-        Sleep(23, 10),
-        Sleep(24, 120),
-        Connection(25, "other", {"tenant": "acme"}),
-        Restart(26),
-        Halt(27),
+        Statement(6, "SELECT * FROM nope", True, "Error", "does not exist"),
+        Statement(11, "SELECT * FROM read_csv('x')", True, "PermissionDenied", "is not allowed"),
+        Query(16, "SELECT * FROM t", "IT", "rowsort", ("1\ta", "2\tb")),
+        Query(22, "SELECT 1 WHERE false", "I", "nosort", ()),
+        Sleep(25, 10),
+        Sleep(26, 120),
+        Connection(27, "other", {"tenant": "acme"}),
+        Restart(28),
+        Halt(29),
     ]
 
 
@@ -148,6 +150,9 @@ def test_parse_every_record_kind() -> None:
         ("statement ok\nSELECT 1\n----\nx\n", "takes no '----'"),
         ("statement ok\n\n", "no SQL"),
         ("sleep soon\n", "bad sleep amount"),
+        ("statement error\nSELECT 1\n----\nboom\n", "needs the error class"),
+        ("statement error Error\nSELECT 1\n", "needs the expected message"),
+        ("statement error Error\nSELECT 1\n----\n\n", "needs the expected message"),
     ],
 )
 def test_parse_errors_name_the_line(text: str, message: str) -> None:
@@ -218,7 +223,7 @@ SELECT * FROM t
 1\t(empty)\t9.50\tNULL
 2\tb\t20.00\t0.5
 
-statement error
+statement error Error
 SELECT * FROM nope
 ----
 <REGEX>:Table with name [Nn][Oo][Pp][Ee] does not exist
@@ -271,10 +276,11 @@ def test_a_wrong_result_shows_path_line_sql_expected_and_actual(tmp_path: Path) 
     ("text", "message"),
     [
         ("statement ok\nSELECT * FROM nope\n", "statement failed"),
-        ("statement error\nSELECT 1\n", "succeeded but an error was expected"),
-        ("statement error\nSELECT * FROM nope\n----\nsomething else\n", "wrong error message"),
-        ("statement error PermissionDenied\nSELECT * FROM nope\n", "wrong error class"),
-        ("statement error\nCRASH\n", "not a chronolake error"),
+        ("statement error Error\nSELECT 1\n----\nx\n", "succeeded but an error was expected"),
+        ("statement error Error\nSELECT * FROM nope\n----\nsomething\n", "wrong error message"),
+        ("statement error PermissionDenied\nSELECT * FROM nope\n----\nnope\n", "wrong error class"),
+        ("statement error Error\nCRASH\n----\nboom\n", "not a chronolake error"),
+        ("statement error Nonsense\nSELECT * FROM nope\n----\nx\n", "unknown error class"),
         ("query I\nCRASH\n", "not a chronolake error"),
         ("query II\nSELECT 1\n----\n", "returned 1 columns but declares 2"),
         ("query I\nCREATE TABLE x (i INT)\n", "no result set"),

@@ -13,6 +13,8 @@ import pytest
 import chronolake
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.sqlite import create_sqlite_engine
+from chronolake.maintenance import cleanup, expire
+from chronolake.maintenance.reach import reachability
 from chronolake.sql.session import to_us
 from chronolake.storage.layout import LakeLayout
 
@@ -278,9 +280,6 @@ def test_undrop_within_retention_makes_bytes_active_again(con: Any, tmp_path: Pa
 
 
 def test_files_cleanup_removed_count_nowhere(con: Any, clock: Clock, tmp_path: Path) -> None:
-    maintenance = pytest.importorskip("chronolake.maintenance")
-    if not hasattr(maintenance, "expire") or not hasattr(maintenance, "cleanup"):
-        pytest.skip("expiry and cleanup are not built")
     lake = tmp_path / "lake"
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(100)")
@@ -295,13 +294,12 @@ def test_files_cleanup_removed_count_nowhere(con: Any, clock: Clock, tmp_path: P
     shared = rows[("T", False)]["retained_for_clone_bytes"]
     assert failsafe > 0 and shared > 0
     # FAILSAFE is exactly what expiry finds unneeded (the same retention cuts).
-    reach = pytest.importorskip("chronolake.maintenance.reach")
     session = con._session
-    found = reach.reachability(session.catalog, session.tenant, to_us(session.now()))
+    found = reachability(session.catalog, session.tenant, to_us(session.now()))
     unneeded = sum(found.referenced[p][1] for p in found.unneeded)
     assert unneeded == sum(r["failsafe_bytes"] for r in rows.values())
-    maintenance.expire(con)
-    maintenance.cleanup(con, grace=0)
+    expire(con)
+    cleanup(con, grace=0)
     rows = check_partition(con, lake)  # sums only the referenced files still on disk
     assert rows[("T", False)]["failsafe_bytes"] == 0
     assert rows[("T", False)]["retained_for_clone_bytes"] == shared  # the clone still uses it

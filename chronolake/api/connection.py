@@ -41,12 +41,13 @@ def _as_arrow(obj: Any) -> pa.Table:
 
 
 class Connection:
-    """A session on one tenant of a lake.
+    """A session on one tenant of a lake (in the examples, ``lake`` is an empty directory).
 
-    >>> import chronolake, tempfile
-    >>> con = chronolake.connect(tempfile.mkdtemp())
-    >>> _ = con.execute("CREATE TABLE t (id INT)")
-    >>> con.execute("SELECT count(*) FROM t").fetchone()
+    >>> import chronolake
+    >>> with chronolake.connect(lake) as con:
+    ...     con.execute("CREATE TABLE t (id INT)").fetchall()
+    ...     con.execute("SELECT count(*) FROM t").fetchone()
+    [('Table T successfully created.',)]
     (0,)
     """
 
@@ -113,26 +114,68 @@ class Connection:
             raise InterfaceError("Connection is closed.")
 
     def cursor(self) -> Any:
+        """A new ``Cursor`` on this connection.
+
+        >>> import chronolake
+        >>> cur = chronolake.connect(lake).cursor()
+        >>> cur.execute("SELECT 'hello'").fetchone()
+        ('hello',)
+        """
         from chronolake.api.cursor import Cursor
 
         self._check()
         return Cursor(self)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run one statement (``?`` placeholders take ``params``) on a new cursor; returns it.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> con.execute("SELECT ? + 1 AS n", [41]).fetchall()
+        [(42,)]
+        """
         return self.cursor().execute(sql, params)
 
     def commit(self) -> None:
+        """Commit the open transaction (``autocommit=False`` or after ``BEGIN``), if any.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake, autocommit=False)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> _ = con.execute("INSERT INTO t VALUES (1)")
+        >>> con.commit()
+        >>> chronolake.connect(lake).execute("SELECT id FROM t").fetchall()
+        [(1,)]
+        """
         self._check()
         if self._session.txn is not None:
             self._executor.execute("COMMIT")
 
     def rollback(self) -> None:
+        """Discard the open transaction, if any: nothing of it was ever visible to others.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> _ = con.execute("BEGIN")
+        >>> _ = con.execute("INSERT INTO t VALUES (1)")
+        >>> con.rollback()
+        >>> con.execute("SELECT count(*) FROM t").fetchone()
+        (0,)
+        """
         self._check()
         if self._session.txn is not None:
             self._executor.execute("ROLLBACK")
 
     def register(self, name: str, obj: Any) -> None:
-        """Make an Arrow table or a pandas/polars DataFrame readable as ``name`` (never stored)."""
+        """Make an Arrow table or a pandas/polars DataFrame readable as ``name`` (never stored).
+
+        >>> import chronolake, pyarrow as pa
+        >>> con = chronolake.connect(lake)
+        >>> con.register("prices", pa.table({"sku": ["a", "b"], "price": [3, 5]}))
+        >>> con.execute("SELECT price FROM prices WHERE sku = 'b'").fetchone()
+        (5,)
+        """
         self._check()
         table = _as_arrow(obj)
         key = name.upper() if name == name.lower() or name == name.upper() else name
@@ -144,6 +187,7 @@ class Connection:
         self._session.registered[key] = internal
 
     def unregister(self, name: str) -> None:
+        """Forget an object ``register`` made readable; ``NotFound`` if there is none."""
         key = name.upper() if name == name.lower() or name == name.upper() else name
         internal = self._session.registered.pop(key, None)
         if internal is None:
@@ -151,7 +195,15 @@ class Connection:
         self._session.unregister(internal)
 
     def table_history(self, name: str) -> list[dict[str, Any]]:
-        """Snapshots that changed a table: id, commit time, query id, operation, rows."""
+        """Snapshots that changed a table: id, commit time, query id, operation, rows.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> _ = con.execute("INSERT INTO t VALUES (1), (2)")
+        >>> [(h["snapshot_id"], h["operation"], h["rows_added"]) for h in con.table_history("t")]
+        [(1, 'CREATE_TABLE', 0), (2, 'INSERT', 2)]
+        """
         self._check()
 
         from chronolake.sql.grammar.parse import DIALECT
@@ -172,16 +224,46 @@ class Connection:
 
     def restore_table(self, name: str, point: str) -> Any:
         """Restore a table's data to a point (``'version:3'``, ``'before-statement:<id>'``,
-        ...) as a new snapshot: metadata only, history kept, itself undoable."""
+        ...) as a new snapshot: metadata only, history kept, itself undoable.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> _ = con.execute("INSERT INTO t VALUES (1), (2)")
+        >>> _ = con.execute("DELETE FROM t")
+        >>> con.restore_table("t", "version:2").fetchall()
+        [('Table T restored to snapshot 2: 2 rows.', 2)]
+        >>> con.execute("SELECT id FROM t ORDER BY id").fetchall()
+        [(1,), (2,)]
+        """
         p = parse_point(point)
         return self.execute(f"RESTORE TABLE {_table_sql(name)} TO {clause(p)}", [p[2]])
 
     def revert_statement(self, query_id: str) -> Any:
-        """Undo exactly the row changes of one statement, as a new snapshot."""
+        """Undo exactly the row changes of one statement, as a new snapshot.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT, v VARCHAR)")
+        >>> _ = con.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+        >>> oops = con.execute("UPDATE t SET v = 'z'").sfqid
+        >>> _ = con.revert_statement(oops)
+        >>> con.execute("SELECT id, v FROM t ORDER BY id").fetchall()
+        [(1, 'a'), (2, 'b')]
+        """
         return self.execute("REVERT STATEMENT ?", [query_id])
 
     def changes(self, name: str, start: str, end: str | None = None) -> Any:
-        """The net CHANGES of a table from ``start`` (excluded) to ``end`` (included; now)."""
+        """The net CHANGES of a table from ``start`` (excluded) to ``end`` (included; now).
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> _ = con.execute("INSERT INTO t VALUES (1), (2)")
+        >>> _ = con.execute("DELETE FROM t WHERE id = 1")
+        >>> [row[:3] for row in con.changes("t", "version:1").fetchall()]
+        [(2, 'INSERT', False)]
+        """
         p0 = parse_point(start)
         sql = f"SELECT * FROM {_table_sql(name)} CHANGES(INFORMATION => DEFAULT) {clause(p0)}"
         params = [p0[2]]
@@ -196,7 +278,19 @@ class Connection:
     def compact_table(self, name: str, **options: Any) -> Any:
         """Merge small files and rewrite delete-heavy ones as a maintenance snapshot that
         changes no query result and no CHANGES feed; returns a ``CompactionReport``. Options:
-        see ``chronolake.maintenance.compact_table``."""
+        see ``chronolake.maintenance.compact_table``.
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> for i in range(3):
+        ...     _ = con.execute("INSERT INTO t VALUES (?)", [i])
+        >>> report = con.compact_table("t", min_age_s=0, min_files=2)
+        >>> (report.files_in, report.files_out, report.rows)
+        (3, 1, 3)
+        >>> con.execute("SELECT count(*) FROM t").fetchone()
+        (3,)
+        """
         self._check()
         from chronolake.maintenance.compaction import compact_session
 
@@ -211,7 +305,15 @@ class Connection:
     def storage_metrics(self) -> Any:
         """How the tenant's file bytes split per table now (by the connection's clock), and
         how storage grew per snapshot: a ``chronolake.catalog.storage_metrics.StorageReport``
-        (the data of INFORMATION_SCHEMA.TABLE_STORAGE_METRICS)."""
+        (the data of INFORMATION_SCHEMA.TABLE_STORAGE_METRICS).
+
+        >>> import chronolake
+        >>> con = chronolake.connect(lake)
+        >>> _ = con.execute("CREATE TABLE t (id INT)")
+        >>> _ = con.execute("INSERT INTO t VALUES (1)")
+        >>> [(m.name, m.active > 0, m.time_travel) for m in con.storage_metrics().tables]
+        [('T', True, 0)]
+        """
         self._check()
         from chronolake.catalog.storage_metrics import storage_report
 
@@ -264,10 +366,15 @@ def connect(
     ``ReadOnlyError``; statements are not recorded in QUERY_HISTORY); ``database`` and
     ``schema`` pick the starting namespace (default MAIN.PUBLIC).
 
-    >>> import chronolake, tempfile
-    >>> con = chronolake.connect(tempfile.mkdtemp())
-    >>> con.execute("SELECT 42").fetchall()
-    [(42,)]
+    >>> import chronolake
+    >>> con = chronolake.connect(lake)
+    >>> _ = con.execute("CREATE TABLE orders (id INT, status VARCHAR)")
+    >>> _ = con.execute("INSERT INTO orders VALUES (1, 'new')")
+    >>> _ = con.execute("UPDATE orders SET status = 'paid'")
+    >>> con.execute("SELECT status FROM orders AT(VERSION => 2)").fetchall()
+    [('new',)]
+    >>> con.execute("SELECT status FROM orders").fetchall()
+    [('paid',)]
     """
     return Connection(
         path,

@@ -43,12 +43,15 @@ def _check_sql(sql: object) -> None:
 
 
 class Cursor:
-    """Runs statements and fetches their results.
+    """Runs statements and fetches their results (in the examples, ``lake`` is an empty
+    directory).
 
-    >>> import chronolake, tempfile
-    >>> con = chronolake.connect(tempfile.mkdtemp())
-    >>> con.cursor().execute("SELECT 1 + 1 AS two").fetchone()
+    >>> import chronolake
+    >>> cur = chronolake.connect(lake).cursor()
+    >>> cur.execute("SELECT 1 + 1 AS two").fetchone()
     (2,)
+    >>> cur.description[0][0]
+    'TWO'
     """
 
     arraysize = 1
@@ -64,6 +67,7 @@ class Cursor:
 
     @property
     def query_id(self) -> str | None:
+        """The id of the last statement run (as ``sfqid``): usable in AT(STATEMENT => ...)."""
         return self.sfqid
 
     @property
@@ -76,6 +80,16 @@ class Cursor:
         self.connection._check()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+        """Run one statement; ``?`` placeholders take ``params`` in order. Returns the cursor.
+
+        >>> import chronolake
+        >>> cur = chronolake.connect(lake).cursor()
+        >>> _ = cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
+        >>> cur.execute("INSERT INTO t VALUES (?, ?)", [1, "ann"]).rowcount
+        1
+        >>> cur.execute("SELECT name FROM t WHERE id = ?", [1]).fetchall()
+        [('ann',)]
+        """
         self._check()
         _check_sql(sql)
         if params is not None and (
@@ -93,7 +107,14 @@ class Cursor:
         return self
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> Cursor:
-        """INSERT ... VALUES (?, ...) runs as one multi-row statement; others run per row."""
+        """INSERT ... VALUES (?, ...) runs as one multi-row statement; others run per row.
+
+        >>> import chronolake
+        >>> cur = chronolake.connect(lake).cursor()
+        >>> _ = cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
+        >>> cur.executemany("INSERT INTO t VALUES (?, ?)", [(1, "ann"), (2, "bo")]).rowcount
+        2
+        """
         self._check()
         _check_sql(sql)
         rows = list(seq_of_params)
@@ -127,6 +148,13 @@ class Cursor:
         return self._rows
 
     def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row, or None when there are no more.
+
+        >>> import chronolake
+        >>> cur = chronolake.connect(lake).cursor().execute("SELECT 1 UNION ALL SELECT 2")
+        >>> cur.fetchone(), cur.fetchone(), cur.fetchone()
+        ((1,), (2,), None)
+        """
         rows = self._materialize()
         if self._pos >= len(rows):
             return None
@@ -134,6 +162,13 @@ class Cursor:
         return rows[self._pos - 1]
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        """Up to ``size`` (default ``arraysize``) next rows.
+
+        >>> import chronolake
+        >>> cur = chronolake.connect(lake).cursor().execute("SELECT * FROM range(5)")
+        >>> cur.fetchmany(2), cur.fetchmany(2), cur.fetchmany(2)
+        ([(0,), (1,)], [(2,), (3,)], [(4,)])
+        """
         rows = self._materialize()
         n = self.arraysize if size is None else size
         out = rows[self._pos : self._pos + n]
@@ -141,16 +176,36 @@ class Cursor:
         return out
 
     def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every remaining row.
+
+        >>> import chronolake
+        >>> chronolake.connect(lake).cursor().execute("SELECT 'a', 1").fetchall()
+        [('a', 1)]
+        """
         rows = self._materialize()
         out = rows[self._pos :]
         self._pos = len(rows)
         return out
 
     def fetch_arrow_all(self) -> pa.Table | None:
+        """The whole result as a pyarrow Table (None if the statement returned no result).
+
+        >>> import chronolake
+        >>> table = chronolake.connect(lake).cursor().execute("SELECT 1 AS n").fetch_arrow_all()
+        >>> table.to_pydict()
+        {'N': [1]}
+        """
         self._check()
         return self._table
 
     def fetch_pandas_all(self) -> Any:
+        """The whole result as a pandas DataFrame (needs pandas installed).
+
+        >>> import chronolake
+        >>> df = chronolake.connect(lake).cursor().execute("SELECT 1 AS n").fetch_pandas_all()
+        >>> list(df["N"])
+        [1]
+        """
         if self._table is None:
             raise InterfaceError("No result: execute a statement that returns rows first.")
         return self._table.to_pandas()
@@ -160,6 +215,7 @@ class Cursor:
             yield row
 
     def close(self) -> None:
+        """Close the cursor: later calls raise ``InterfaceError``."""
         self._closed = True
         self._table = self._rows = None
 

@@ -27,6 +27,14 @@ def write_arrow(
     Columns are matched by name; as in the Snowflake connector, names are quoted (kept exactly
     as spelled) unless ``quote_identifiers=False``, which upper-cases them. Returns
     (success, rows written), as ``write_pandas`` does.
+
+    >>> import chronolake, pyarrow as pa
+    >>> con = chronolake.connect(lake)
+    >>> data = pa.table({"ID": [1, 2], "NAME": ["ann", "bo"]})
+    >>> chronolake.write_arrow(con, data, "people", auto_create_table=True)
+    (True, 2)
+    >>> con.execute("SELECT name FROM people ORDER BY id").fetchall()
+    [('ann',), ('bo',)]
     """
     arrow = _as_arrow(data)
     tmp = f"__CL_LOAD_{next(_ids)}"
@@ -64,7 +72,14 @@ def write_pandas(
     overwrite: bool = False,
     quote_identifiers: bool = True,
 ) -> tuple[bool, int]:
-    """Append a pandas DataFrame to ``table_name`` (see ``write_arrow``)."""
+    """Append a pandas DataFrame to ``table_name`` (see ``write_arrow``).
+
+    >>> import chronolake, pandas as pd
+    >>> con = chronolake.connect(lake)
+    >>> df = pd.DataFrame({"ID": [1, 2, 3]})
+    >>> chronolake.write_pandas(con, df, "numbers", auto_create_table=True)
+    (True, 3)
+    """
     return write_arrow(
         con,
         df,

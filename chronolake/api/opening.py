@@ -72,7 +72,7 @@ def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only:
     if not read_only:
         _make_root(root)
     engine = create_sqlite_engine(layout.catalog_path, settings.catalog_busy_timeout_s, read_only)
-    catalog = Catalog(engine)
+    catalog = Catalog(engine, on_step=settings.on_step)
     try:
         with catalog_errors():
             if read_only:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -118,8 +118,9 @@ INT64_MAX = 2**63 - 1
 class Catalog:
     """Metadata of every tenant of one lake."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_step: Callable[[str], None] | None = None) -> None:
         self.engine = engine
+        self.on_step = on_step  # Settings.on_step: the crash tests' hook, called by commit()
         self._lock = threading.Lock()
         self._namespaces: LRU[Namespace] = LRU(64)
         self._files: LRU[tuple[DataFile, ...]] = LRU(4096)

@@ -541,6 +541,9 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
 
 
 def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
+    step = catalog.on_step
+    if step is not None:
+        step("commit.begin")  # the transaction's files are written; the catalog is untouched
     with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
         latest = catalog.latest_snapshot(tenant, conn)
         snap_id = latest.snapshot_id + 1
@@ -598,6 +601,8 @@ def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
                 .values(produced_snapshot=snap_id)
             )
         _write_access(conn, tenant, req, snap_id)
+        if step is not None:
+            step("commit.write")  # every catalog row is written, the transaction not committed
     return Snapshot(snap_id, commit_us, schema_snapshot)
 
 

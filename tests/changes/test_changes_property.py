@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chronolake
@@ -70,7 +70,11 @@ def _latest(con: Any) -> int:
     return int(con.execute(sql).fetchone()[0])
 
 
-@settings(max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES", "20")), deadline=None)
+@settings(
+    max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES", "20")),
+    deadline=None,  # no timing: a loaded machine is slow, not wrong
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.lists(op, min_size=1, max_size=10), st.data())
 def test_changes_replay_between_any_two_snapshots(
     tmp_path_factory: Any, steps: list[tuple[Any, ...]], data: st.DataObject

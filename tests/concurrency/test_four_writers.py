@@ -1,7 +1,7 @@
 """Four processes write the same tables at once (SEMANTICS.md section 5, ARCHITECTURE.md
 invariant 3).
 
-Workers (worker.py) start together and run 40 operations each: autocommitted appends and
+Workers (worker.py) are released together and run 40 operations each: autocommitted appends and
 counter increments (with automatic retries off, or on), explicit BEGIN / UPDATE / INSERT /
 COMMIT transactions, and append-only transactions. Each records what it committed (with the
 query id that committed it) and every ConflictError it saw; any other exception fails the run.
@@ -16,8 +16,10 @@ Afterwards:
   increasing with the snapshot id;
 * appends never conflict; conflicts are ``chronolake.ConflictError`` with ``retryable`` True,
   name the table and the winning snapshot (one that changed that table), and in the
-  update-heavy scenario at least one happens (three counters share one data file, and
-  transactions stay open a few milliseconds, so concurrent increments overlap).
+  update-heavy scenario at least one happens: twice, the two txn workers each hold a
+  transaction that incremented counter 0 until both do (they report it and wait for the
+  parent), so one of the two must lose. Everything else runs free, in whatever order the
+  machine gives.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import itertools
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from child_events import Child
+from worker import rendezvous
 
 import chronolake
 
@@ -51,50 +54,28 @@ def setup_lake(lake: Path) -> int:
 
 
 def run_workers(lake: Path, modes: list[str], tmp: Path) -> list[list[dict[str, Any]]]:
-    procs = []
+    children: list[Child] = []
     try:
         for w, mode in enumerate(modes):
-            err = (tmp / f"worker{w}.err").open("w")
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(WORKER),
-                    str(lake),
-                    str(w),
-                    mode,
-                    str(N_OPS),
-                    str(1000 + w),
-                    str(tmp / f"worker{w}.json"),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-            )
-            err.close()
-            procs.append(proc)
-        for w, proc in enumerate(procs):
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            assert line.strip() == "ready", (line, (tmp / f"worker{w}.err").read_text())
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        for w, proc in enumerate(procs):
-            rc = proc.wait(timeout=300)
-            assert rc == 0, (
-                f"worker {w} ({modes[w]}) failed:\n{(tmp / f'worker{w}.err').read_text()}"
-            )
+            args = [str(lake), str(w), mode, str(N_OPS), str(1000 + w), str(tmp / f"w{w}.json")]
+            children.append(Child(WORKER, args, tmp / f"worker{w}.err"))
+        for child in children:
+            assert child.next_event() == {"ready": True}
+        for child in children:
+            child.resume()
+        holders = [c for c, mode in zip(children, modes, strict=True) if mode == "txn"]
+        for i in rendezvous(N_OPS) if len(holders) > 1 else ():
+            for child in holders:  # every txn worker holds an increment of counter 0 ...
+                assert child.next_event() == {"holding": i}
+            for child in holders:  # ... before any of them commits
+                child.resume()
+        for w, child in enumerate(children):
+            rc = child.wait()
+            assert rc == 0, f"worker {w} ({modes[w]}) failed:\n{child.log.read_text()}"
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    stream.close()
-    return [json.loads((tmp / f"worker{w}.json").read_text()) for w in range(len(modes))]
+        for child in children:
+            child.close()
+    return [json.loads((tmp / f"w{w}.json").read_text()) for w in range(len(modes))]
 
 
 def catalog(lake: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -8,8 +8,12 @@ MODE is one of
   txn     BEGIN; UPDATE a counter; INSERT a log row; COMMIT
   append  appends only, alternating autocommitted INSERTs and BEGIN/INSERT/INSERT/COMMIT
 
-Prints "ready" once connected, then waits for a line on stdin before writing, so the workers
-start together. Writes one JSON record per operation to RESULT_FILE at the end:
+Reports {"ready": true} once connected and waits for a line on stdin (child_events.step), so
+the workers start together. In txn mode, at the operations rendezvous(N_OPS) lists, it
+increments counter 0, reports {"holding": i} with its transaction still open and waits again:
+the parent resumes both txn workers only once both hold one, so their transactions overlap on
+the same row and one of them must lose (no timing involved). Writes one JSON record per
+operation to RESULT_FILE at the end:
   {"op": "append"|"update"|"txn", "seq": i, "k": counter or null, "last": tag or null,
    "rows": [[worker, seq], ...] appended, "qid": id that committed it or null,
    "conflict": null | {"cls": name, "retryable": bool, "table": ..., "snapshot": ..., "msg": ...}}
@@ -21,12 +25,18 @@ from __future__ import annotations
 import json
 import random
 import sys
-import time
 from typing import Any
+
+from child_events import step
 
 import chronolake
 
 N_COUNTERS = 3
+
+
+def rendezvous(n_ops: int) -> tuple[int, ...]:
+    """The operations at which txn workers hold their transaction open for each other."""
+    return tuple(sorted({n_ops // 4, (3 * n_ops) // 4}))
 
 
 def conflict_record(e: BaseException) -> dict[str, Any]:
@@ -47,8 +57,8 @@ def main() -> None:
     retries = 3 if mode == "auto3" else 0
     con = chronolake.connect(lake, settings=chronolake.Settings(autocommit_retries=retries))
     cur = con.cursor()
-    print("ready", flush=True)
-    sys.stdin.readline()
+    meet = rendezvous(n)
+    step({"ready": True})
     out: list[dict[str, Any]] = []
     for i in range(n):
         rec: dict[str, Any] = {"op": None, "seq": i, "k": None, "last": None, "rows": []}
@@ -67,13 +77,15 @@ def main() -> None:
                     assert cur.rowcount == 1, cur.rowcount
                 rec["qid"] = cur.sfqid
             elif mode == "txn":
-                rec.update(op="txn", k=rng.randrange(N_COUNTERS), last=tag, rows=[[w, i]])
+                k = rng.randrange(N_COUNTERS)
+                rec.update(op="txn", k=0 if i in meet else k, last=tag, rows=[[w, i]])
                 cur.execute("BEGIN")
                 cur.execute(
                     "UPDATE COUNTERS SET val = val + 1, last = ? WHERE k = ?", [tag, rec["k"]]
                 )
                 cur.execute("INSERT INTO APPEND_LOG VALUES (?, ?, ?)", [w, i, tag])
-                time.sleep(rng.uniform(0, 0.02))  # keep the transaction open a little
+                if i in meet:
+                    step({"holding": i})
                 cur.execute("COMMIT")
                 rec["qid"] = cur.sfqid
             elif mode == "append":
@@ -85,7 +97,6 @@ def main() -> None:
                     cur.execute("BEGIN")
                     cur.execute("INSERT INTO APPEND_LOG VALUES (?, ?, ?)", [w, i, tag])
                     cur.execute("INSERT INTO APPEND_LOG VALUES (?, ?, ?)", [w, 1000 + i, tag])
-                    time.sleep(rng.uniform(0, 0.01))
                     cur.execute("COMMIT")
                 rec["qid"] = cur.sfqid
             else:

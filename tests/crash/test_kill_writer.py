@@ -1,41 +1,41 @@
-"""Kill a writer at random moments: the lake stays at a committed snapshot (ARCHITECTURE.md
+"""Kill a writer at chosen steps: the lake stays at a committed snapshot (ARCHITECTURE.md
 invariant 1).
 
 A child process (writer.py) runs autocommitted INSERT / UPDATE / DELETE statements and explicit
-multi-table transactions, announcing each operation before it runs and reporting its query id
-after it committed. The parent SIGKILLs it at a random moment, several times, and after each
-kill reopens the lake and checks:
+multi-table transactions. It reports every step (about to run an operation, a statement of a
+transaction ran, inside the catalog commit before and after writing its rows, the operation
+committed) and waits; the parent SIGKILLs it at a step chosen from a fixed seed, so where it
+dies never depends on the machine's speed. Each round kills at another kind of step. After each
+kill the parent reopens the lake and checks:
 
 * the lake opens and can be read;
-* every operation the child reported as committed is visible, and the one it was running when
-  killed is either entirely visible or entirely absent (100-row batches with one value each,
-  and a second table written in the same transaction, make partial effects detectable);
+* every operation the child reported as committed is visible, and the one it was killed in is
+  entirely absent unless it was killed after it reported "done" (100-row batches with one
+  value each, and a second table written in the same transaction, make partial effects
+  detectable);
 * every reported query id resolves to the snapshot it produced; snapshot ids are contiguous,
   commit times strictly increasing, and there is exactly one snapshot per committed operation;
 * every file the catalog references exists and is a complete Parquet file with the row count
-  the catalog recorded; files on disk the catalog does not reference are orphans: only the
-  interrupted statement can leave them (none when the kill fell between statements, at most the
-  four files one operation here writes), and they do not change what reads return.
+  the catalog recorded; files on disk the catalog does not reference are orphans: only an
+  operation killed between writing its files and committing can leave them (at most the four
+  files one operation here writes), and they do not change what reads return.
 
-CHRONOLAKE_CRASH_ROUNDS (default 6) sets the number of kills.
+CHRONOLAKE_CRASH_ROUNDS (default 8) sets the number of kills, CHRONOLAKE_CRASH_SEED (default
+12) the seed.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from child_events import Child
 
 import chronolake
 
@@ -112,46 +112,40 @@ def check_files(lake: Path) -> set[str]:
     return orphans
 
 
+# where a round kills: before an operation, between the statements of a transaction, in the
+# catalog commit before / after writing its rows, after the operation committed
+WHERES = ("start", "stmt", "commit.begin", "commit.write", "done")
+UNCOMMITTED = {"stmt", "commit.begin", "commit.write"}  # its files written, nothing committed
+MAX_EVENTS = 2000  # a round that never reaches its kill point is a bug in this test
+
+
+def point(event: dict[str, Any]) -> str:
+    for key in ("ready", "start", "stmt", "done"):
+        if key in event:
+            return key
+    return str(event["step"])
+
+
 def run_round(
-    lake: Path, first_batch: int, seed: int, delay: float, log: Path
+    lake: Path, first_batch: int, seed: int, target: tuple[str, str], skip: int, log: Path
 ) -> list[dict[str, Any]]:
-    with (
-        log.open("w") as err,
-        subprocess.Popen(
-            [sys.executable, str(WRITER), str(lake), str(first_batch), str(seed)],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        ) as proc,
-    ):
-        try:
-            assert proc.stdout is not None
-            first = proc.stdout.readline()
-            if not first:
-                proc.wait(timeout=30)
-                raise AssertionError(f"writer did not start: {log.read_text()}")
-            assert json.loads(first) == {"ready": True}
-            time.sleep(delay)
-            if proc.poll() is not None:
-                raise AssertionError(f"writer died by itself: {log.read_text()}")
-            proc.send_signal(signal.SIGKILL)
-            # read through the same buffered reader readline() used: it may hold lines already
-            out = proc.stdout.read()
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, log.read_text())
-    events = []
-    lines = out.splitlines()
-    for n, line in enumerate(lines):
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            # the kill can cut the last line short (a report, not a commit); nothing else
-            assert n == len(lines) - 1, line
-    return events
+    """Run a writer and kill it at the ``skip``+1-th step ``target`` = (kind, where) it
+    reports; returns its events, the last one being where it died."""
+    events: list[dict[str, Any]] = []
+    kind = None
+    with Child(WRITER, [str(lake), str(first_batch), str(seed)], log) as child:
+        for _ in range(MAX_EVENTS):
+            ev = child.next_event()
+            events.append(ev)
+            if "start" in ev:
+                kind = ev["start"]["kind"]
+            if (kind, point(ev)) == target:
+                if skip == 0:
+                    child.kill()
+                    return events
+                skip -= 1
+            child.resume()
+    raise AssertionError(f"the writer never reached {target} in {MAX_EVENTS} steps")
 
 
 def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
@@ -162,17 +156,20 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
     model: Model = ({}, {})
     committed_ops = 2  # the two CREATE TABLEs
     reported: list[tuple[str, Model]] = []  # (query id, state right after it)
-    rounds = int(os.environ.get("CHRONOLAKE_CRASH_ROUNDS", "6"))
-    rng = random.Random()
-    seed0 = rng.randrange(1 << 30)
-    rng.seed(seed0)
+    rounds = int(os.environ.get("CHRONOLAKE_CRASH_ROUNDS", "8"))
+    seed0 = int(os.environ.get("CHRONOLAKE_CRASH_SEED", "12"))
+    rng = random.Random(seed0)
     known_orphans: set[str] = set()
     stats: list[str] = []
     for rnd in range(rounds):
-        delay = rng.uniform(0.05, 0.6)
+        where = WHERES[rnd % len(WHERES)]
+        kind = "txn" if where == "stmt" else rng.choice(["insert", "update", "delete", "txn"])
+        skip = rng.randrange(2)
         seed = rng.randrange(1 << 30)
-        ctx = f"(seed {seed0}, round {rnd}, delay {delay:.3f}s)"
-        events = run_round(lake, (rnd + 1) * 10_000, seed, delay, tmp_path / f"writer{rnd}.log")
+        ctx = f"(seed {seed0}, round {rnd}, killed at {kind} {where} after {skip} like it)"
+        events = run_round(
+            lake, (rnd + 1) * 10_000, seed, (kind, where), skip, tmp_path / f"writer{rnd}.log"
+        )
         in_flight: dict[str, Any] | None = None
         for ev in events:
             if "start" in ev:
@@ -184,18 +181,14 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
                 committed_ops += 1
                 reported.append((ev["qid"], model))
                 in_flight = None
+        assert point(events[-1]) == where, ctx
         state, bad = read_state(lake)
         assert not bad, f"partially applied statements {ctx}: {bad}"
-        interrupted_committed = state != model
-        if state != model:
-            assert in_flight is not None, f"lost or unexpected changes {ctx}"
-            after = apply(model, in_flight)
-            assert state == after, (
-                f"state is neither before nor after the interrupted {in_flight} {ctx}:\n"
-                f"read   {state}\nbefore {model}\nafter  {after}"
-            )
-            model = after
-            committed_ops += 1
+        # exactly the committed operations: nothing of one killed before its commit ended
+        assert state == model, (
+            f"state is not the committed one {ctx} (in flight: {in_flight}):\n"
+            f"read     {state}\nexpected {model}"
+        )
 
         # snapshots: contiguous, strictly increasing times, one per committed operation
         snaps = catalog_rows(
@@ -226,16 +219,15 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         orphans = check_files(lake)
         new_orphans = orphans - known_orphans
         known_orphans = orphans
-        # only the statement the kill interrupted can leave files behind: no more than the
-        # four a transaction here writes (B and C rows, a delete file and the updated rows)
-        if in_flight is None:
+        # only an operation killed after writing files and before committing leaves files
+        # behind: no more than the four a transaction here writes (B and C rows, a delete file
+        # and the updated rows)
+        if where not in UNCOMMITTED:
             assert not new_orphans, f"orphans with no statement interrupted {ctx} {events[-3:]}"
         assert len(new_orphans) <= 4, f"{sorted(new_orphans)} {ctx}"
-        stats.append(
-            (in_flight or {}).get("kind", "-")
-            + ("+" if interrupted_committed else "")
-            + f":{len(new_orphans)}"
-        )
+        if where in UNCOMMITTED and kind in ("insert", "txn"):  # its new rows' file is left
+            assert new_orphans, f"no file left by the uncommitted {in_flight} {ctx}"
+        stats.append(f"{kind}@{where}:{len(new_orphans)}")
 
         # time travel to the last few reported statements shows exactly their state
         with chronolake.connect(lake) as con:
@@ -245,8 +237,8 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
                 ).fetchall()
                 assert dict(got) == expected[0], f"AT(STATEMENT => {qid}) {ctx}"
 
-    assert reported, "the writer never committed anything: delays too short?"
-    print("interrupted (+ = it committed) : new orphans", stats, len(reported), "reported")
+    assert reported, "the writer never committed anything"
+    print("killed at (kind@step:new orphans)", stats, len(reported), "reported")
 
     # the lake still takes writes after the last kill, and the orphans do not get in the way
     with chronolake.connect(lake) as con:

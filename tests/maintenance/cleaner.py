@@ -1,18 +1,20 @@
-"""Child process of test_purge_crash.py: runs cleanup slowly until it is killed.
+"""Child process of test_purge_crash.py: runs a cleanup, one deleted file at a time, until it
+is killed.
 
 Usage: python cleaner.py LAKE NOW_ISO
 
-Prints {"deleted": PATH} (flushed) after each file it removed from disk, then sleeps a little,
-so the parent can SIGKILL it in the middle of a cleanup.
+Reports {"deleted": PATH} after each file it removed from disk and waits for a line on stdin
+(child_events.step), so the parent kills it after exactly the deletions it chose. Marks are
+recorded in the catalog two at a time (cleanup.BATCH), so a kill after an odd number of
+deletions leaves one file deleted whose mark was not recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
-import time
-from pathlib import Path
+
+from child_events import report, step
 
 import chronolake
 from chronolake.maintenance import cleanup as cleanup_module
@@ -28,20 +30,10 @@ def main() -> None:
         now[0] += dt.timedelta(milliseconds=1)
         return now[0]
 
-    real = mod._unlink
-
-    def slow_unlink(path: Path) -> None:
-        real(path)
-        sys.stdout.write(json.dumps({"deleted": str(path)}) + "\n")
-        sys.stdout.flush()
-        time.sleep(0.3)
-
-    mod._unlink = slow_unlink
     mod.BATCH = 2
     with chronolake.connect(lake, clock=clock) as con:
-        cleanup_module(con)
-    sys.stdout.write(json.dumps({"finished": True}) + "\n")
-    sys.stdout.flush()
+        cleanup_module(con, on_deleted=lambda path: step({"deleted": path}))
+    report({"finished": True})
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 
 Usage: python stuck_writer.py LAKE
 
-Prints {"written": true} (flushed) once its INSERTs wrote their files, then waits to be killed.
+Reports {"written": true} once its INSERT and DELETE wrote their files, then waits for a line
+on stdin (child_events.step): the parent kills it there.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-import time
+
+from child_events import step
 
 import chronolake
 
@@ -18,9 +19,7 @@ def main() -> None:
     con = chronolake.connect(sys.argv[1], autocommit=False)
     con.execute("INSERT INTO t SELECT range FROM range(1000)")
     con.execute("DELETE FROM t WHERE x < 3")
-    sys.stdout.write(json.dumps({"written": True}) + "\n")
-    sys.stdout.flush()
-    time.sleep(600)
+    step({"written": True})
 
 
 if __name__ == "__main__":

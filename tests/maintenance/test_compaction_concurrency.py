@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from child_events import SAFETY_TIMEOUT_S
 
 import chronolake
 from chronolake.maintenance import compact_table, compaction
@@ -147,16 +147,21 @@ def test_explicit_transaction_across_a_compaction(tmp_path: Path) -> None:
 
 
 def test_writer_thread_loses_nothing(tmp_path: Path) -> None:
+    """A writer thread and a compaction loop run at once; half way, the writer waits until a
+    compaction committed, so the two surely interleave however the threads are scheduled."""
     lake = tmp_path / "lake"
     con = _setup(lake)
     n_ops = 60
     errors: list[BaseException] = []
     done = threading.Event()
+    compacted = threading.Event()
 
     def writer() -> None:
         w = chronolake.connect(lake, settings=chronolake.Settings(autocommit_retries=50))
         try:
             for i in range(n_ops):
+                if i == n_ops // 2 and not compacted.wait(SAFETY_TIMEOUT_S):
+                    raise AssertionError(f"no compaction committed in {SAFETY_TIMEOUT_S}s")
                 if i % 5 == 4:
                     w.execute("INSERT INTO c VALUES (?, 1)", [100 + i])
                 else:
@@ -171,16 +176,18 @@ def test_writer_thread_loses_nothing(tmp_path: Path) -> None:
     thread.start()
     reports = []
     while not done.is_set():
-        reports.append(compact_table(con, "c", min_age_s=0, retries=5))
-        time.sleep(0.002)
+        report = compact_table(con, "c", min_age_s=0, retries=5)
+        reports.append(report)
+        if report.snapshot_id is not None:
+            compacted.set()
     thread.join()
-    reports.append(compact_table(con, "c", min_age_s=0))
     assert not errors, errors
+    assert compacted.is_set()  # at least one compaction committed while the writer ran
+    reports.append(compact_table(con, "c", min_age_s=0))
     increments = [i % 4 for i in range(n_ops) if i % 5 != 4]
     expected = [(k, increments.count(k)) for k in range(4)]
     assert con.execute("SELECT k, val FROM c WHERE k < 4 ORDER BY k").fetchall() == expected
     assert con.execute("SELECT count(*) FROM c WHERE k >= 100").fetchone() == (n_ops // 5,)
-    assert any(r.snapshot_id is not None for r in reports)
     # every value every snapshot shows is still readable, and nothing was deleted from disk
     assert _referenced(con) <= _files_on_disk(lake)
     con.close()

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chronolake
@@ -91,7 +91,11 @@ def _latest(lake: Path) -> int:
         cat.close()
 
 
-@settings(max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES", "15")), deadline=None)
+@settings(
+    max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES", "15")),
+    deadline=None,  # no timing: a loaded machine is slow, not wrong
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.lists(op, min_size=1, max_size=12), st.data())
 def test_compaction_is_invisible(
     tmp_path_factory: Any, steps: list[tuple[Any, ...]], data: st.DataObject

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Any
+
+from child_events import SAFETY_TIMEOUT_S
 
 import chronolake
 from chronolake.maintenance import (
     MaintenancePolicy,
     MaintenanceTask,
     maintenance_runs,
+    purge_steps,
     run_maintenance,
     tables_to_compact,
 )
@@ -79,12 +82,21 @@ def test_a_run_compacts_records_and_sums_its_steps(tmp_path: Path) -> None:
 
 def test_the_background_task_runs_until_stopped(tmp_path: Path) -> None:
     _many_small_files(tmp_path).close()
-    task = MaintenanceTask(tmp_path, policy=POLICY).start()
-    deadline = time.monotonic() + 30
-    while len(task.runs) < 2 and time.monotonic() < deadline and not task.errors:
-        time.sleep(0.05)
-    task.stop()
+    third_run = threading.Event()
+    starts: list[bool] = []
+
+    def count(con: Any, dry_run: bool) -> dict[str, Any]:
+        starts.append(dry_run)
+        if len(starts) == 3:  # two runs are complete (and appended) once the third begins
+            third_run.set()
+        return {}
+
+    task = MaintenanceTask(tmp_path, policy=POLICY, steps={**purge_steps(), "count": count})
+    task.start()
+    reached = third_run.wait(SAFETY_TIMEOUT_S)
+    task.stop(timeout=SAFETY_TIMEOUT_S)
     assert task.errors == []
+    assert reached, f"the task did not start a third run within {SAFETY_TIMEOUT_S}s"
     assert len(task.runs) >= 2
     with chronolake.connect(tmp_path) as con:
         assert len(maintenance_runs(con)) == len(task.runs)

@@ -4,13 +4,11 @@ by ``remove_orphans``; files the catalog references never are; and the storage s
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from child_events import Child
 
 import chronolake
 from chronolake.maintenance import purge_steps, remove_orphans, run_maintenance
@@ -34,13 +32,9 @@ def test_killed_writer_orphans_are_removed(tmp_path: Path) -> None:
         root = con._session.layout.tenant_root(con.tenant)
     committed = _files(root)
     assert committed
-    with subprocess.Popen(
-        [sys.executable, str(CHILD), str(tmp_path)], stdout=subprocess.PIPE, text=True
-    ) as proc:
-        assert proc.stdout is not None
-        assert json.loads(proc.stdout.readline()) == {"written": True}
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    with Child(CHILD, [str(tmp_path)], tmp_path / "stuck_writer.log") as child:
+        assert child.next_event() == {"written": True}
+        child.kill()
     orphans = _files(root) - committed
     assert orphans  # the killed transaction's data and delete files
     with chronolake.connect(tmp_path) as con:

@@ -54,6 +54,7 @@ class Statement:
     line: int
     sql: str
     expect_error: bool
+    # both required by the parser for an expected error (``statement ok`` has neither)
     error_class: str | None = None  # e.g. "PermissionDenied": the error must be an instance
     error_text: str | None = None  # substring (or <REGEX>:pattern) of str(error)
 
@@ -147,6 +148,12 @@ def parse_script(text: str, path: str = "<script>") -> list[Record]:
                 if not expect_error or len(words) > 3:
                     raise fail(lineno, f"unexpected arguments: {stripped!r}")
                 error_class = words[2]
+            elif expect_error:
+                raise fail(
+                    lineno,
+                    "'statement error' needs the error class it expects, e.g. "
+                    "'statement error PermissionDenied'",
+                )
             sql, i, separator = read_sql(i + 1, lineno)
             error_text = None
             if separator:
@@ -154,6 +161,8 @@ def parse_script(text: str, path: str = "<script>") -> list[Record]:
                     raise fail(lineno, "'statement ok' takes no '----' section")
                 block, i = read_block(i)
                 error_text = "\n".join(block) or None
+            if expect_error and error_text is None:
+                raise fail(lineno, "'statement error' needs the expected message after '----'")
             records.append(Statement(lineno, sql, expect_error, error_class, error_text))
         elif head == "query":
             if len(words) < 2:

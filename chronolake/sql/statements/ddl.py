@@ -411,6 +411,11 @@ def use(ctx: Ctx, node: exp.Use) -> pa.Table:
 
 
 def describe(ctx: Ctx, node: exp.Describe) -> pa.Table:
+    if not isinstance(node.this, exp.Table):
+        raise NotSupportedError(
+            "DESCRIBE takes a table or view name (DESCRIBE TABLE t): describing a query is "
+            "not supported; run it with LIMIT 0 and read the cursor's description instead."
+        )
     table = resolve_table(ctx.txn.ns, ctx, node.this)
     return pa.table(
         {

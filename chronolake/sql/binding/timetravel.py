@@ -102,11 +102,9 @@ def resolve_point(
                 f"Invalid data type [NULL] in {_clause(hist)}: a STATEMENT point must be a "
                 "query id (a string)."
             )
-        if not isinstance(qid, str):
-            raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
-        points = catalog.statement_points(tenant, qid)
+        points = catalog.statement_points(tenant, qid) if isinstance(qid, str) else None
         if points is None:
-            raise TimeTravelError(f"Statement {'NULL' if qid is None else qid} not found")
+            raise TimeTravelError(f"Statement {qid} not found")
         produced, visible, point_us = points
         snap = visible if produced is None else produced - 1 if before else produced
     elif kind == "VERSION":

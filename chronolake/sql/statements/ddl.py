@@ -341,7 +341,7 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
             if found is None:
                 if action.args.get("exists"):
                     continue
-                raise NotFound(f"invalid identifier '{name}'")
+                raise SqlError(f"SQL compilation error: invalid identifier '{name}'")
             cols = [c for c in cols if c.column_id != found.column_id]
         if not cols:
             raise SqlError(f"Cannot drop the last column of table {table.name}.")
@@ -352,7 +352,7 @@ def _alter_action(ctx: Ctx, table: TableInfo, action: exp.Expr) -> TableInfo:
         old, to = action.this.name, action.args["to"].name
         renamed = find_column(table, old)
         if renamed is None:
-            raise NotFound(f"invalid identifier '{old}'")
+            raise SqlError(f"SQL compilation error: invalid identifier '{old}'")
         taken_by = find_column(table, to)
         if taken_by is not None and taken_by.column_id != renamed.column_id:
             raise AlreadyExists(f"column '{to}' already exists")

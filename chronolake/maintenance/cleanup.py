@@ -57,7 +57,19 @@ def cleanup(
     on_deleted: Callable[[str], None] | None = None,
 ) -> CleanupReport:
     """Delete the files expiry marked at least ``grace`` seconds ago that nothing reachable
-    needs now."""
+    needs now.
+
+    >>> import chronolake
+    >>> from chronolake.maintenance import cleanup, expire
+    >>> con = chronolake.connect(lake)
+    >>> _ = con.execute("CREATE TABLE t (id INT) DATA_RETENTION_TIME_IN_DAYS = 0")
+    >>> _ = con.execute("INSERT INTO t VALUES (1), (2)")
+    >>> _ = con.execute("DROP TABLE t")
+    >>> _ = expire(con)
+    >>> report = cleanup(con, grace=0)
+    >>> report.files, report.bytes_reclaimed > 0
+    (1, True)
+    """
     started = time.monotonic()
     session = con._session
     catalog, tenant = session.catalog, session.tenant

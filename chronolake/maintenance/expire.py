@@ -39,7 +39,17 @@ class ExpiryReport:
 
 def expire(con: Connection, dry_run: bool = False) -> ExpiryReport:
     """Mark the tenant's files that no retained snapshot, latest state, clone or undroppable
-    table needs any more."""
+    table needs any more; ``cleanup`` deletes them later.
+
+    >>> import chronolake
+    >>> from chronolake.maintenance import expire
+    >>> con = chronolake.connect(lake)
+    >>> _ = con.execute("CREATE TABLE t (id INT) DATA_RETENTION_TIME_IN_DAYS = 0")
+    >>> _ = con.execute("INSERT INTO t VALUES (1), (2)")
+    >>> _ = con.execute("DROP TABLE t")  # retention 0: its data file is needed by nothing
+    >>> expire(con, dry_run=True).files, expire(con).files
+    (1, 1)
+    """
     started = time.monotonic()
     session = con._session
     catalog, tenant = session.catalog, session.tenant

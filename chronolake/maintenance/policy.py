@@ -91,7 +91,16 @@ def run_maintenance(
     dry_run: bool = False,
     steps: dict[str, Step] | None = None,
 ) -> MaintenanceRun:
-    """Compact what the policy picks, run the storage ``steps``, record the run."""
+    """Compact what the policy picks, run the storage ``steps``, record the run.
+
+    >>> import chronolake
+    >>> from chronolake.maintenance import run_maintenance
+    >>> con = chronolake.connect(lake)
+    >>> _ = con.execute("CREATE TABLE t (id INT)")
+    >>> run = run_maintenance(con, dry_run=True)  # a new lake: nothing to compact
+    >>> run.dry_run, run.compactions
+    (True, [])
+    """
     from chronolake.maintenance.compaction import compact_table
 
     policy = policy or MaintenancePolicy()

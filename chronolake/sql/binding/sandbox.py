@@ -27,37 +27,14 @@ from sqlglot.tokens import TokenType
 
 from chronolake.errors import PermissionDenied, SqlError
 from chronolake.sql.binding.allowed_functions import REFUSED, SCALAR, TABLE
+from chronolake.sql.grammar.dialect import Chronolake
 
 ONLY_TABLES = "SQL can only read this tenant's tables."
 ONLY_STATEMENTS = "SQL can only read and change the tables of this lake."
 
-# Statements of the engine (DuckDB, PostgreSQL) rather than of Snowflake, by their first word.
-ENGINE_STATEMENTS = frozenset(
-    {
-        "ANALYZE",
-        "ATTACH",
-        "CALL",
-        "CHECKPOINT",
-        "COPY",
-        "DEALLOCATE",
-        "DETACH",
-        "EXECUTE",
-        "EXPORT",
-        "FORCE",
-        "GET",
-        "IMPORT",
-        "INSTALL",
-        "LIST",
-        "LOAD",
-        "PRAGMA",
-        "PREPARE",
-        "PUT",
-        "REMOVE",
-        "RESET",
-        "SUMMARIZE",
-        "VACUUM",
-    }
-)
+# Statements of the engine rather than of Snowflake, by their first word (one list: the
+# dialect reads them whole, and the text is refused by the same words before parsing).
+ENGINE_STATEMENTS = Chronolake.Parser.ENGINE_STATEMENTS
 # SET <modifier> name = value sets an engine setting; Snowflake's SET name = value does not.
 _SET_MODIFIERS = frozenset({"GLOBAL", "SESSION", "LOCAL", "PERSIST", "VARIABLE"})
 _ENGINE_NODES = (
@@ -92,7 +69,8 @@ _TABLE_POSITIONS = (*_FROM_ITEMS, exp.From, exp.Join)
 # -- statements ---------------------------------------------------------------------------
 
 
-def _refuse_statement(kind: str) -> PermissionDenied:
+def refuse_statement(kind: str) -> PermissionDenied:
+    """The error for a statement of the engine's (``kind``: its first words)."""
     return PermissionDenied(f"{kind} is not allowed: {ONLY_STATEMENTS}")
 
 
@@ -101,7 +79,7 @@ def refuse_engine_statement(text: str) -> None:
     m = _LEAD.match(text)
     lead = m.group(1).upper() if m else ""
     if lead in ENGINE_STATEMENTS:
-        raise _refuse_statement(lead)
+        raise refuse_statement(lead)
     if lead != "SET":
         return
     try:
@@ -110,7 +88,7 @@ def refuse_engine_statement(text: str) -> None:
         return  # the parser reports it
     modifier = tokens[1].text.upper() if len(tokens) >= 3 else ""
     if modifier in _SET_MODIFIERS and tokens[2].token_type not in (TokenType.EQ, TokenType.COMMA):
-        raise _refuse_statement(f"SET {tokens[1].text.upper()}")
+        raise refuse_statement(f"SET {tokens[1].text.upper()}")
 
 
 # -- functions ----------------------------------------------------------------------------
@@ -317,7 +295,7 @@ def _check_tree(tree: exp.Expr) -> None:
     for node in tree.walk():
         if isinstance(node, _ENGINE_NODES):
             kind = node.name.upper() if isinstance(node, exp.Command) else node.key.upper()
-            raise _refuse_statement(kind)
+            raise refuse_statement(kind)
         if isinstance(node, _FROM_ITEMS):
             _check_from_item(node)
     if isinstance(tree, Revert) and tree.find(exp.Query, exp.Table) is not None:

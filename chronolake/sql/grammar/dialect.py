@@ -112,7 +112,10 @@ class Parser(SnowflakeParser):
     ENGINE_STATEMENTS: ClassVar[frozenset[str]] = frozenset(
         {
             "ATTACH",
+            "DEALLOCATE",
             "DETACH",
+            "EXECUTE",
+            "PREPARE",
             "INSTALL",
             "LOAD",
             "PRAGMA",

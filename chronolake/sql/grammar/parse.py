@@ -14,7 +14,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokens import TokenType
 
-from chronolake.errors import PermissionDenied, SqlError
+from chronolake.errors import SqlError
 from chronolake.sql.binding.output_names import TEXT_KEY
 
 # chronolake's statement nodes (defined with their grammar) re-exported for the executor
@@ -40,11 +40,10 @@ RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_normalize_identifiers,)
 
 def _refuse_engine_statement(tree: exp.Expr) -> None:
     """PRAGMA, ATTACH, COPY, ... (read whole by the dialect) are refused by name."""
+    from chronolake.sql.binding.sandbox import refuse_statement
+
     if isinstance(tree, exp.Command) and tree.name.upper() in Chronolake.Parser.ENGINE_STATEMENTS:
-        lead = tree.name.upper()
-        raise PermissionDenied(
-            f"{lead} is not allowed: SQL can only read and change the tables of this lake."
-        )
+        raise refuse_statement(tree.name.upper())
 
 
 def _refuse_forbidden_calls(text: str, error: ParseError) -> None:

@@ -98,10 +98,7 @@ def resolve_point(
     elif kind == "STATEMENT":
         qid = _constant(ctx, expr, None)
         if qid is None:
-            raise TimeTravelError(
-                f"Invalid data type [NULL] in {_clause(hist)}: a STATEMENT point must be a "
-                "query id (a string)."
-            )
+            raise _null_point(hist, "a STATEMENT point must be a query id (a string)")
         points = catalog.statement_points(tenant, qid) if isinstance(qid, str) else None
         if points is None:
             raise TimeTravelError(f"Statement {qid} not found")
@@ -110,17 +107,13 @@ def resolve_point(
     elif kind == "VERSION":
         raw = _constant(ctx, expr, None)
         if raw is None:
-            raise TimeTravelError(
-                f"Invalid data type [NULL] in {_clause(hist)}: a VERSION point must be a "
-                "snapshot number."
-            )
-        if not isinstance(raw, int) or isinstance(raw, bool):
-            raise TimeTravelError(f"No snapshot found at version {'NULL' if raw is None else raw}")
-        found = catalog.snapshot(tenant, raw) if raw >= 1 else None
+            raise _null_point(hist, "a VERSION point must be a snapshot number")
+        version = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
+        found = catalog.snapshot(tenant, version) if version >= 1 else None
         if found is None:
-            raise TimeTravelError(f"No snapshot found at version {'NULL' if raw is None else raw}")
+            raise TimeTravelError(f"No snapshot found at version {raw}")
         point_us = found.commit_time_us
-        snap = raw - 1 if before else raw
+        snap = version - 1 if before else version
     else:
         raise SqlError(
             f"Unknown AT/BEFORE kind {kind}: use TIMESTAMP, OFFSET, STATEMENT or VERSION."
@@ -131,6 +124,10 @@ def resolve_point(
     if point_us < oldest_reachable_us(ctx.start_us, days):
         raise _not_available(table, object_kind)
     return snap
+
+
+def _null_point(hist: exp.HistoricalData, must_be: str) -> TimeTravelError:
+    return TimeTravelError(f"Invalid data type [NULL] in {_clause(hist)}: {must_be}.")
 
 
 def retention_days(ctx: Ctx, table: TableInfo, object_kind: str = "table") -> int:

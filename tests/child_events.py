@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,34 @@ class Child:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+MAX_EVENTS = 2000  # a child that never reaches its kill point is a bug in the test
+
+
+def kill_at(
+    script: Path,
+    args: list[str],
+    log: Path,
+    target: tuple[str, str],
+    skip: int,
+    point: Callable[[dict[str, Any]], str],
+) -> list[dict[str, Any]]:
+    """Run ``script`` in lock step and SIGKILL it at the ``skip``+1-th step ``target`` =
+    (kind of operation, ``point`` of the event) it reports; returns its events, the last one
+    being where it died. An event with ``start`` names the kind of the operation it begins."""
+    events: list[dict[str, Any]] = []
+    kind = None
+    with Child(script, args, log) as child:
+        for _ in range(MAX_EVENTS):
+            ev = child.next_event()
+            events.append(ev)
+            if "start" in ev:
+                kind = ev["start"]["kind"]
+            if (kind, point(ev)) == target:
+                if skip == 0:
+                    child.kill()
+                    return events
+                skip -= 1
+            child.resume()
+    raise AssertionError(f"{script.name} never reached {target} in {MAX_EVENTS} steps")

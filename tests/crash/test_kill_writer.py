@@ -35,7 +35,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from child_events import Child
+from child_events import kill_at
 
 import chronolake
 
@@ -116,7 +116,6 @@ def check_files(lake: Path) -> set[str]:
 # catalog commit before / after writing its rows, after the operation committed
 WHERES = ("start", "stmt", "commit.begin", "commit.write", "done")
 UNCOMMITTED = {"stmt", "commit.begin", "commit.write"}  # its files written, nothing committed
-MAX_EVENTS = 2000  # a round that never reaches its kill point is a bug in this test
 
 
 def point(event: dict[str, Any]) -> str:
@@ -129,23 +128,8 @@ def point(event: dict[str, Any]) -> str:
 def run_round(
     lake: Path, first_batch: int, seed: int, target: tuple[str, str], skip: int, log: Path
 ) -> list[dict[str, Any]]:
-    """Run a writer and kill it at the ``skip``+1-th step ``target`` = (kind, where) it
-    reports; returns its events, the last one being where it died."""
-    events: list[dict[str, Any]] = []
-    kind = None
-    with Child(WRITER, [str(lake), str(first_batch), str(seed)], log) as child:
-        for _ in range(MAX_EVENTS):
-            ev = child.next_event()
-            events.append(ev)
-            if "start" in ev:
-                kind = ev["start"]["kind"]
-            if (kind, point(ev)) == target:
-                if skip == 0:
-                    child.kill()
-                    return events
-                skip -= 1
-            child.resume()
-    raise AssertionError(f"the writer never reached {target} in {MAX_EVENTS} steps")
+    """Run a writer and kill it at the ``skip``+1-th step ``target`` = (kind, where)."""
+    return kill_at(WRITER, [str(lake), str(first_batch), str(seed)], log, target, skip, point)
 
 
 def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:

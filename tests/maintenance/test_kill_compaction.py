@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from child_events import Child
+from child_events import kill_at
 
 import chronolake
 from chronolake.maintenance import compact_table
@@ -79,7 +79,6 @@ def _apply(model: dict[int, str], op: dict[str, Any]) -> dict[int, str]:
 # where a round kills: before an operation, in the catalog commit before / after writing its
 # rows, after it returned (a compaction: after it committed a snapshot)
 WHERES = ("start", "commit.begin", "commit.write", "done")
-MAX_EVENTS = 2000  # a round that never reaches its kill point is a bug in this test
 
 
 def _point(event: dict[str, Any]) -> str:
@@ -95,23 +94,8 @@ def _point(event: dict[str, Any]) -> str:
 def _round(
     lake: Path, first: int, seed: int, target: tuple[str, str], skip: int, log: Path
 ) -> list[dict[str, Any]]:
-    """Run a compactor and kill it at the ``skip``+1-th step ``target`` = (kind, where) it
-    reports; returns its events, the last one being where it died."""
-    events: list[dict[str, Any]] = []
-    kind = None
-    with Child(CHILD, [str(lake), str(first), str(seed)], log) as child:
-        for _ in range(MAX_EVENTS):
-            ev = child.next_event()
-            events.append(ev)
-            if "start" in ev:
-                kind = ev["start"]["kind"]
-            if (kind, _point(ev)) == target:
-                if skip == 0:
-                    child.kill()
-                    return events
-                skip -= 1
-            child.resume()
-    raise AssertionError(f"the compactor never reached {target} in {MAX_EVENTS} steps")
+    """Run a compactor and kill it at the ``skip``+1-th step ``target`` = (kind, where)."""
+    return kill_at(CHILD, [str(lake), str(first), str(seed)], log, target, skip, _point)
 
 
 def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:

@@ -107,10 +107,23 @@ def schema_days(ns: Namespace, schema_id: int, parents: Parents | None = None) -
 
 
 def object_days(
-    ns: Namespace, kind: str, own: int | None, parent_id: int | None, parents: Parents | None
+    ns: Namespace,
+    kind: str,
+    own: int | None,
+    parent_id: int | None,
+    parents: Parents | None,
+    transient: bool = False,
 ) -> int:
     """The own or inherited value of a TABLE, SCHEMA or DATABASE (dropped or not), given its
-    own value and its parent: what SHOW's ``retention_time`` shows."""
+    own value and its parent: what SHOW's ``retention_time`` shows. A transient table's is at
+    most 1 day, whatever it inherits."""
+    days = _own_or_inherited(ns, kind, own, parent_id, parents)
+    return min(days, MAX_TRANSIENT_DAYS) if transient else days
+
+
+def _own_or_inherited(
+    ns: Namespace, kind: str, own: int | None, parent_id: int | None, parents: Parents | None
+) -> int:
     if own is not None:
         return own
     if kind == "TABLE" and parent_id is not None:
@@ -123,8 +136,7 @@ def object_days(
 def table_days(ns: Namespace, table: TableInfo, parents: Parents | None = None) -> int:
     """A table's own or inherited value (not raised to the tenant's minimum); a transient
     table's is at most 1 day, whatever it inherits."""
-    days = object_days(ns, "TABLE", table.retention_days, table.schema_id, parents)
-    return min(days, MAX_TRANSIENT_DAYS) if table.transient else days
+    return object_days(ns, "TABLE", table.retention_days, table.schema_id, parents, table.transient)
 
 
 def effective(ns: Namespace, days: int) -> int:
@@ -166,7 +178,7 @@ def table_retention_days(
             .scalar_subquery()
         )
         row = c.execute(
-            select(t.c.retention_days, t.c.schema_id).where(
+            select(t.c.retention_days, t.c.schema_id, t.c.transient).where(
                 t.c.tenant_id == tenant, t.c.table_id == table_id, t.c.begin_snapshot == last
             )
         ).first()
@@ -174,4 +186,4 @@ def table_retention_days(
         raise NotFound(f"Table {table_id} did not exist at that time.")
     own = None if row[0] is None else int(row[0])
     parents = load_parents(catalog, tenant, snap.snapshot_id)
-    return effective(ns, object_days(ns, "TABLE", own, int(row[1]), parents))
+    return effective(ns, object_days(ns, "TABLE", own, int(row[1]), parents, bool(row[2])))

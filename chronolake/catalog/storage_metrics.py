@@ -45,7 +45,6 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.retention import (
     DAY_US,
-    MAX_TRANSIENT_DAYS,
     database_days,
     effective,
     load_parents,
@@ -385,8 +384,7 @@ def storage_report(catalog: Catalog, tenant: str, now_us: int) -> StorageReport:
         else:
             own = None if last.retention_days is None else int(last.retention_days)
         transient = bool(last.transient)
-        days = object_days(ns, "TABLE", own, schema_id, parents)
-        days = effective(ns, min(days, MAX_TRANSIENT_DAYS) if transient else days)
+        days = effective(ns, object_days(ns, "TABLE", own, schema_id, parents, transient))
         dropped = tables.dropped_at(tid)
         if dropped is not None:
             # UNDROP SCHEMA / DATABASE revive the table too: the longest of the three counts

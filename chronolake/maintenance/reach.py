@@ -75,7 +75,9 @@ def reachability(catalog: Catalog, tenant: str, now_us: int) -> Reach:
         )
         last_rows = list(
             c.execute(
-                select(t.c.table_id, t.c.end_snapshot, t.c.retention_days, t.c.schema_id)
+                select(
+                    t.c.table_id, t.c.end_snapshot, t.c.retention_days, t.c.schema_id, t.c.transient
+                )
                 .join(
                     last,
                     (last.c.table_id == t.c.table_id) & (last.c.b == t.c.begin_snapshot),
@@ -85,13 +87,13 @@ def reachability(catalog: Catalog, tenant: str, now_us: int) -> Reach:
         )
         file_rows: list[tuple[str, int, str, int | None, int]] = []
         for kind, ft in (("data", s.data_files), ("delete", s.delete_files)):
-            for r in c.execute(
+            for f in c.execute(
                 select(ft.c.table_id, ft.c.path, ft.c.end_snapshot, ft.c.byte_size).where(
                     ft.c.tenant_id == tenant
                 )
             ):
-                end = None if r.end_snapshot is None else int(r.end_snapshot)
-                file_rows.append((kind, int(r.table_id), str(r.path), end, int(r.byte_size)))
+                end = None if f.end_snapshot is None else int(f.end_snapshot)
+                file_rows.append((kind, int(f.table_id), str(f.path), end, int(f.byte_size)))
     time_of = dict(zip(ids, times, strict=True))
 
     def s0(days: int) -> int:
@@ -111,7 +113,7 @@ def reachability(catalog: Catalog, tenant: str, now_us: int) -> Reach:
             continue
         own = None if r.retention_days is None else int(r.retention_days)
         schema_id = int(r.schema_id)
-        days = effective(ns, object_days(ns, "TABLE", own, schema_id, parents))
+        days = effective(ns, object_days(ns, "TABLE", own, schema_id, parents, bool(r.transient)))
         sc = ns.schemas.get(schema_id)
         if sc is None:  # UNDROP SCHEMA (or DATABASE) may bring the table back with it
             days = max(days, effective(ns, schema_days(ns, schema_id, parents)))

@@ -23,7 +23,6 @@ from chronolake.catalog.history import (
 )
 from chronolake.catalog.model import DataFile, Namespace, TableInfo, stored_bytes
 from chronolake.catalog.retention import (
-    MAX_TRANSIENT_DAYS,
     Parents,
     database_days,
     effective,
@@ -209,10 +208,8 @@ def _tables(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
                 continue
             files = catalog.table_files(tenant, d.object_id, d.dropped_snapshot - 1)
             rows, size = _sizes(files)
-            days = object_days(ns, "TABLE", d.retention_days, d.parent_id, parents)
+            days = object_days(ns, "TABLE", d.retention_days, d.parent_id, parents, d.transient)
             kind = "TRANSIENT" if d.transient else "TABLE"
-            if d.transient:
-                days = min(days, MAX_TRANSIENT_DAYS)
             at = d.dropped_snapshot
             items.append((d.created_snapshot, d.name, d.parent_id, rows, size, at, days, kind))
     times = commit_times(

@@ -56,7 +56,8 @@ def _kept(ctx: Ctx, kind: str, found: list[Dropped]) -> list[Dropped]:
     ns = ctx.txn.ns
     out = []
     for d in found:
-        days = effective(ns, object_days(ns, kind, d.retention_days, d.parent_id, parents))
+        own, parent = d.retention_days, d.parent_id
+        days = effective(ns, object_days(ns, kind, own, parent, parents, d.transient))
         # 0 days: purged at the drop itself, even when the clock has not moved since
         if days > 0 and times.get(d.dropped_snapshot, 0) >= oldest_reachable_us(ctx.start_us, days):
             out.append(d)

@@ -34,6 +34,16 @@ def view_table(name: str, alias: str, quoted_alias: bool = True) -> exp.Table:
     return t
 
 
+def _view_ref(internal: str, node: exp.Expr, name: str) -> exp.Table:
+    """A reference to ``internal`` to put in place of ``node``: under ``node``'s alias when it
+    has one, else under ``name``."""
+    ref = view_table(internal, name)
+    alias = node.args.get("alias")
+    if alias is not None:
+        ref.set("alias", alias)
+    return ref
+
+
 def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> tuple[str, str]:
     """(read view, row view) of a table, now (transaction state) or at a point."""
     txn = ctx.txn
@@ -66,22 +76,14 @@ def _table_function(ctx: Ctx, node: exp.TableFromRows) -> None:
     for arg in fn.expressions:
         if isinstance(arg, exp.Kwarg) and arg.this.name.upper() == "RESULT_LIMIT":
             limit = int(arg.expression.name)
-    internal = register_view(ctx, name, query_history(ctx, limit))
-    alias = node.args.get("alias")
-    ref = view_table(internal, name)
-    if alias is not None:
-        ref.set("alias", alias)
-    node.replace(ref)
+    node.replace(_view_ref(register_view(ctx, name, query_history(ctx, limit)), node, name))
 
 
 def temp_table_ref(node: exp.Table, temp: TempTable, past: bool) -> exp.Table:
     """A read of a temporary table: the session's DuckDB table itself (no time travel)."""
     if past:
         raise SqlError(f"Time travel and CHANGES are not available on temporary table {temp.name}.")
-    ref = view_table(temp.internal, node.name)
-    if node.args.get("alias") is not None:
-        ref.set("alias", node.args["alias"])
-    return ref
+    return _view_ref(temp.internal, node, node.name)
 
 
 def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
@@ -132,10 +134,7 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
                     f"AT/BEFORE can only be used on a base table: 'INFORMATION_SCHEMA.{name}' "
                     "is a view."
                 )
-            ref = view_table(register_view(ctx, name.upper(), node=node), name)
-            if node.args.get("alias") is not None:
-                ref.set("alias", node.args["alias"])
-            node.replace(ref)
+            node.replace(_view_ref(register_view(ctx, name.upper(), node=node), node, name))
             continue
         temp = find_temp(ctx.session, node)
         if temp is not None:  # the session's temporary table shadows the catalog's
@@ -157,9 +156,5 @@ def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:
             node.replace(exp.Subquery(this=feed, alias=feed_alias))
             continue
         read_view, _ = table_views(ctx, table, hist)
-        alias_node = node.args.get("alias")
-        ref = view_table(read_view, name)
-        if alias_node is not None:
-            ref.set("alias", alias_node)
-        node.replace(ref)
+        node.replace(_view_ref(read_view, node, name))
     return tree

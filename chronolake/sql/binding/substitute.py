@@ -49,21 +49,19 @@ def _position(session: Session, arg: exp.Expr) -> int | None:
             "SQL compilation error: argument 1 to function LAST_QUERY_ID needs to be constant, "
             f"found '{arg.sql('snowflake')}'"
         )
+    not_a_number = SqlError(
+        "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
+        f"found '{arg.sql('snowflake')}'"
+    )
     try:
         row = first_row(session.duck, exp.select(arg.copy()).sql("duckdb"))
     except duckdb.Error:
-        raise SqlError(
-            "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
-            f"found '{arg.sql('snowflake')}'"
-        ) from None
+        raise not_a_number from None
     value = None if row is None else row[0]
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
-        raise SqlError(
-            "SQL compilation error: argument 1 to function LAST_QUERY_ID must be a number, "
-            f"found '{arg.sql('snowflake')}'"
-        )
+        raise not_a_number
     try:
         number = decimal.Decimal(value.strip() if isinstance(value, str) else value)
     except decimal.InvalidOperation:

@@ -11,13 +11,13 @@ import pyarrow as pa
 
 from chronolake.api.opening import check_clock, lake_root, open_catalog, start_namespace, table_node
 from chronolake.api.points import clause, parse_point
-from chronolake.api.translate import translated
 from chronolake.engine.errors import arrow_error
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
 from chronolake.settings import Settings
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.executor import Executor
 from chronolake.sql.session import Session, to_us
+from chronolake.sql.translate import translated
 from chronolake.storage.layout import LakeLayout, check_tenant
 
 

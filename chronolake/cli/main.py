@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 import chronolake
-from chronolake.api.translate import as_error
+from chronolake.sql.translate import to_error
 
 from .history import history
 from .maintain import maintain
@@ -29,8 +29,7 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as e:  # one line, never a traceback (a bug says so, to be reported)
-            err = as_error(e)
-            print_error(err or f"internal error ({type(e).__name__}: {e}): please report it")
+            print_error(to_error(e))
             raise click.exceptions.Exit(1) from None
 
 

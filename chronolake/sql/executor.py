@@ -16,8 +16,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from chronolake.catalog.commit import commit as catalog_commit
-from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
-from chronolake.engine.errors import foreign_error
+from chronolake.catalog.errors import is_duplicate_key
 from chronolake.engine.session import first_row
 from chronolake.errors import (
     ConflictError,
@@ -40,6 +39,7 @@ from chronolake.sql.statements import ddl, dml, restore, temp_undo, temporary
 from chronolake.sql.statements.parameters import alter_parameters
 from chronolake.sql.statements.show import show
 from chronolake.sql.statements.undrop import undrop
+from chronolake.sql.translate import to_error
 
 
 @dataclass
@@ -86,16 +86,6 @@ def _query_type(tree: exp.Expr) -> str:
         if isinstance(tree, cls):
             return name
     return "UNKNOWN"
-
-
-def _translate(e: Exception, session: Session) -> Error:
-    """The chronolake error for a failure raised below chronolake (catalog, engine, files)."""
-    if isinstance(e, CATALOG_ERRORS):
-        return catalog_error(e)
-    found = foreign_error(e, session.root)
-    if found is not None:
-        return found
-    return InternalError(f"Internal error ({type(e).__name__}: {e}): please report it.")
 
 
 class Executor:
@@ -151,7 +141,7 @@ class Executor:
             self._log_failure(text, start, query_id, qtype, e, ctx)
             raise
         except Exception as e:  # below chronolake: every failure still gets its history row
-            err = _translate(e, s)
+            err = to_error(e, s.root)
             self._log_failure(text, start, query_id, qtype, err, ctx)
             raise err from (e if isinstance(err, InternalError) else None)
         finally:

@@ -1,4 +1,4 @@
-"""Failures below the API (catalog, engine, files, Arrow) as chronolake errors."""
+"""Failures below chronolake (catalog, engine, files, Arrow) as chronolake errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error
 from chronolake.engine.errors import foreign_error
-from chronolake.errors import Error
+from chronolake.errors import Error, InternalError
 
 
 def as_error(e: Exception, root: Path | None = None) -> Error | None:
@@ -18,6 +18,14 @@ def as_error(e: Exception, root: Path | None = None) -> Error | None:
     if isinstance(e, CATALOG_ERRORS):
         return catalog_error(e)
     return foreign_error(e, root)
+
+
+def to_error(e: Exception, root: Path | None = None) -> Error:
+    """``as_error``, or for a bug an ``InternalError`` that says to report it."""
+    found = as_error(e, root)
+    if found is not None:
+        return found
+    return InternalError(f"Internal error ({type(e).__name__}: {e}): please report it.")
 
 
 @contextmanager

@@ -39,17 +39,14 @@ def _sqlite_code(e: Exception) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
+_LOCKED: tuple[type[Error], str] = (
+    CatalogBusy,
+    f"{_CATALOG} is locked by another writer: retry, or raise the catalog_busy_timeout_s "
+    "setting.",
+)
 _BY_CODE: dict[int, tuple[type[Error], str]] = {
-    sqlite3.SQLITE_BUSY: (
-        CatalogBusy,
-        f"{_CATALOG} is locked by another writer: retry, or raise the "
-        "catalog_busy_timeout_s setting.",
-    ),
-    sqlite3.SQLITE_LOCKED: (
-        CatalogBusy,
-        f"{_CATALOG} is locked by another writer: retry, or raise the "
-        "catalog_busy_timeout_s setting.",
-    ),
+    sqlite3.SQLITE_BUSY: _LOCKED,
+    sqlite3.SQLITE_LOCKED: _LOCKED,
     sqlite3.SQLITE_CORRUPT: (
         OperationalError,
         f"{_CATALOG} is damaged: restore the lake from a backup.",

@@ -41,8 +41,7 @@ def _sqlite_code(e: Exception) -> int | None:
 
 _LOCKED: tuple[type[Error], str] = (
     CatalogBusy,
-    f"{_CATALOG} is locked by another writer: retry, or raise the catalog_busy_timeout_s "
-    "setting.",
+    f"{_CATALOG} is locked by another writer: retry, or raise the catalog_busy_timeout_s setting.",
 )
 _BY_CODE: dict[int, tuple[type[Error], str]] = {
     sqlite3.SQLITE_BUSY: _LOCKED,

@@ -4,7 +4,6 @@ failed statement is in QUERY_HISTORY with its error."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -106,27 +105,6 @@ def test_sqlite_read_only_error_is_translated_by_its_code(tmp_path: Path) -> Non
     err = catalog_error(info.value)
     assert type(err) is chronolake.OperationalError
     assert "cannot be written" in str(err) and "read_only=True" in str(err)
-
-
-@pytest.mark.skipif(
-    hasattr(os, "geteuid") and os.geteuid() == 0,
-    reason="root ignores permission bits (test_lake_that_no_one_may_write covers root)",
-)
-def test_lake_in_a_read_only_directory(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    with chronolake.connect(lake) as c:
-        c.execute("CREATE TABLE t AS SELECT 1 AS a")
-    modes = {p: p.stat().st_mode for p in [lake, *lake.rglob("*")]}
-    for p in modes:
-        p.chmod(p.stat().st_mode & ~0o222)
-    try:
-        with chronolake.connect(lake, read_only=True) as ro:
-            assert ro.execute("SELECT a FROM t").fetchall() == [(1,)]
-        with pytest.raises(chronolake.OperationalError, match="read_only=True"):
-            chronolake.connect(lake).execute("INSERT INTO t VALUES (2)")
-    finally:
-        for p, mode in modes.items():
-            p.chmod(mode)
 
 
 def _immutable(path: Path, on: bool) -> bool:

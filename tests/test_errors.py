@@ -289,7 +289,8 @@ def test_bad_table_names_and_points_in_the_api(con: Any) -> None:
 
 
 def test_data_arrow_cannot_convert_is_a_data_error(con: Any) -> None:
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # the dev extra that tests install
+
     frame = pd.DataFrame({"id": [1, "x", 2.5]})
     with pytest.raises(chronolake.DataError, match=r"Invalid data: .*Could not convert 'x'"):
         chronolake.write_pandas(con, frame, "t")

@@ -37,13 +37,18 @@ def open_duck(
     con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET temp_directory = ?", ["" if temp_dir is None else str(temp_dir)])
     con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/"]])
-    # Snowflake fails a division by zero; DuckDB would answer NULL
+    # Snowflake fails a division by zero; DuckDB would answer NULL (DIVISOR_MACRO)
     con.execute(
         "CREATE MACRO __cl_divisor(x) AS CASE WHEN x = 0 THEN error('Division by zero') ELSE x END"
     )
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+DIVISOR_MACRO = "__cl_divisor"  # x, or Snowflake's division-by-zero error when x = 0
+# chronolake's own pure macros: statements (and stored views) call them after its rewrites
+MACROS = frozenset({DIVISOR_MACRO})
 
 
 def first_row(

@@ -25,6 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
+from chronolake.engine.session import MACROS
 from chronolake.errors import PermissionDenied, SqlError
 from chronolake.sql.binding.allowed_functions import REFUSED, SCALAR, TABLE
 from chronolake.sql.grammar.dialect import Chronolake
@@ -108,7 +109,7 @@ def forbidden_function(name: str) -> bool:
 def _judge(name: str, table: bool, typed: bool) -> None:
     """Allow the call of ``name`` (DuckDB's name), or raise why not."""
     name = name.lower()
-    if name in TABLE or (not table and name in SCALAR):
+    if name in TABLE or (not table and (name in SCALAR or name in MACROS)):
         return
     if name in REFUSED or name in SCALAR:  # SCALAR: a scalar function called in FROM
         raise deny_function(name, table)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from chronolake.engine.session import first_row
+from chronolake.engine.session import DIVISOR_MACRO, first_row
 from chronolake.errors import DataError, ProgrammingError, SqlError
 from chronolake.sql.binding.dynamic_names import resolve_one, variable
 from chronolake.sql.binding.flatten import rewrite_flatten
@@ -200,7 +200,7 @@ def substitute(
         if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Anonymous):
             return exp.Div(
                 this=node.this,
-                expression=exp.Anonymous(this="__cl_divisor", expressions=[node.expression]),
+                expression=exp.Anonymous(this=DIVISOR_MACRO, expressions=[node.expression]),
                 typed=node.args.get("typed"),
                 safe=node.args.get("safe"),
             )

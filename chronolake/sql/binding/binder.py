@@ -91,8 +91,9 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
         raise SqlError(f"AT/BEFORE can only be used on a base table: '{table.name}' is a view.")
     if depth > 16:
         raise SqlError(f"View {table.name} nests views more than 16 deep (or refers to itself).")
-    query = parse_statement(table.view_sql or "")
-    check(query)  # a view stored before the allow-list changed runs only what it allows now
+    text = table.view_sql or ""
+    query = parse_statement(text)
+    check(query, text)  # a view stored before the allow-list changed runs only what it allows now
     query = rewrite_flatten(query)
     bound = bind(ctx, query, depth + 1)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))

@@ -126,22 +126,6 @@ def _name_values(node: exp.Values) -> None:
     node.set("alias", exp.TableAlias(this=table, columns=cols))
 
 
-def _is_order_by_all(node: exp.Expr) -> bool:
-    """ORDER BY ALL of a query: every select-list column in order (a quoted "ALL" is a name)."""
-    if not (isinstance(node, exp.Column) and not node.table and node.name == "ALL"):
-        return False
-    ident, ordered = node.this, node.parent
-    order = ordered.parent if ordered is not None else None
-    return (
-        isinstance(ident, exp.Identifier)
-        and not ident.quoted
-        and isinstance(ordered, exp.Ordered)
-        and isinstance(order, exp.Order)
-        and isinstance(order.parent, exp.Query)
-        and len(order.expressions) == 1
-    )
-
-
 def substitute(
     session: Session, tree: exp.Expr, params: Sequence[Any] | None, start: dt.datetime
 ) -> exp.Expr:
@@ -191,8 +175,6 @@ def substitute(
         if isinstance(node, exp.Values):
             _name_values(node)
             return None
-        if _is_order_by_all(node):
-            return exp.var("ALL")
         if isinstance(node, exp.ArraySize) and isinstance(
             node.this, (exp.JSONExtract, exp.ParseJSON)
         ):

@@ -34,8 +34,32 @@ def _normalize_identifiers(tree: exp.Expr) -> exp.Expr:
     return normalize_identifiers(tree, dialect=DIALECT)
 
 
+def _is_order_by_all(node: exp.Expr) -> bool:
+    """ORDER BY ALL of a query: every select-list column in order (a quoted "ALL" is a name)."""
+    if not (isinstance(node, exp.Column) and not node.table and node.name == "ALL"):
+        return False
+    ident, ordered = node.this, node.parent
+    order = ordered.parent if ordered is not None else None
+    return (
+        isinstance(ident, exp.Identifier)
+        and not ident.quoted
+        and isinstance(ordered, exp.Ordered)
+        and isinstance(order, exp.Order)
+        and isinstance(order.parent, exp.Query)
+        and len(order.expressions) == 1
+    )
+
+
+def _order_by_all(tree: exp.Expr) -> exp.Expr:
+    """ORDER BY ALL as the keyword it is, not a column named ALL (also in stored views)."""
+    for node in list(tree.find_all(exp.Column)):
+        if _is_order_by_all(node):
+            node.replace(exp.var("ALL"))
+    return tree
+
+
 # Rewrites of every parsed statement, in order: pure Expression -> Expression functions.
-RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_normalize_identifiers,)
+RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_normalize_identifiers, _order_by_all)
 
 
 def _refuse_engine_statement(tree: exp.Expr) -> None:

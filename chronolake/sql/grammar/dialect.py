@@ -104,6 +104,8 @@ class Tokenizer(Snowflake.Tokenizer):
 
 # -- parser --------------------------------------------------------------------------------
 
+_INTERVAL_UNITS = frozenset({"YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"})
+
 _ParseMethod = Callable[["Parser"], exp.Expr]
 
 
@@ -173,6 +175,24 @@ class Parser(SnowflakeParser):
         if not tok or not self.sql[tok.start : tok.start + 1].isalpha():
             return ""
         return tok.text.upper()
+
+    def _parse_interval(
+        self, require_interval: bool = True, parse_function_unit: bool = True
+    ) -> exp.Add | exp.Interval | None:
+        """An interval; ``'90' DAY (3)`` (leading-field precision) reads as ``'90' DAY``."""
+        node = super()._parse_interval(require_interval, parse_function_unit)
+        unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
+        # sqlglot reads ``DAY (3)`` as the function DAY(3); the precision only bounds digits
+        if (
+            isinstance(node, exp.Interval)
+            and isinstance(unit, exp.Func)
+            and isinstance(unit.this, exp.Literal)
+            and unit.this.is_int
+            and len(unit.args) == 1
+            and unit.key.upper() in _INTERVAL_UNITS
+        ):
+            node.set("unit", exp.var(unit.key.upper()))
+        return node
 
     def _parse_top_statement(self) -> exp.Expr | None:
         word = self._lead_word()

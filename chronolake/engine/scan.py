@@ -4,13 +4,17 @@ Two views per table state: the *read* view (the table's current columns, deletes
 and the *row* view, which adds ``__cl_file`` (data file id), ``__cl_pos`` (row position in
 the file) and ``__cl_rid`` (the stable row id) for DML and change feeds.
 
-Every value that varies (file paths, the field-id schema map, file ids, first row ids) is
-passed as a bound parameter into a DuckDB variable; the view text is a fixed template over
-internal names only, so no user data is ever spliced into SQL. Columns are matched by
-Parquet field id, so renamed and added columns read correctly from old files.
+Every value that varies (file paths, file ids, first row ids, deleted positions) is passed
+as a bound parameter into a DuckDB variable; the view text is a template over internal names,
+with the table's column names, types and defaults written by sqlglot (quoted, never pasted).
 
-Files with deletes are scanned apart from files without, and only they pay for the
-anti-join on (file index, position); a state with no deletes is a bare ``read_parquet``.
+Files are read by their physical column names (``c<column id>``, see ``file_columns``), one
+scan per set of columns the files hold: renamed columns keep their physical name, a column
+added after a file was written reads as its default, and the engine keeps its own row-count
+estimates (reading through a field-id ``schema=`` map makes it guess one row per scan, and
+plan joins blind). Files with deletes are scanned apart from files without, and only they
+pay for the anti-join on (file index, position); a state with no deletes is a bare
+``read_parquet``.
 """
 
 from __future__ import annotations
@@ -23,23 +27,25 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+from sqlglot import exp
 
 from chronolake.catalog.model import ColumnInfo, DataFile, DeleteFile
 from chronolake.engine import small_files
+from chronolake.engine.file_columns import (
+    RID_PHYSICAL,
+    ROW_ID_FIELD,
+    FileColumns,
+    engine_type,
+    file_columns,
+    physical_name,
+    written_by_name,
+)
 from chronolake.engine.small_files import split_small
 from chronolake.storage.delete_files import position_array
 
-ROW_ID_FIELD = 2_147_483_000  # Parquet field id of the explicit row id column
 FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
 RAW_RID = "__cl_rawrid"
 _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
-# Files with deletes are read by one scan filtered by one bitmap over all their rows (a plain
-# filter keeps DuckDB's scan fast: measured 1.7-1.9x faster than an anti-join); a bitmap is
-# one bit per row and ``get_bit`` takes an INTEGER, so past this many rows one anti-join
-# serves them instead.
-_MAX_BITMAP_ROWS = 1 << 30
-_OWN_SCAN_ROWS = 1 << 17
-_MAX_OWN_SCANS = 8
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -189,61 +195,95 @@ class ScanViews:
     def _create(
         self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
     ) -> tuple[str, str]:
-        d = self.duck
         read_v, row_v = p, p + "_r"
         if not files:
             self._empty_views(read_v, row_v, columns)
             return read_v, row_v
-        for var, with_rid in ((p + "_s", False), (p + "_sr", True)):
-            keys, vals = _schema_values(columns, with_rid)
-            d.execute(_SCHEMA_SQL.format(var=var), [keys, vals])
         small, files = split_small(files)
         read_parts: list[str] = []
         row_parts: list[str] = []
         if small:
             read_parts, row_parts = self._memory_part(p, columns, small)
-        plain = [f for f in files if f.delete is None]
-        deleted = [f for f in files if f.delete is not None]
-        # the largest files with deletes get a scan of their own (a bitmap on the position
-        # alone, no per-row offset lookup: ~30% cheaper filter); the rest share one scan
-        big = sorted(
-            (f for f in deleted if f.row_count >= _OWN_SCAN_ROWS),
-            key=lambda f: f.row_count,
-            reverse=True,
-        )[:_MAX_OWN_SCANS]
-        groups = [("a", plain), *((f"b{i}", [f]) for i, f in enumerate(big))]
-        alone = {f.file_id for f in big}
-        groups.append(("b", [f for f in deleted if f.file_id not in alone]))
-        for g, gfiles in groups:
-            if not gfiles:
-                continue
-            self._set(f"{p}_f{g}", [str(self.root / f.path) for f in gfiles])
-            self._set(f"{p}_i{g}", [f.file_id for f in gfiles])
-            self._set(f"{p}_r{g}", [f.first_row_id for f in gfiles])
-            src = f"read_parquet(getvariable('{p}_f{g}'), schema=getvariable('{p}_s'){{extra}})"
-            src_row = (
-                f"read_parquet(getvariable('{p}_f{g}'), schema=getvariable('{p}_sr'), "
-                "file_row_number=true)"
-            )
-            idx = "d.file_index::BIGINT + 1"
-            row_cols = (
-                f"d.* EXCLUDE ({RAW_RID}, file_row_number), "
-                f"list_extract(getvariable('{p}_i{g}'), {idx}) AS {FILE_COL}, "
-                f"d.file_row_number AS {POS_COL}, "
-                f"coalesce(d.{RAW_RID}, list_extract(getvariable('{p}_r{g}'), {idx})"
-                f" + d.file_row_number) AS {RID_COL}"
-            )
-            if g == "a":
-                read_parts.append(f"SELECT * FROM {src.format(extra='')}")
-                row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d")
-                continue
-            src_b = src.format(extra=", file_row_number=true")
-            keep = self._deleted_filter(f"{p}_{g}", gfiles)
-            read_parts.append(f"SELECT d.* EXCLUDE (file_row_number) FROM {src_b} AS d {keep}")
-            row_parts.append(f"SELECT {row_cols} FROM {src_row} AS d {keep}")
-        d.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
-        d.execute(f"CREATE TEMP VIEW {row_v} AS {' UNION ALL '.join(row_parts)}")
+        for n, (layout, gfiles) in enumerate(self._by_layout(files)):
+            read, row = self._file_part(f"{p}_{n}", columns, layout, gfiles)
+            read_parts.append(read)
+            row_parts.append(row)
+        self.duck.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
+        self.duck.execute(f"CREATE TEMP VIEW {row_v} AS {' UNION ALL '.join(row_parts)}")
         return read_v, row_v
+
+    def _by_layout(
+        self, files: Sequence[DataFile]
+    ) -> list[tuple[FileColumns | None, list[DataFile]]]:
+        """``files`` grouped by the columns they hold (None: not written by name, read by
+        field id) and by whether they have deletes, files without deletes first."""
+        groups: dict[tuple[FileColumns | None, bool], list[DataFile]] = {}
+        for f in files:
+            found = file_columns(self.duck, str(self.root / f.path))
+            layout = found if written_by_name(found) else None
+            groups.setdefault((layout, f.delete is not None), []).append(f)
+        ordered = sorted(groups.items(), key=lambda kv: kv[0][1])
+        return [(layout, gfiles) for (layout, _), gfiles in ordered]
+
+    def _file_part(
+        self,
+        g: str,
+        columns: Sequence[ColumnInfo],
+        layout: FileColumns | None,
+        files: Sequence[DataFile],
+    ) -> tuple[str, str]:
+        """Read and row view parts over ``files``, which all hold the columns ``layout``.
+
+        Columns are read by their physical names, renamed, cast where the file's type differs
+        and filled with their default where the file lacks them: unlike reading through a
+        field-id schema, this keeps the engine's row-count estimates, so joins are planned as
+        over plain Parquet. Deleted rows go by an anti-join on (file, position), which
+        measured cheaper than a per-row bitmap filter on this engine."""
+        self._set(f"{g}_f", [str(self.root / f.path) for f in files])
+        self._set(f"{g}_i", [f.file_id for f in files])
+        self._set(f"{g}_r", [f.first_row_id for f in files])
+        if layout is None:
+            keys, vals = _schema_values(columns, True)
+            self.duck.execute(_SCHEMA_SQL.format(var=g + "_s"), [keys, vals])
+            src = f"read_parquet(getvariable('{g}_f'), schema=getvariable('{g}_s'){{rn}})"
+            cols = ", ".join(exp.to_identifier(c.name, quoted=True).sql("duckdb") for c in columns)
+            raw_rid = f"d.{RAW_RID}"
+        else:
+            src = f"read_parquet(getvariable('{g}_f'){{rn}})"
+            cols = self._projection(columns, layout)
+            has_rid = any(name == RID_PHYSICAL for name, _ in layout)
+            raw_rid = f"d.{RID_PHYSICAL}" if has_rid else "NULL"
+        deleted = files[0].delete is not None
+        keep = self._deleted_filter(g, files) if deleted else ""
+        rn = ", file_row_number=true"
+        idx = "d.file_index::BIGINT + 1"
+        row_cols = (
+            f"{cols}, list_extract(getvariable('{g}_i'), {idx}) AS {FILE_COL}, "
+            f"d.file_row_number AS {POS_COL}, "
+            f"coalesce({raw_rid}, list_extract(getvariable('{g}_r'), {idx}) + d.file_row_number)"
+            f" AS {RID_COL}"
+        )
+        read = f"SELECT {cols} FROM {src.format(rn=rn if deleted else '')} AS d {keep}"
+        row = f"SELECT {row_cols} FROM {src.format(rn=rn)} AS d {keep}"
+        return read, row
+
+    def _projection(self, columns: Sequence[ColumnInfo], layout: FileColumns) -> str:
+        """The select list giving ``columns`` from a file holding ``layout``."""
+        held = dict(layout)
+        out = []
+        for c in columns:
+            type_ = exp.DataType.build(c.type, dialect="duckdb")
+            name = physical_name(c.column_id)
+            value: exp.Expr
+            if name not in held:
+                default = exp.null() if c.default_sql is None else exp.Literal.string(c.default_sql)
+                value = exp.cast(default, type_)
+            elif held[name] != engine_type(self.duck, c.type):
+                value = exp.cast(exp.column(name, table="d"), type_)
+            else:
+                value = exp.column(name, table="d")
+            out.append(value.as_(exp.to_identifier(c.name, quoted=True)).sql("duckdb"))
+        return ", ".join(out)
 
     def _memory_part(
         self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
@@ -285,35 +325,22 @@ class ScanViews:
         offsets = itertools.accumulate((f.row_count for f in files), initial=0)
         return [rows.slice(o, f.row_count) for o, f in zip(offsets, files, strict=False)]
 
-    def _deleted_filter(self, p: str, files: Sequence[DataFile]) -> str:
+    def _deleted_filter(self, g: str, files: Sequence[DataFile]) -> str:
         """The clause that drops the deleted rows of ``files`` (scanned as one list, in order):
-        one bitmap over all their rows, a file's rows starting at the sum of the row counts
-        before it, or past ``_MAX_BITMAP_ROWS`` one anti-join on (file index, position)."""
+        an anti-join on the position, or on (file index, position) for several files."""
         dels = [position_array(self.root, f.delete) for f in files]  # type: ignore[arg-type]
-        total = sum(f.row_count for f in files)
-        if total > _MAX_BITMAP_ROWS:
-            self._set_list(
-                f"{p}_k", np.concatenate([i * _KEY_SHIFT + pos for i, pos in enumerate(dels)])
-            )
-            return (
-                f"ANTI JOIN (SELECT unnest(getvariable('{p}_k')) AS k) AS x "
-                f"ON d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number = x.k"
-            )
-        offsets = list(itertools.accumulate((f.row_count for f in files[:-1]), initial=0))
-        bits = np.concatenate([o + pos for o, pos in zip(offsets, dels, strict=True)])
-        self._from_keys(f"{p}_bm", bits, f"bitstring_agg(k::INTEGER, 0, {int(total) - 1})")
         if len(files) == 1:
-            return f"WHERE get_bit(getvariable('{p}_bm'), d.file_row_number::INTEGER) = 0"
-        self._set(f"{p}_o", offsets)
-        return (
-            f"WHERE get_bit(getvariable('{p}_bm'), (list_extract(getvariable('{p}_o'), "
-            "d.file_index::BIGINT + 1) + d.file_row_number)::INTEGER) = 0"
-        )
+            self._set_list(f"{g}_k", dels[0])
+            on = "d.file_row_number"
+        else:
+            self._set_list(
+                f"{g}_k", np.concatenate([i * _KEY_SHIFT + pos for i, pos in enumerate(dels)])
+            )
+            on = f"d.file_index::BIGINT * {_KEY_SHIFT} + d.file_row_number"
+        return f"ANTI JOIN (SELECT unnest(getvariable('{g}_k')) AS k) AS x ON {on} = x.k"
 
     def _typed_empty(self, columns: Sequence[ColumnInfo]) -> tuple[str, str]:
         """Read and row view bodies with the table's columns and types and no rows."""
-        from sqlglot import exp
-
         sel = exp.select(
             *(
                 exp.cast(exp.null(), exp.DataType.build(c.type, dialect="duckdb")).as_(

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from chronolake.catalog.base import new_id
 from chronolake.catalog.model import ColumnInfo, DataFile
-from chronolake.engine.scan import ROW_ID_FIELD
+from chronolake.engine.file_columns import RID_PHYSICAL, ROW_ID_FIELD, physical_name
 from chronolake.settings import Settings
 from chronolake.storage.layout import table_dir
 from chronolake.storage.small_writer import (
@@ -35,11 +35,7 @@ def sql_string(text: str) -> str:
     return exp.Literal.string(text).sql("duckdb")
 
 
-def physical_name(column_id: int) -> str:
-    return f"c{column_id}"
-
-
-RID_PHYSICAL = "c_rowid"
+__all__ = ["RID_PHYSICAL", "physical_name", "write_data_files", "write_small_table"]
 
 
 def write_data_files(

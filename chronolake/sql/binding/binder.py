@@ -18,6 +18,7 @@ from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.binding.output_names import result_names
 from chronolake.sql.binding.sandbox import check, check_not_a_name, refuse_engine_object
 from chronolake.sql.binding.scope import cte_in_scope
+from chronolake.sql.binding.substitute import per_query
 from chronolake.sql.binding.temp_tables import TempTable, find_temp
 from chronolake.sql.binding.timetravel import resolve_point
 from chronolake.sql.binding.view_columns import view_alias, width_mismatch
@@ -96,7 +97,7 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
     text = table.view_sql or ""
     query = parse_statement(text)
     check(query, text)  # a view stored before the allow-list changed runs only what it allows now
-    query = rewrite_flatten(query)
+    query = rewrite_flatten(per_query(ctx.session, query, ctx.start))
     bound = bind(ctx, query, depth + 1)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
     if table.columns:  # views created before their columns were recorded have none

@@ -22,6 +22,7 @@ from chronolake.sql.binding.names import (
     resolve_table,
 )
 from chronolake.sql.binding.output_names import result_names
+from chronolake.sql.binding.substitute import per_query
 from chronolake.sql.binding.view_columns import declared_names, renamed
 from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
@@ -237,7 +238,8 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
     )
     if taken is not None:
         return taken
-    cols = ctas_columns(ctx, bind(ctx, rewrite_flatten(query.copy())))  # it must bind now
+    probe = per_query(ctx.session, query.copy(), ctx.start)  # the body must bind now
+    cols = ctas_columns(ctx, bind(ctx, rewrite_flatten(probe)))
     if names is not None:
         full = f"{ns.databases[sc.database_id].name}.{sc.name}.{name}"
         check_column_names(name, names, "view")

@@ -8,12 +8,14 @@ them again and checks that the query still produces that many columns (Snowflake
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from sqlglot import exp
 
 from chronolake.catalog.model import ColumnInfo
 from chronolake.errors import NotSupportedError, SqlError
+from chronolake.sql.grammar.parse import parse_statement
 
 
 def declared_names(columns: exp.Schema) -> list[str]:
@@ -67,3 +69,22 @@ def view_alias(alias: exp.TableAlias, columns: tuple[ColumnInfo, ...]) -> exp.Ta
     out = alias.copy()
     out.set("columns", given + rest)
     return out
+
+
+def _name(text: str) -> exp.Identifier:
+    """An identifier that reads back as ``text`` (quoted unless Snowflake would upper-case it
+    to itself)."""
+    return exp.to_identifier(text, quoted=_PLAIN.fullmatch(text) is None)
+
+
+_PLAIN = re.compile(r"[A-Z_][A-Z0-9_$]*")
+
+
+def view_definition(name: str, body: str, columns: tuple[ColumnInfo, ...]) -> str:
+    """The CREATE VIEW statement of a view (its recorded column names, if any, as the list),
+    as SHOW VIEWS and INFORMATION_SCHEMA.VIEWS show it."""
+    table: exp.Expr = exp.Table(this=_name(name))
+    if columns:
+        table = exp.Schema(this=table, expressions=[_name(c.name) for c in columns])
+    create = exp.Create(this=table, kind="VIEW", expression=parse_statement(body))
+    return create.sql("snowflake")

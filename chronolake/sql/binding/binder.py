@@ -15,10 +15,13 @@ from chronolake.errors import NotFound, SqlError
 from chronolake.sql.binding.changes import changes_query
 from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.names import resolve_table
+from chronolake.sql.binding.output_names import result_names
 from chronolake.sql.binding.sandbox import check, check_not_a_name, refuse_engine_object
 from chronolake.sql.binding.scope import cte_in_scope
+from chronolake.sql.binding.substitute import per_query
 from chronolake.sql.binding.temp_tables import TempTable, find_temp
 from chronolake.sql.binding.timetravel import resolve_point
+from chronolake.sql.binding.view_columns import view_alias, width_mismatch
 from chronolake.sql.grammar.parse import parse_statement
 from chronolake.sql.session import Ctx
 from chronolake.sql.views.information_schema import SCHEMA_NAME, query_history, register_view
@@ -94,10 +97,27 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
     text = table.view_sql or ""
     query = parse_statement(text)
     check(query, text)  # a view stored before the allow-list changed runs only what it allows now
-    query = rewrite_flatten(query)
+    query = rewrite_flatten(per_query(ctx.session, query, ctx.start))
     bound = bind(ctx, query, depth + 1)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+    if table.columns:  # views created before their columns were recorded have none
+        _check_width(ctx, table, bound)
+        alias = view_alias(alias, table.columns)
     node.replace(exp.Subquery(this=bound, alias=alias))
+
+
+def _check_width(ctx: Ctx, view: TableInfo, bound: exp.Expr) -> None:
+    """The view's query must still produce the columns the view recorded (a base table may
+    have gained or lost one since); DuckDB counts them when the query text cannot tell."""
+    names = result_names(bound)
+    if names is not None and len(names) == len(view.columns):
+        return
+    width = len(ctx.session.duck.execute(exp.Describe(this=bound).sql("duckdb")).fetchall())
+    if width != len(view.columns):
+        ns = ctx.txn.ns
+        sc = ns.schemas[view.schema_id]
+        full = f"{ns.databases[sc.database_id].name}.{sc.name}.{view.name}"
+        raise width_mismatch(full, len(view.columns), width)
 
 
 def bind(ctx: Ctx, tree: exp.Expr, depth: int = 0) -> exp.Expr:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -154,22 +154,8 @@ def substitute(
         if isinstance(node, (exp.Table, exp.DynamicIdentifier)):
             # IDENTIFIER(...) was resolved before the sandbox check, unless re-parsed for a retry
             return resolve_one(session, node)
-        if isinstance(node, exp.Parameter):
-            return variable(session, node)
-        if isinstance(node, exp.Anonymous) and node.name.upper() == "LAST_QUERY_ID":
-            return to_literal(_last_query_id(session, node))
-        if isinstance(node, exp.CurrentTimestamp):
-            return to_literal(start)
-        if isinstance(node, exp.CurrentDate):
-            return to_literal(start.date())
-        if isinstance(node, exp.CurrentTime):
-            return to_literal(start.time())
-        if isinstance(node, exp.CurrentDatabase):
-            return to_literal(session.database)
-        if isinstance(node, exp.CurrentSchema):
-            return to_literal(session.schema)
-        if isinstance(node, exp.CurrentUser):
-            return to_literal(session.settings.user)
+        if isinstance(node, PER_QUERY):
+            return None if in_view_body else _per_query_value(session, node, start)
         if isinstance(node, exp.Cast):
             return _cast_literal(node)
         if isinstance(node, exp.Values):
@@ -188,6 +174,59 @@ def substitute(
             )
         return None
 
+    creates_view = isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "VIEW"
+    body = tree.args.get("expression") if creates_view else None
+    if body is not None:
+        tree.set("expression", None)
+    in_view_body = False
+    tree = tree.transform(_replacing(value_of), copy=False)
+    if body is not None:
+        # a view's body keeps what changes per query; each read of the view binds it
+        in_view_body = True
+        tree.set("expression", body.transform(_replacing(value_of), copy=False))
+    # a view keeps FLATTEN as written (its text is stored); the binder expands it when read
+    return rewrite_flatten(tree) if flatten and not creates_view else tree
+
+
+# what changes from one statement to the next: a view's body keeps these as written
+PER_QUERY = (
+    exp.Parameter,
+    exp.Anonymous,
+    exp.CurrentTimestamp,
+    exp.CurrentDate,
+    exp.CurrentTime,
+    exp.CurrentDatabase,
+    exp.CurrentSchema,
+    exp.CurrentUser,
+)
+
+
+def _per_query_value(session: Session, node: exp.Expr, start: dt.datetime) -> exp.Expr | None:
+    """The statement's value of a session variable, LAST_QUERY_ID() or a CURRENT_ function."""
+    if isinstance(node, exp.Parameter):
+        return variable(session, node)
+    if isinstance(node, exp.Anonymous):
+        is_last = node.name.upper() == "LAST_QUERY_ID"
+        return to_literal(_last_query_id(session, node)) if is_last else None
+    if isinstance(node, exp.CurrentTimestamp):
+        return to_literal(start)
+    if isinstance(node, exp.CurrentDate):
+        return to_literal(start.date())
+    if isinstance(node, exp.CurrentTime):
+        return to_literal(start.time())
+    if isinstance(node, exp.CurrentDatabase):
+        return to_literal(session.database)
+    if isinstance(node, exp.CurrentSchema):
+        return to_literal(session.schema)
+    if isinstance(node, exp.CurrentUser):
+        return to_literal(session.settings.user)
+    return None
+
+
+def _replacing(value_of: Callable[[exp.Expr], exp.Expr | None]) -> Callable[[exp.Expr], exp.Expr]:
+    """A transform putting ``value_of(node)`` in place of a node; a replaced projection keeps
+    the name Snowflake gives it (its text)."""
+
     def transform(node: exp.Expr) -> exp.Expr:
         new = value_of(node)
         if new is None:
@@ -198,7 +237,12 @@ def substitute(
             return exp.alias_(new, exp.to_identifier(name, quoted=True))
         return new
 
-    tree = tree.transform(transform, copy=False)
-    # a view keeps FLATTEN as written (its text is stored); the binder expands it when read
-    creates_view = isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "VIEW"
-    return rewrite_flatten(tree) if flatten and not creates_view else tree
+    return transform
+
+
+def per_query(session: Session, tree: exp.Expr, start: dt.datetime) -> exp.Expr:
+    """Bind (in place) what a stored view body keeps as written: session variables,
+    LAST_QUERY_ID() and the CURRENT_ functions, with the values of the reading statement."""
+    return tree.transform(
+        _replacing(lambda node: _per_query_value(session, node, start)), copy=False
+    )

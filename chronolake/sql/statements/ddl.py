@@ -22,6 +22,8 @@ from chronolake.sql.binding.names import (
     resolve_table,
 )
 from chronolake.sql.binding.output_names import result_names
+from chronolake.sql.binding.substitute import per_query
+from chronolake.sql.binding.view_columns import declared_names, renamed
 from chronolake.sql.grammar.types import duck_type
 from chronolake.sql.session import Ctx
 from chronolake.sql.statements.clone import clone_database, clone_schema, clone_table
@@ -43,16 +45,16 @@ def _check_column_name(name: str) -> None:
         raise SqlError(f"Column name {name} is reserved: names starting with __CL_ are internal.")
 
 
-def check_column_names(table: str, names: list[str]) -> None:
+def check_column_names(table: str, names: list[str], kind: str = "table") -> None:
     """Column names must differ in more than case: the engine matches them case-insensitively."""
     seen: dict[str, str] = {}
     for n in names:
         other = seen.get(n.upper())
         if other is not None:
             if other == n:
-                raise SqlError(f"Duplicate column name '{n}' in table {table}.")
+                raise SqlError(f"Duplicate column name '{n}' in {kind} {table}.")
             raise NotSupportedError(
-                f"Columns '{other}' and '{n}' of table {table} differ only in case, which "
+                f"Columns '{other}' and '{n}' of {kind} {table} differ only in case, which "
                 "chronolake does not support: rename one of them."
             )
         seen[n.upper()] = n
@@ -219,10 +221,10 @@ def _is_transient(node: exp.Create) -> bool:
 
 def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
     target = node.this
+    names = None
     if isinstance(target, exp.Schema):
-        raise NotSupportedError(
-            "A column list on CREATE VIEW is not supported: alias in the query."
-        )
+        names = declared_names(target)
+        target = target.this
     query = node.expression
     if query is None:
         raise SqlError("CREATE VIEW needs AS <query>.")
@@ -236,8 +238,14 @@ def create_view(ctx: Ctx, node: exp.Create) -> pa.Table:
     )
     if taken is not None:
         return taken
-    ctas_columns(ctx, bind(ctx, rewrite_flatten(query.copy())))  # the query must bind now
+    probe = per_query(ctx.session, query.copy(), ctx.start)  # the body must bind now
+    cols = ctas_columns(ctx, bind(ctx, rewrite_flatten(probe)))
+    if names is not None:
+        full = f"{ns.databases[sc.database_id].name}.{sc.name}.{name}"
+        check_column_names(name, names, "view")
+        cols = renamed(full, cols, names)
     view = TableInfo(new_id(), sc.schema_id, name, (), None, 1, query.sql("snowflake"))
+    view = view.with_columns(tuple(cols))
     ns.tables[view.table_id] = view
     ctx.txn.set_namespace(ns, "CREATE_VIEW")
     return status(f"View {name} successfully created.")

@@ -1,4 +1,4 @@
-"""SHOW TABLES | SCHEMAS | DATABASES [HISTORY] [LIKE '...'] [STARTS WITH '...'] [IN ...].
+"""SHOW TABLES | SCHEMAS | DATABASES [HISTORY] | VIEWS [LIKE '...'] [STARTS WITH '...'] [IN ...].
 
 Results are Arrow tables with Snowflake's column names (the subset chronolake has values
 for). HISTORY adds one row per dropped version, with ``dropped_on``; objects dropped by the
@@ -36,6 +36,7 @@ from chronolake.errors import NotFound, NotSupportedError, SqlError
 from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
 from chronolake.sql.session import Ctx, from_us
+from chronolake.sql.statements.show_views import show_views
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -86,7 +87,27 @@ def show(ctx: Ctx, node: exp.Show) -> pa.Table:
         return _schemas(ctx, node, flt, history)
     if what == "DATABASES":
         return _databases(ctx, flt, history)
-    raise NotSupportedError(f"SHOW {what} is not supported: use TABLES, SCHEMAS or DATABASES.")
+    if what == "VIEWS":
+        return _views(ctx, node, flt, history)
+    raise NotSupportedError(
+        f"SHOW {what} is not supported: use TABLES, SCHEMAS, DATABASES or VIEWS."
+    )
+
+
+def _views(ctx: Ctx, node: exp.Show, flt: _Filter, history: bool) -> pa.Table:
+    if history:
+        raise NotSupportedError("SHOW VIEWS HISTORY is not supported: views have no history.")
+    ns = ctx.txn.ns
+    scope, sid = _table_scope(ctx, node, ns)
+
+    def in_scope(schema_id: int) -> bool:
+        if scope == "SCHEMA":
+            return schema_id == sid
+        if scope == "DATABASE":
+            return ns.schemas[schema_id].database_id == sid
+        return True
+
+    return show_views(ctx, in_scope, flt.ok)
 
 
 def _parents(ctx: Ctx, history: bool) -> Parents:

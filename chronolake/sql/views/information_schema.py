@@ -20,6 +20,7 @@ from chronolake.catalog.retention import database_days, schema_days, table_days
 from chronolake.errors import NotFound
 from chronolake.sql.binding.temp_tables import columns as temporary_columns
 from chronolake.sql.binding.temp_tables import rows_and_names as temporary_rows
+from chronolake.sql.binding.view_columns import view_definition
 from chronolake.sql.session import Ctx, from_us
 from chronolake.sql.views import history_views, storage_views
 from chronolake.sql.views.pushdown import NOTHING, Kind, Pushed, pushed_filters
@@ -237,9 +238,42 @@ def query_history(ctx: Ctx, limit: int | None = None, pushed: Pushed = NOTHING) 
     )
 
 
+def _views(ctx: Ctx) -> pa.Table:
+    ns = ctx.txn.ns
+    catalog, tenant = ctx.session.catalog, ctx.session.tenant
+    rows = []
+    for t in ns.tables.values():
+        if t.view_sql is None:
+            continue
+        sc = ns.schemas[t.schema_id]
+        created = catalog.snapshot(tenant, t.created_snapshot) if t.created_snapshot else None
+        rows.append(
+            {
+                "table_catalog": ns.databases[sc.database_id].name,
+                "table_schema": sc.name,
+                "table_name": t.name,
+                "view_definition": view_definition(t.name, t.view_sql, t.columns),
+                "created": _time(created.commit_time_us) if created else None,
+            }
+        )
+    return pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("table_catalog", pa.string()),
+                ("table_schema", pa.string()),
+                ("table_name", pa.string()),
+                ("view_definition", pa.string()),
+                ("created", pa.timestamp("us", tz="UTC")),
+            ]
+        ),
+    )
+
+
 VIEWS: dict[str, Callable[[Ctx], pa.Table]] = {
     "TABLES": _tables,
     "COLUMNS": _columns,
+    "VIEWS": _views,
     "SCHEMATA": _schemata,
     "DATABASES": _databases,
     "TABLE_STORAGE_METRICS": storage_views.table_storage_metrics,

@@ -216,14 +216,13 @@ class ScanViews:
         self, files: Sequence[DataFile]
     ) -> list[tuple[FileColumns | None, list[DataFile]]]:
         """``files`` grouped by the columns they hold (None: not written by name, read by
-        field id) and by whether they have deletes, files without deletes first."""
-        groups: dict[tuple[FileColumns | None, bool], list[DataFile]] = {}
+        field id). Files with and without deletes share one scan: a union of two scans of
+        one table makes the engine plan its joins worse than the anti-join costs."""
+        groups: dict[FileColumns | None, list[DataFile]] = {}
         for f in files:
             found = file_columns(self.duck, str(self.root / f.path))
-            layout = found if written_by_name(found) else None
-            groups.setdefault((layout, f.delete is not None), []).append(f)
-        ordered = sorted(groups.items(), key=lambda kv: kv[0][1])
-        return [(layout, gfiles) for (layout, _), gfiles in ordered]
+            groups.setdefault(found if written_by_name(found) else None, []).append(f)
+        return list(groups.items())
 
     def _file_part(
         self,
@@ -253,7 +252,7 @@ class ScanViews:
             cols = self._projection(columns, layout)
             has_rid = any(name == RID_PHYSICAL for name, _ in layout)
             raw_rid = f"d.{RID_PHYSICAL}" if has_rid else "NULL"
-        deleted = files[0].delete is not None
+        deleted = any(f.delete is not None for f in files)
         keep = self._deleted_filter(g, files) if deleted else ""
         rn = ", file_row_number=true"
         idx = "d.file_index::BIGINT + 1"
@@ -328,7 +327,8 @@ class ScanViews:
     def _deleted_filter(self, g: str, files: Sequence[DataFile]) -> str:
         """The clause that drops the deleted rows of ``files`` (scanned as one list, in order):
         an anti-join on the position, or on (file index, position) for several files."""
-        dels = [position_array(self.root, f.delete) for f in files]  # type: ignore[arg-type]
+        empty = np.empty(0, np.int64)
+        dels = [empty if f.delete is None else position_array(self.root, f.delete) for f in files]
         if len(files) == 1:
             self._set_list(f"{g}_k", dels[0])
             on = "d.file_row_number"

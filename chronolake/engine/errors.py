@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from chronolake.engine.guard import CANCELED
 from chronolake.errors import (
     DatabaseError,
     DataError,
@@ -22,6 +23,7 @@ from chronolake.errors import (
     OperationalError,
     PermissionDenied,
     SqlError,
+    StatementCanceled,
 )
 
 _INTERNAL = re.compile(r"__cl_v\d+(_r)?")
@@ -89,7 +91,7 @@ def duck_error(e: duckdb.Error, root: Path | None = None) -> Error:
             "duckdb_memory_limit setting or make the statement read less."
         )
     if isinstance(e, duckdb.InterruptException):
-        return OperationalError("The statement was interrupted.")
+        return StatementCanceled(CANCELED)
     return DatabaseError(msg)
 
 

@@ -55,9 +55,9 @@ def remove_stale(root: Path) -> None:
     with suppress(OSError):
         for child in root.iterdir():
             pid = child.name.split("-", 1)[0]
-            if child.is_dir() and pid.isdigit() and int(pid) != os.getpid():
-                if not _running(int(pid)):
-                    shutil.rmtree(child, ignore_errors=True)
+            mine = pid.isdigit() and int(pid) == os.getpid()
+            if child.is_dir() and pid.isdigit() and not mine and not _running(int(pid)):
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def temp_limit(settings: Settings, folder: Path) -> str:

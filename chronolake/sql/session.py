@@ -13,8 +13,8 @@ import duckdb
 from sqlglot import exp
 
 from chronolake.catalog.base import DEFAULT_DATABASE, DEFAULT_SCHEMA, Catalog
-from chronolake.engine.scan import ScanViews
 from chronolake.engine.guard import StatementGuard
+from chronolake.engine.scan import ScanViews
 from chronolake.engine.session import open_duck
 from chronolake.engine.spill import close_spill_dir, open_spill_dir
 from chronolake.errors import ProgrammingError

@@ -43,7 +43,7 @@ class OrphanReport:
 
 def _listing(root: Path) -> list[tuple[str, os.stat_result]]:
     out = []
-    for here, dirs, files in os.walk(root, followlinks=False):
+    for here, _dirs, files in os.walk(root, followlinks=False):
         rel_dir = Path(here).relative_to(root)
         for name in files:
             p = Path(here) / name

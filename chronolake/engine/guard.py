@@ -40,6 +40,7 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._guards: set[StatementGuard] = set()
         self._thread: threading.Thread | None = None
+        self._wake = float("inf")  # when the thread wakes next (monotonic clock)
 
     def watch(self, guard: StatementGuard) -> None:
         with self._cond:
@@ -49,7 +50,8 @@ class _Watchdog:
                     target=self._run, name="chronolake-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if guard.due_at < self._wake:  # most statements end long before anything is due
+                self._cond.notify()
 
     def forget(self, guard: StatementGuard) -> None:
         with self._cond:
@@ -72,7 +74,8 @@ class _Watchdog:
             if guard.due_at <= now:
                 guard.fire(now)
         wake = [g.due_at for g in self._guards if g.interruptible]
-        return max(0.0, min(wake) - now) if wake else None
+        self._wake = min(wake, default=float("inf"))
+        return max(0.0, self._wake - now) if wake else None
 
 
 _WATCHDOG = _Watchdog()

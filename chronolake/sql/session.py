@@ -54,6 +54,7 @@ class Session:
         self.root: Path = layout.tenant_root(tenant)
         self.session_id = uuid.uuid4().hex[:16]
         self.spill_dir = open_spill_dir(settings, self.session_id)
+        self._engines = 0  # engines opened so far (each has its own spill subfolder)
         try:
             self.duck: duckdb.DuckDBPyConnection = self._open_duck("UTC")
         except BaseException:
@@ -77,7 +78,11 @@ class Session:
         self.temp_undo: dict[tuple[str, str, str], Any] = {}  # statements/temp_undo.py
 
     def _open_duck(self, zone: str) -> duckdb.DuckDBPyConnection:
-        return open_duck(self.root, self.spill_dir, self.settings, zone, not self.read_only)
+        # an engine of its own spill subfolder: one closing deletes its temp files by name
+        self._engines += 1
+        folder = self.spill_dir / f"engine-{self._engines}"
+        folder.mkdir(mode=0o700)
+        return open_duck(self.root, folder, self.settings, zone, not self.read_only)
 
     def register(self, internal: str, table: Any) -> None:
         self.duck.register(internal, table)

@@ -259,3 +259,21 @@ def test_old_in_lake_spill_folder_is_removed_as_orphans(tmp_path: Path) -> None:
         report = remove_orphans(con, grace=0)
         assert report.paths == (".tmp/duckdb_temp_storage-0.tmp",)
         assert not legacy.exists()
+
+
+def test_spill_folder_of_a_connection_never_closed_goes_at_exit(tmp_path: Path) -> None:
+    spill = tmp_path / "spill"
+    script = (
+        "import sys, chronolake\n"
+        "settings = chronolake.Settings(spill_dir=sys.argv[2])\n"
+        "con = chronolake.connect(sys.argv[1], settings=settings)\n"
+        "print(con._session.spill_dir)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "lake"), str(spill)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(done.stdout.strip()).parent == spill
+    assert not list(spill.iterdir())

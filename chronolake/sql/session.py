@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import weakref
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,11 +55,13 @@ class Session:
         self.root: Path = layout.tenant_root(tenant)
         self.session_id = uuid.uuid4().hex[:16]
         self.spill_dir = open_spill_dir(settings, self.session_id)
+        # removed at close(), or when a session never closed is collected or the process exits
+        self._remove_spill_dir = weakref.finalize(self, close_spill_dir, self.spill_dir)
         self._engines = 0  # engines opened so far (each has its own spill subfolder)
         try:
             self.duck: duckdb.DuckDBPyConnection = self._open_duck("UTC")
         except BaseException:
-            close_spill_dir(self.spill_dir)
+            self._remove_spill_dir()
             raise
         self.views = ScanViews(self.duck, self.root)
         self.guard = StatementGuard(self.duck)
@@ -134,7 +137,7 @@ class Session:
             self.txn.discard_files(self.root)
             self.txn = None
         self.duck.close()
-        close_spill_dir(self.spill_dir)
+        self._remove_spill_dir()
 
 
 @dataclass

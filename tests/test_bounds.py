@@ -277,3 +277,15 @@ def test_spill_folder_of_a_connection_never_closed_goes_at_exit(tmp_path: Path) 
     )
     assert Path(done.stdout.strip()).parent == spill
     assert not list(spill.iterdir())
+
+
+def test_memory_used_up_is_a_clear_error_and_the_connection_goes_on(tmp_path: Path) -> None:
+    with _connect(tmp_path, duckdb_memory_limit="20MB", duckdb_threads=1) as con:
+        with pytest.raises(chronolake.OperationalError) as err:  # one 64 MB string: no spilling
+            con.execute(
+                "SELECT LENGTH(LISTAGG(MD5(TO_VARCHAR(SEQ8())), ',')) "
+                "FROM TABLE(GENERATOR(ROWCOUNT => 2000000))"
+            )
+        assert str(err.value).startswith("Out of Memory Error")
+        assert "raise the duckdb_memory_limit setting" in str(err.value)
+        assert con.execute("SELECT 4").fetchall() == [(4,)]

@@ -128,12 +128,10 @@ class StatementGuard:
             return StatementTimeout(timeout_message(self.timeout_s))
         return StatementCanceled(CANCELED)
 
-    def stopped(self, failure: BaseException) -> StatementCanceled | None:
-        """What a statement that failed with ``failure`` reports: its timeout or cancel error
-        if it was stopped (whatever the interrupt made fail), else None."""
-        if self.reason is None:
-            return None
-        return self.error()
+    def stopped(self) -> StatementCanceled | None:
+        """What a failed statement reports instead of its error if it was stopped (whatever
+        the interrupt made fail): its timeout or cancel error; else None."""
+        return None if self.reason is None else self.error()
 
     def commit_point(self) -> None:
         """From here on the statement is never interrupted; raises if it already was."""

@@ -144,14 +144,14 @@ class Executor:
             result, ctx = self._dispatch(tree, text, start, query_id, qtype, fresh)
         except Error as e:
             s.guard.finish()
-            stopped = s.guard.stopped(e)
+            stopped = s.guard.stopped()
             self._log_failure(text, start, query_id, qtype, stopped or e, ctx)
             if stopped is not None:
                 raise stopped from None
             raise
         except Exception as e:  # below chronolake: every failure still gets its history row
             s.guard.finish()
-            err = s.guard.stopped(e) or to_error(e, s.root)
+            err = s.guard.stopped() or to_error(e, s.root)
             self._log_failure(text, start, query_id, qtype, err, ctx)
             raise err from (e if isinstance(err, InternalError) else None)
         finally:

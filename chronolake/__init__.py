@@ -22,6 +22,8 @@ from chronolake.errors import PermissionDenied as PermissionDenied
 from chronolake.errors import ProgrammingError as ProgrammingError
 from chronolake.errors import ReadOnlyError as ReadOnlyError
 from chronolake.errors import SqlError as SqlError
+from chronolake.errors import StatementCanceled as StatementCanceled
+from chronolake.errors import StatementTimeout as StatementTimeout
 from chronolake.errors import TimeTravelError as TimeTravelError
 from chronolake.errors import Warning as Warning
 from chronolake.settings import Settings as Settings

@@ -102,6 +102,17 @@ class CatalogBusy(OperationalError):
     retryable = True
 
 
+class StatementCanceled(OperationalError):
+    """The statement was stopped (``Connection.cancel()``, Ctrl-C) before it committed: it
+    changed nothing, and the connection stays usable."""
+
+    http_status = 408
+
+
+class StatementTimeout(StatementCanceled):
+    """The statement ran past STATEMENT_TIMEOUT_IN_SECONDS and was stopped; it changed nothing."""
+
+
 class ReadOnlyError(PermissionDenied):
     """A write on a connection opened with ``read_only=True``."""
 

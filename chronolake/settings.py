@@ -23,7 +23,12 @@ class Settings:
     row_group_size: int = 122_880
     catalog_busy_timeout_s: float = 60.0
     duckdb_threads: int | None = None
-    duckdb_memory_limit: str | None = None
+    duckdb_memory_limit: str | None = None  # None: DuckDB's default, 80% of the machine's RAM
+    # spill space per connection; None: half the spill disk's free space, at most 16 GiB
+    duckdb_temp_limit: str | None = None
+    # where connections spill (one folder each, removed at close); None: the system temp dir
+    spill_dir: str | None = None
+    statement_timeout_s: int = 172_800  # STATEMENT_TIMEOUT_IN_SECONDS unless SQL sets it
     cleanup_grace_s: float = 86_400.0  # expired files are deleted this long after expiry
     orphan_grace_s: float = 86_400.0  # unreferenced files older than this (mtime) are orphans
     # Test hook for crash tests: called with a step name ("commit.begin", "commit.write") at

@@ -167,6 +167,19 @@ class Connection:
         if self._session.txn is not None:
             self._executor.execute("ROLLBACK")
 
+    def cancel(self) -> bool:
+        """Stop the statement this connection is running, from another thread: it fails with
+        ``StatementCanceled`` and changes nothing. Returns False (and does nothing) when no
+        statement is running or it is already committing. Safe to call at any time.
+
+        >>> import chronolake
+        >>> chronolake.connect(lake).cancel()
+        False
+        """
+        if self._closed:
+            return False
+        return self._session.guard.cancel()
+
     def register(self, name: str, obj: Any) -> None:
         """Make an Arrow table or a pandas/polars DataFrame readable as ``name`` (never stored).
 

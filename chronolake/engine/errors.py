@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from chronolake.engine.guard import CANCELED
 from chronolake.errors import (
     DatabaseError,
     DataError,
@@ -22,6 +23,7 @@ from chronolake.errors import (
     OperationalError,
     PermissionDenied,
     SqlError,
+    StatementCanceled,
 )
 
 _INTERNAL = re.compile(r"__cl_v\d+(_r)?")
@@ -32,6 +34,8 @@ _SOURCE_ALIAS = re.compile(r" when casting from source column s\d+")
 _ENGINE_HINT = re.compile(r"\b(SET|PRAGMA|RESET)\s+[\"'`]?[a-z_]{3,}|\bTRY\(")
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+")
 _TOO_DEEP = re.compile(r"expression depth limit", re.IGNORECASE)
+_TEMP_FULL = "max_temp_directory_size"  # named by DuckDB when its spill space is used up
+_USED = re.compile(r"\(([\d.]+ \w+/[\d.]+ \w+) used\)")
 
 NESTED_TOO_DEEPLY = (
     "SQL compilation error: the statement is nested too deeply (parentheses, subqueries or "
@@ -82,6 +86,14 @@ def duck_error(e: duckdb.Error, root: Path | None = None) -> Error:
             f"{msg}. A file of the lake could not be read or written: if a data file is "
             "missing, restore the lake's data directory from a backup."
         )
+    if isinstance(e, duckdb.OutOfMemoryException) and _TEMP_FULL in str(e):
+        used = _USED.search(msg)
+        return OperationalError(
+            "Out of spill space: the statement needs more temporary disk space than the "
+            f"engine may use{f' ({used.group(1)} used)' if used else ''}: raise the "
+            "duckdb_temp_limit setting (or free disk space where connections spill), or make "
+            "the statement read less."
+        )
     if isinstance(e, duckdb.OutOfMemoryException):
         first = msg.splitlines()[0] if msg else "Out of Memory Error"  # the rest tunes DuckDB
         return OperationalError(
@@ -89,7 +101,7 @@ def duck_error(e: duckdb.Error, root: Path | None = None) -> Error:
             "duckdb_memory_limit setting or make the statement read less."
         )
     if isinstance(e, duckdb.InterruptException):
-        return OperationalError("The statement was interrupted.")
+        return StatementCanceled(CANCELED)
     return DatabaseError(msg)
 
 

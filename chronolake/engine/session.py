@@ -13,17 +13,21 @@ from typing import Any
 
 import duckdb
 
+from chronolake.engine.spill import temp_limit
 from chronolake.settings import Settings
 
 
 def open_duck(
-    tenant_root: Path, temp_dir: Path | None, settings: Settings, timezone: str = "UTC"
+    tenant_root: Path,
+    spill_dir: Path,
+    settings: Settings,
+    timezone: str = "UTC",
+    writable: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """A sandboxed engine; without ``temp_dir`` (read-only lakes) it creates nothing on disk
-    and never spills."""
-    if temp_dir is not None:
+    """A sandboxed engine that spills to ``spill_dir`` (outside the lake), at most
+    ``temp_limit`` bytes; it creates the tenant's prefix only when ``writable``."""
+    if writable:
         tenant_root.mkdir(parents=True, exist_ok=True)
-        temp_dir.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -35,8 +39,9 @@ def open_duck(
         config["memory_limit"] = settings.duckdb_memory_limit
     con = duckdb.connect(":memory:", config=config)
     con.execute("SET TimeZone = ?", [timezone])
-    con.execute("SET temp_directory = ?", ["" if temp_dir is None else str(temp_dir)])
-    con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/"]])
+    con.execute("SET temp_directory = ?", [str(spill_dir)])
+    con.execute("SET max_temp_directory_size = ?", [temp_limit(settings, spill_dir)])
+    con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/", str(spill_dir) + "/"]])
     # Snowflake fails a division by zero; DuckDB would answer NULL (DIVISOR_MACRO)
     con.execute(
         "CREATE MACRO __cl_divisor(x) AS CASE WHEN x = 0 THEN error('Division by zero') ELSE x END"

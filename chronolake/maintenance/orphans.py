@@ -2,17 +2,21 @@
 
 Only a crashed writer leaves such files (a rolled back transaction removes its own). A file is
 an orphan when (1) it is a regular file (symlinks are never followed or removed) below the
-tenant's storage prefix, outside its ``.tmp`` spill folder, (2) no data or delete file row of
+tenant's storage prefix, (2) no data or delete file row of
 the tenant names its path, and (3) its modification time is older than ``grace`` seconds
 (default ``Settings.orphan_grace_s``; wall clock, as mtimes are), so a writer that has written
 but not yet committed is never robbed. The directory is listed *before* the catalog is read: a
 file committed in between is then seen as referenced.
+
+Older versions spilled into ``.tmp`` below the prefix (connections now spill outside the lake):
+its files are orphans like any other, and the folder goes once it is empty.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +28,7 @@ from chronolake.catalog import schema as s
 if TYPE_CHECKING:
     from chronolake.api.connection import Connection
 
-SKIP_DIRS = frozenset({".tmp"})
+LEGACY_SPILL_DIR = ".tmp"
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,8 @@ class OrphanReport:
 
 def _listing(root: Path) -> list[tuple[str, os.stat_result]]:
     out = []
-    for here, dirs, files in os.walk(root, followlinks=False):
+    for here, _dirs, files in os.walk(root, followlinks=False):
         rel_dir = Path(here).relative_to(root)
-        if rel_dir == Path("."):
-            dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
         for name in files:
             p = Path(here) / name
             st = p.lstat()
@@ -83,6 +85,9 @@ def remove_orphans(
                 continue
         removed.append(rel)
         reclaimed += st.st_size
+    if not dry_run:
+        with suppress(OSError):  # only when empty: a file younger than the grace keeps it
+            (root / LEGACY_SPILL_DIR).rmdir()
     return OrphanReport(
         dry_run=dry_run,
         files=len(removed),

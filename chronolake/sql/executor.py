@@ -36,7 +36,12 @@ from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
 from chronolake.sql.session import Ctx, Session, to_us
 from chronolake.sql.statements import ddl, dml, restore, temp_undo, temporary
-from chronolake.sql.statements.parameters import alter_parameters
+from chronolake.sql.statements.parameters import (
+    STATEMENT_TIMEOUT,
+    alter_parameters,
+    statement_timeout,
+    timeout_seconds,
+)
 from chronolake.sql.statements.show import show
 from chronolake.sql.statements.undrop import undrop
 from chronolake.sql.translate import to_error
@@ -138,13 +143,19 @@ class Executor:
 
             result, ctx = self._dispatch(tree, text, start, query_id, qtype, fresh)
         except Error as e:
-            self._log_failure(text, start, query_id, qtype, e, ctx)
+            s.guard.finish()
+            stopped = s.guard.stopped()
+            self._log_failure(text, start, query_id, qtype, stopped or e, ctx)
+            if stopped is not None:
+                raise stopped from None
             raise
         except Exception as e:  # below chronolake: every failure still gets its history row
-            err = to_error(e, s.root)
+            s.guard.finish()
+            err = s.guard.stopped() or to_error(e, s.root)
             self._log_failure(text, start, query_id, qtype, err, ctx)
             raise err from (e if isinstance(err, InternalError) else None)
         finally:
+            s.guard.finish()
             s.query_ids.append(query_id)
             s.drop_statement_objects()
         return result
@@ -181,9 +192,12 @@ class Executor:
         if s.txn is not None:
             ctx = self._running = Ctx(s, s.txn, start, query_id, qtype)
             sp = s.txn.savepoint()
+            self._guard(s.txn.ns.settings)
             try:
                 table = handler(ctx, tree)
+                s.guard.commit_point()
             except BaseException:
+                s.guard.finish()
                 s.txn.restore(sp, s.root)
                 raise
             self._log(ctx, text, table, s.txn.txn_id, access_rows(ctx, sp.ns, sp.deltas, sp.ops))
@@ -192,10 +206,15 @@ class Executor:
         for attempt in range(attempts):
             txn = s.begin(explicit=False)
             ctx = self._running = Ctx(s, txn, start, query_id, qtype)
+            if attempt == 0:
+                self._guard(txn.ns.settings)
+            else:
+                s.guard.resume()
             try:
                 # a handler changes its tree: a re-run after a conflict gets a fresh one
                 table = handler(ctx, tree if attempt == 0 else fresh())
                 access = access_rows(ctx, txn.base_ns, {}, {})
+                s.guard.commit_point()  # a deadline or cancel() never cuts the commit
                 if not txn.changed:
                     self._log(ctx, text, table, None, access)
                     return self._result(table, ctx, query_id), ctx
@@ -209,9 +228,17 @@ class Executor:
                 if attempt + 1 >= attempts:
                     raise
             except BaseException:
+                s.guard.finish()
                 txn.discard_files(s.root)
                 raise
         raise InternalError("unreachable")  # pragma: no cover
+
+    def _guard(self, account: dict[str, str]) -> None:
+        """The statement becomes stoppable: by its timeout, or by Connection.cancel()."""
+        s = self.s
+        s.guard.start(statement_timeout(s, account))
+        if s.settings.on_step is not None:
+            s.settings.on_step("statement.run")
 
     def _handler(self, tree: exp.Expr) -> Callable[[Ctx, Any], pa.Table | None]:
         on_temporary = temporary.handler(self.s, tree)
@@ -313,6 +340,8 @@ class Executor:
                 if name == "TIMEZONE":
                     zone = "UTC" if unset or value is None else value.name
                     ctx.session.set_timezone(zone)
+                elif name == STATEMENT_TIMEOUT and not unset and value is not None:
+                    ctx.session.parameters[name] = str(timeout_seconds(value))
                 elif unset:
                     ctx.session.parameters.pop(name, None)
                 else:

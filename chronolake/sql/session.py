@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import weakref
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,10 @@ import duckdb
 from sqlglot import exp
 
 from chronolake.catalog.base import DEFAULT_DATABASE, DEFAULT_SCHEMA, Catalog
+from chronolake.engine.guard import StatementGuard
 from chronolake.engine.scan import ScanViews
 from chronolake.engine.session import open_duck
+from chronolake.engine.spill import close_spill_dir, open_spill_dir
 from chronolake.errors import ProgrammingError
 from chronolake.settings import Settings
 from chronolake.sql.binding.temp_tables import move_temp_tables
@@ -50,9 +53,18 @@ class Session:
         self.settings = settings
         self.autocommit = autocommit
         self.root: Path = layout.tenant_root(tenant)
-        self.duck: duckdb.DuckDBPyConnection = open_duck(self.root, self._temp_dir(), settings)
-        self.views = ScanViews(self.duck, self.root)
         self.session_id = uuid.uuid4().hex[:16]
+        self.spill_dir = open_spill_dir(settings, self.session_id)
+        # removed at close(), or when a session never closed is collected or the process exits
+        self._remove_spill_dir = weakref.finalize(self, close_spill_dir, self.spill_dir)
+        self._engines = 0  # engines opened so far (each has its own spill subfolder)
+        try:
+            self.duck: duckdb.DuckDBPyConnection = self._open_duck("UTC")
+        except BaseException:
+            self._remove_spill_dir()
+            raise
+        self.views = ScanViews(self.duck, self.root)
+        self.guard = StatementGuard(self.duck)
         self.database: str | None = DEFAULT_DATABASE
         self.schema: str | None = DEFAULT_SCHEMA
         self.variables: dict[str, exp.Expr] = {}
@@ -68,9 +80,12 @@ class Session:
         self.temp_tables: dict[tuple[str, str, str], Any] = {}
         self.temp_undo: dict[tuple[str, str, str], Any] = {}  # statements/temp_undo.py
 
-    def _temp_dir(self) -> Path | None:
-        """Where the engine may spill; None (no spilling) when the lake must not be written."""
-        return None if self.read_only else self.layout.temp_dir(self.tenant)
+    def _open_duck(self, zone: str) -> duckdb.DuckDBPyConnection:
+        # an engine of its own spill subfolder: one closing deletes its temp files by name
+        self._engines += 1
+        folder = self.spill_dir / f"engine-{self._engines}"
+        folder.mkdir(mode=0o700)
+        return open_duck(self.root, folder, self.settings, zone, not self.read_only)
 
     def register(self, internal: str, table: Any) -> None:
         self.duck.register(internal, table)
@@ -96,7 +111,7 @@ class Session:
                 "such as 'UTC' or 'America/Los_Angeles'."
             ) from None
         old = self.duck
-        self.duck = open_duck(self.root, self._temp_dir(), self.settings, zone)
+        self.duck = self.guard.duck = self._open_duck(zone)
         self.views = ScanViews(self.duck, self.root)
         for internal, table in self.registered_objects.items():
             self.duck.register(internal, table)
@@ -122,6 +137,7 @@ class Session:
             self.txn.discard_files(self.root)
             self.txn = None
         self.duck.close()
+        self._remove_spill_dir()
 
 
 @dataclass

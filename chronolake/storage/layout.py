@@ -32,9 +32,6 @@ class LakeLayout:
         """The tenant's storage prefix: every file of the tenant lives below it."""
         return self.root / "data" / check_tenant(tenant)
 
-    def temp_dir(self, tenant: str) -> Path:
-        return self.tenant_root(tenant) / ".tmp"
-
 
 def table_dir(table_id: int) -> str:
     """A table's folder, relative to the tenant root."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 from dataclasses import replace
+from functools import partial
 
 import pyarrow as pa
 from sqlglot import exp
@@ -20,11 +21,15 @@ from chronolake.catalog.retention import (
     check_days,
     check_transient_days,
 )
-from chronolake.errors import NotFound, NotSupportedError
+from chronolake.engine.guard import MAX_TIMEOUT_S
+from chronolake.errors import NotFound, NotSupportedError, SqlError
 from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.grammar.dialect import AlterParameters
-from chronolake.sql.session import Ctx
+from chronolake.sql.session import Ctx, Session
 from chronolake.sql.statements.namespace_ops import status
+
+STATEMENT_TIMEOUT = "STATEMENT_TIMEOUT_IN_SECONDS"
+ACCOUNT_PARAMETERS = (*TENANT_PARAMETERS, STATEMENT_TIMEOUT)
 
 # accepted on CREATE / ALTER TABLE and ignored (change tracking is always on)
 _IGNORED_TABLE_PARAMETERS = ("CHANGE_TRACKING",)
@@ -48,6 +53,22 @@ def parameter_days(name: str, expr: exp.Expr) -> int:
     return check_days(name, _value(expr))
 
 
+def timeout_seconds(expr: exp.Expr) -> int:
+    """A STATEMENT_TIMEOUT_IN_SECONDS value (0 to 604800), or Snowflake's error for it."""
+    value = _value(expr)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TIMEOUT_S:
+        return value
+    raise SqlError(f"invalid value [{value}] for parameter '{STATEMENT_TIMEOUT}'")
+
+
+def statement_timeout(session: Session, settings: dict[str, str]) -> int:
+    """The running statement's timeout in seconds: the session's value, else the account's
+    (``settings`` of the namespace), else ``Settings.statement_timeout_s``; 0 is the largest."""
+    value = session.parameters.get(STATEMENT_TIMEOUT) or settings.get(STATEMENT_TIMEOUT)
+    seconds = session.settings.statement_timeout_s if value is None else int(value)
+    return seconds if 0 < seconds <= MAX_TIMEOUT_S else MAX_TIMEOUT_S
+
+
 def _property_name(prop: exp.Expr) -> str:
     key = prop.this
     return str(key.name if isinstance(key, exp.Expr) else key).upper()
@@ -66,7 +87,7 @@ def retention_property(node: exp.Create) -> int | None:
 def _unsupported(kind: str, name: str) -> NotSupportedError:
     return NotSupportedError(
         f"Parameter {name} is not supported on {kind}: chronolake supports "
-        f"{', '.join(TENANT_PARAMETERS) if kind == 'ACCOUNT' else DATA_RETENTION}."
+        f"{', '.join(ACCOUNT_PARAMETERS) if kind == 'ACCOUNT' else DATA_RETENTION}."
     )
 
 
@@ -99,15 +120,14 @@ def alter_table_parameters(ctx: Ctx, table: TableInfo, action: exp.Expr, unset: 
 def alter_parameters(ctx: Ctx, node: AlterParameters) -> pa.Table:
     """ALTER ACCOUNT | DATABASE | SCHEMA ... SET | UNSET parameters."""
     kind = str(node.args["kind"]).upper()
-    allowed = TENANT_PARAMETERS if kind == "ACCOUNT" else (DATA_RETENTION,)
+    allowed = ACCOUNT_PARAMETERS if kind == "ACCOUNT" else (DATA_RETENTION,)
     changes: dict[str, int | None] = {}
     for item in node.expressions:
         name = _property_name(item) if isinstance(item, exp.Property) else item.name.upper()
         if name not in allowed:
             raise _unsupported(kind, name)
-        changes[name] = (
-            parameter_days(name, item.args["value"]) if isinstance(item, exp.Property) else None
-        )
+        check = timeout_seconds if name == STATEMENT_TIMEOUT else partial(parameter_days, name)
+        changes[name] = check(item.args["value"]) if isinstance(item, exp.Property) else None
     ns = ctx.txn.ns.copy()
     target = node.this
     if kind == "ACCOUNT":

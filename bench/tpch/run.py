@@ -1,0 +1,165 @@
+"""Running the 22 queries on both systems at both states: answers judged, times medians."""
+
+from __future__ import annotations
+
+import decimal
+import functools
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.tpch import queries
+from bench.tpch.build import Built, plain_duckdb
+from bench.tpch.worker import Late, Rows, Runner
+
+
+@dataclass
+class Outcome:
+    """One query at one state."""
+
+    query: int
+    state: str
+    status: str = "ok"  # ok, wrong, error, timeout
+    detail: str = ""
+    plain_s: float | None = None
+    chronolake_s: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.plain_s and self.chronolake_s is not None:
+            return self.chronolake_s / self.plain_s
+        return None
+
+
+@dataclass
+class Results:
+    outcomes: list[Outcome] = field(default_factory=list)
+    peak_rss: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status != "ok"]
+
+    def geomean(self, state: str) -> float | None:
+        rs = [o.ratio for o in self.outcomes if o.state == state and o.ratio]
+        return math.exp(statistics.mean(math.log(r) for r in rs)) if rs else None
+
+
+def _cell(v: Any) -> Any:
+    """A value as compared: numbers to the cent, the rest as they are."""
+    if isinstance(v, (decimal.Decimal, float)) and not isinstance(v, bool):
+        return round(float(v), 2)
+    return v
+
+
+def differ(expected: Rows, got: Rows) -> str | None:
+    """Why ``got`` is not ``expected`` (row by row, in order; numbers to the cent), or None."""
+    if len(expected) != len(got):
+        return f"{len(got)} rows, plain has {len(expected)}"
+    for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+        a, b = [_cell(v) for v in e], [_cell(v) for v in g]
+        if len(a) != len(b):
+            return f"row {i}: {g} vs plain {e}"
+        for x, y in zip(a, b, strict=True):
+            same = abs(x - y) < 0.0101 if isinstance(x, float) and isinstance(y, float) else x == y
+            if not same:
+                return f"row {i}: {g} vs plain {e}"
+    return None
+
+
+def open_plain(files: dict[str, str], threads: int, mem: str, temp_dir: str) -> Any:
+    """Child-process opener: plain DuckDB with one view per table over its Parquet file."""
+    con = plain_duckdb(threads, mem, Path(temp_dir))
+    for table, path in files.items():
+        con.read_parquet(path).create_view(table)
+    return con
+
+
+def open_lake(path: str, settings: Any) -> Any:
+    import chronolake
+
+    return chronolake.connect(path, settings=settings)
+
+
+@dataclass
+class Plan:
+    numbers: list[int]
+    states: list[str]
+    reps: int  # 0: answers only (no timing runs)
+    timeout_s: float
+    min_free_bytes: int
+
+
+def run(
+    built: Built, plan: Plan, settings: Any, threads: int, mem: str, tmp: Path, log: Any
+) -> Results:
+    """Every query of ``plan`` at each state: one run of each system judged, then ``reps``
+    timed runs taking turns (plain, chronolake, ...), medians kept."""
+    spill = Path(built.lake) / "data" / "default" / ".tmp"
+    lake = Runner(
+        functools.partial(open_lake, built.lake, settings),
+        plan.timeout_s,
+        tmp,
+        plan.min_free_bytes,
+        (spill,),
+    )
+    plains = {
+        s: Runner(
+            functools.partial(open_plain, built.plain[s], threads, mem, str(tmp / f"spill-{s}")),
+            plan.timeout_s,
+            tmp,
+            plan.min_free_bytes,
+            (tmp / f"spill-{s}",),
+        )
+        for s in plan.states
+    }
+    res = Results()
+    try:
+        for n in plan.numbers:
+            text = queries.text(n)
+            plain_sql = queries.duckdb_sql(text)
+            for state in plan.states:
+                out = Outcome(n, state)
+                res.outcomes.append(out)
+                kind = None if state == "latest" else "BEFORE"
+                lake_sql = queries.pinned(text, kind, built.first_refresh_qid)
+                _one(out, plains[state], lake, plain_sql, lake_sql, plan.reps)
+                log(out)
+    finally:
+        lake.close()
+        res.peak_rss["chronolake"] = lake.peak_rss
+        for p in plains.values():
+            p.close()
+        res.peak_rss["plain"] = max((p.peak_rss for p in plains.values()), default=0)
+    return res
+
+
+def _one(
+    out: Outcome, plain: Runner, lake: Runner, plain_sql: str, lake_sql: str, reps: int
+) -> None:
+    _, expected = plain.query(plain_sql)
+    try:
+        _, got = lake.query(lake_sql)
+    except Late as e:
+        out.status, out.detail = "timeout", str(e)
+        return
+    except RuntimeError as e:
+        out.status, out.detail = "error", str(e)
+        return
+    why = differ(expected, got)
+    if why:
+        out.status, out.detail = "wrong", why
+        return
+    if reps <= 0:
+        return
+    pt, lt = [], []
+    try:
+        for _ in range(reps):
+            pt.append(plain.query(plain_sql)[0])
+            lt.append(lake.query(lake_sql)[0])
+    except Late as e:
+        out.status, out.detail = "timeout", f"in a timed run: {e}"
+        return
+    out.plain_s, out.chronolake_s = statistics.median(pt), statistics.median(lt)

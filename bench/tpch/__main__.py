@@ -35,6 +35,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=None, help="seconds per query run")
     p.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit, both systems")
     p.add_argument("--threads", type=int, default=2, help="DuckDB threads, both systems")
+    p.add_argument("--spill-budget", type=float, default=10.0, help="GiB of disk a query may fill")
     p.add_argument("--cache", type=Path, default=ROOT / ".cache" / "tpch")
     p.add_argument(
         "--reuse", action="store_true", help="reuse the last build of this scale (no load)"
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     sf = args.sf if args.sf is not None else SCALES[args.scale]
     full = sf >= 1
     reps = args.reps if args.reps is not None else (3 if full else 0)
-    timeout = args.timeout if args.timeout is not None else (300.0 if full else 60.0)
+    timeout = args.timeout if args.timeout is not None else (120.0 if full else 60.0)
     console = Console()
     import chronolake
 
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     states = list(STATES) if args.state == "both" else [args.state]
     tmp = out / "spill"
     tmp.mkdir(exist_ok=True)
-    floor = min(20 * 2**30, shutil.disk_usage(tmp).free // 2)
+    free = shutil.disk_usage(tmp).free
+    floor = free - min(args.spill_budget * 2**30, free // 4)  # a query spilling more is stopped
     plan = Plan(numbers, states, reps, timeout, floor)
 
     def log(o: Outcome) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 Rows = list[tuple[Any, ...]]
+STARTUP_S = 300
 
 
 def vm_hwm(pid: int | str = "self") -> int:
@@ -31,8 +32,9 @@ def vm_hwm(pid: int | str = "self") -> int:
 
 def _serve(conn: Any, opener: Callable[[], Any]) -> None:
     """Child: open an engine with ``opener``, then answer ``("query", sql)`` requests with
-    ``("ok", seconds, rows)`` or ``("error", text)``."""
+    ``("ok", seconds, rows)`` or ``("error", text)``; first says ``("ready",)``."""
     engine = opener()
+    conn.send(("ready",))
     while True:
         msg = conn.recv()
         if msg[0] == "stop":
@@ -76,6 +78,14 @@ class Runner:
         self._proc = self._ctx.Process(target=_serve, args=(child, self.opener), daemon=True)
         self._proc.start()
         self._conn = parent
+        # the child's start (imports, opening the engine) is not the query's time
+        try:
+            ready = parent.poll(STARTUP_S) and parent.recv()[0] == "ready"
+        except EOFError:  # the opener failed: the child is gone
+            ready = False
+        if not ready:
+            self._kill()
+            raise RuntimeError(f"the query process did not start within {STARTUP_S} s")
 
     def _kill(self) -> None:
         if self._proc is not None:

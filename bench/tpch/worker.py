@@ -8,6 +8,7 @@ free space falls below a floor (a query spilling to disk); the next query gets a
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -33,6 +34,9 @@ def vm_hwm(pid: int | str = "self") -> int:
 def _serve(conn: Any, opener: Callable[[], Any]) -> None:
     """Child: open an engine with ``opener``, then answer ``("query", sql)`` requests with
     ``("ok", seconds, rows)`` or ``("error", text)``; first says ``("ready",)``."""
+    # the engine's progress bar (on stdout, not switchable in chronolake) would garble the report
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     engine = opener()
     conn.send(("ready",))
     while True:

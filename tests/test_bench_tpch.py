@@ -68,6 +68,19 @@ def test_the_judge_compares_to_the_cent_and_in_order() -> None:
     assert differ([(1,)], [(1,), (1,)]) == "2 rows, plain has 1"
 
 
+def test_rows_tied_on_the_order_by_columns_may_come_in_any_order() -> None:
+    expected = [(1, "a"), (1, "b"), (2, "c")]
+    assert differ(expected, [(1, "b"), (1, "a"), (2, "c")], [0]) is None
+    assert differ(expected, [(1, "b"), (1, "a"), (2, "c")], None) is not None
+    assert differ(expected, [(1, "a"), (2, "c"), (1, "b")], [0]) is not None
+    assert differ(expected, [(1, "a"), (1, "a"), (2, "c")], [0]) is not None
+
+
+def test_order_by_items_are_found_among_the_output_columns() -> None:
+    assert queries.order_columns(queries.text(3)) == [1, 2]  # revenue desc, o_orderdate
+    assert queries.order_columns(queries.text(6)) is None  # one row, no ORDER BY
+
+
 def _orders_and_lineitems(n: int) -> tuple[pa.Table, pa.Table]:
     keys = [k * 4 + 1 for k in range(n)]  # sparse, as in TPC-H
     orders = pa.table({"o_orderkey": pa.array(keys, pa.int64()), "o_custkey": keys})

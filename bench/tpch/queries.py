@@ -38,6 +38,24 @@ def pinned(sql: str, kind: str | None, query_id: str | None) -> str:
     return tree.sql("snowflake")
 
 
+def order_columns(sql: str) -> list[int] | None:
+    """The output positions of the outer ORDER BY's items (None when one is not an output
+    column): rows equal on them may come in any order."""
+    tree = sqlglot.parse_one(sql, read="snowflake")
+    assert isinstance(tree, exp.Select)
+    order = tree.args.get("order")
+    if order is None:
+        return None
+    names = [p.alias_or_name.lower() for p in tree.expressions]
+    out = []
+    for item in order.expressions:
+        col = item.this
+        if not isinstance(col, exp.Column) or col.name.lower() not in names:
+            return None
+        out.append(names.index(col.name.lower()))
+    return out
+
+
 def _plain_interval(node: exp.Expression) -> exp.Expression:
     """DuckDB has no leading-field precision: ``INTERVAL '90' DAY (3)`` becomes ``... DAY``."""
     if isinstance(node, exp.Interval) and node.unit is not None:

@@ -20,6 +20,7 @@ from bench.measure import machine
 from bench.tpch import data, queries, report
 from bench.tpch.build import STATES, Built, build
 from bench.tpch.run import Outcome, Plan, run
+from bench.tpch.worker import vm_hwm
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCALES = {"quick": 0.05, "full": 1.0}
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         res = run(built, plan, settings, args.threads, args.memory_limit, tmp, log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    res.peak_rss["main"] = vm_hwm()
     console.print(report.rich_table(res, sf))
     opts = {
         "threads": args.threads,

@@ -60,7 +60,8 @@ def facts(built: Built, res: Results, opts: dict[str, Any]) -> list[str]:
         f"- Engine settings for both systems: threads {opts['threads']}, memory limit "
         f"{opts['memory_limit']}; per-query timeout {opts['timeout_s']:.0f} s",
         f"- Peak RSS: chronolake query process {_mib(res.peak_rss.get('chronolake', 0))}, "
-        f"plain query processes {_mib(res.peak_rss.get('plain', 0))}",
+        f"plain query processes {_mib(res.peak_rss.get('plain', 0))}, main process (data, "
+        f"load, plain states) {_mib(res.peak_rss.get('main', 0))}",
         f"- Times: median of {opts['reps']} runs after one judged warm-up, the systems taking "
         "turns",
     ]

@@ -176,7 +176,11 @@ def _one(
     reps: int,
     keys: list[int] | None,
 ) -> None:
-    _, expected = plain.query(plain_sql)
+    try:
+        _, expected = plain.query(plain_sql)
+    except (Late, RuntimeError) as e:
+        out.status, out.detail = "plain failed", str(e)
+        return
     try:
         _, got = lake.query(lake_sql)
     except Late as e:
@@ -196,7 +200,7 @@ def _one(
         for _ in range(reps):
             pt.append(plain.query(plain_sql)[0])
             lt.append(lake.query(lake_sql)[0])
-    except Late as e:
-        out.status, out.detail = "timeout", f"in a timed run: {e}"
+    except (Late, RuntimeError) as e:
+        out.status, out.detail = "timeout" if isinstance(e, Late) else "error", f"timed run: {e}"
         return
     out.plain_s, out.chronolake_s = statistics.median(pt), statistics.median(lt)

@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for line in report.facts(built, res, opts):
         console.print(line)
+    if len(states) == 2:
+        sens = res.state_sensitive()
+        console.print(f"{len(sens)} queries answer differently at the two states: {sens}")
     g = {s: res.geomean(s) for s in states}
     console.print(
         "geometric mean chronolake/plain: "

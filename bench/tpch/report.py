@@ -77,6 +77,11 @@ def markdown(built: Built, res: Results, machine: dict[str, str], opts: dict[str
         f"tpchgen-cli {opts['tpchgen']}",
         *facts(built, res, opts),
     ]
+    sens = res.state_sensitive()
+    lines.append(
+        f"- {len(sens)} of the queries answer differently at the two states (plain): "
+        + ", ".join(f"Q{n}" for n in sens)
+    )
     if opts.get("note"):
         lines.append(f"- Note: {opts['note']}")
     lines += [

@@ -25,6 +25,7 @@ class Outcome:
     detail: str = ""
     plain_s: float | None = None
     chronolake_s: float | None = None
+    expected: Rows | None = field(default=None, repr=False)  # plain's answer
 
     @property
     def ratio(self) -> float | None:
@@ -41,6 +42,19 @@ class Results:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status != "ok"]
+
+    def state_sensitive(self) -> list[int]:
+        """The queries whose plain answers differ between the states: the old state's
+        answers judge the time travel only for these."""
+        by: dict[int, dict[str, Rows]] = {}
+        for o in self.outcomes:
+            if o.expected is not None:
+                by.setdefault(o.query, {})[o.state] = o.expected
+        return [
+            n
+            for n, a in sorted(by.items())
+            if len(a) == 2 and differ(a["old"], a["latest"]) is not None
+        ]
 
     def geomean(self, state: str) -> float | None:
         rs = [o.ratio for o in self.outcomes if o.state == state and o.ratio]
@@ -178,6 +192,7 @@ def _one(
 ) -> None:
     try:
         _, expected = plain.query(plain_sql)
+        out.expected = expected
     except (Late, RuntimeError) as e:
         out.status, out.detail = "plain failed", str(e)
         return

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format clean bench bench-quick
+.PHONY: help venv run test lint format clean bench bench-quick bench-tpch bench-tpch-quick
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,12 @@ bench: venv ## Benchmarks W1-W3 at full scale (docs/benchmarks.md); `pip install
 
 bench-quick: venv ## Benchmarks at small scale (< 2 min); fails only on a wrong answer, never on times
 	$(BIN)/python -m bench --scale quick
+
+bench-tpch: venv ## TPC-H SF 1 vs plain DuckDB, both states (docs/benchmarks.md); data cached in .cache/tpch
+	$(BIN)/python -m bench.tpch --scale full
+
+bench-tpch-quick: venv ## TPC-H SF 0.05 smoke test: fails only on a wrong or failed answer, never on times
+	$(BIN)/python -m bench.tpch --scale quick
 
 format: venv ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format chronolake tests bench

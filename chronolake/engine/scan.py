@@ -9,12 +9,12 @@ as a bound parameter into a DuckDB variable; the view text is a template over in
 with the table's column names, types and defaults written by sqlglot (quoted, never pasted).
 
 Files are read by their physical column names (``c<column id>``, see ``file_columns``), one
-scan per set of columns the files hold: renamed columns keep their physical name, a column
-added after a file was written reads as its default, and the engine keeps its own row-count
-estimates (reading through a field-id ``schema=`` map makes it guess one row per scan, and
-plan joins blind). Files with deletes are scanned apart from files without, and only they
-pay for the anti-join on (file index, position); a state with no deletes is a bare
-``read_parquet``.
+scan per set of columns the files hold and per size class (``_similar``): renamed columns
+keep their physical name, a column added after a file was written reads as its default, and
+the engine keeps its own row-count estimates (reading through a field-id ``schema=`` map
+makes it guess one row per scan, and plan joins blind). A scan holding files with deletes
+drops their rows by one anti-join on (file index, position); a state with no deletes is a
+bare ``read_parquet``.
 """
 
 from __future__ import annotations

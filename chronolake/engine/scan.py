@@ -13,8 +13,8 @@ scan per set of columns the files hold and per size class (``_similar``): rename
 keep their physical name, a column added after a file was written reads as its default, and
 the engine keeps its own row-count estimates (reading through a field-id ``schema=`` map
 makes it guess one row per scan, and plan joins blind). A scan holding files with deletes
-drops their rows by one anti-join on (file index, position); a state with no deletes is a
-bare ``read_parquet``.
+drops their rows by one left join on (file index, position) and a filter on its flag; a
+state with no deletes is a bare ``read_parquet``.
 """
 
 from __future__ import annotations
@@ -256,8 +256,7 @@ class ScanViews:
         Columns are read by their physical names, renamed, cast where the file's type differs
         and filled with their default where the file lacks them: unlike reading through a
         field-id schema, this keeps the engine's row-count estimates, so joins are planned as
-        over plain Parquet. Deleted rows go by an anti-join on (file, position), which
-        measured cheaper than a per-row bitmap filter on this engine."""
+        over plain Parquet. Deleted rows go as ``_without_deleted`` says."""
         self._set(f"{g}_f", [str(self.root / f.path) for f in files])
         self._set(f"{g}_i", [f.file_id for f in files])
         self._set(f"{g}_r", [f.first_row_id for f in files])

@@ -200,18 +200,17 @@ class ScanViews:
     def _set(self, var: str, value: object) -> None:
         self.duck.execute(f"SET VARIABLE {var} = ?", [value])
 
-    def _from_keys(self, var: str, keys: np.ndarray, aggregate: str) -> None:
-        """Set ``var`` to ``aggregate`` over the column ``k`` of ``keys`` (passed as Arrow:
-        far cheaper than a Python list of a million integers)."""
+    def _set_list(self, var: str, keys: np.ndarray) -> None:
+        """Set ``var`` to the list of ``keys`` (passed as Arrow: far cheaper than a Python
+        list of a million integers)."""
         tmp = f"{var}_keys"
         self.duck.register(tmp, pa.table({"k": keys}))
         try:
-            self.duck.execute(f"SET VARIABLE {var} = (SELECT {aggregate} FROM {tmp})")
+            self.duck.execute(
+                f"SET VARIABLE {var} = (SELECT coalesce(list(k), []::BIGINT[]) FROM {tmp})"
+            )
         finally:
             self.duck.unregister(tmp)
-
-    def _set_list(self, var: str, keys: np.ndarray) -> None:
-        self._from_keys(var, keys, "coalesce(list(k), []::BIGINT[])")
 
     def _create(
         self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]

@@ -3,6 +3,7 @@
 from chronolake.api.connection import Connection as Connection
 from chronolake.api.connection import connect as connect
 from chronolake.api.cursor import Cursor as Cursor
+from chronolake.api.lake import Lake as Lake
 from chronolake.api.loading import write_arrow as write_arrow
 from chronolake.api.loading import write_pandas as write_pandas
 from chronolake.errors import AlreadyExists as AlreadyExists

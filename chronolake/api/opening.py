@@ -55,9 +55,9 @@ def _make_root(root: Path) -> None:
         raise OperationalError(f"Cannot create a lake at {root}: {e.strerror or e}.") from None
 
 
-def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only: bool) -> Catalog:
+def create_catalog(layout: LakeLayout, settings: Settings, read_only: bool) -> Catalog:
     """The lake's catalog; created and upgraded as needed unless ``read_only``, which writes
-    nothing and requires an existing lake that holds ``tenant``."""
+    nothing and requires an existing lake."""
     root = layout.root
     if root.exists() and not root.is_dir():
         raise ProgrammingError(
@@ -73,18 +73,26 @@ def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only:
         _make_root(root)
     engine = create_sqlite_engine(layout.catalog_path, settings.catalog_busy_timeout_s, read_only)
     catalog = Catalog(engine, on_step=settings.on_step)
-    try:
-        with catalog_errors():
-            if read_only:
-                if not catalog.check_readable(tenant):
-                    raise NotFound(f"Tenant '{tenant}' does not exist in the lake at {root}.")
-            else:
+    if not read_only:
+        try:
+            with catalog_errors():
                 catalog.create_all()
-                catalog.ensure_tenant(tenant, to_us(settings.clock()))
-    except BaseException:
-        engine.dispose()
-        raise
+        except BaseException:
+            engine.dispose()
+            raise
     return catalog
+
+
+def tenant_catalog(
+    catalog: Catalog, layout: LakeLayout, tenant: str, settings: Settings, read_only: bool
+) -> None:
+    """Make sure ``tenant`` exists: created unless ``read_only``, when it must already."""
+    with catalog_errors():
+        if read_only:
+            if not catalog.check_readable(tenant):
+                raise NotFound(f"Tenant '{tenant}' does not exist in the lake at {layout.root}.")
+        else:
+            catalog.ensure_tenant(tenant, to_us(settings.clock()))
 
 
 def check_clock(settings: Settings) -> None:

@@ -45,14 +45,19 @@ def test_user_names_the_sessions_user(tmp_path):
 
 @pytest.mark.parametrize("user", ["", "  ", 7])
 def test_bad_user_is_refused(tmp_path, user):
-    with chronolake.Lake(tmp_path) as lake, pytest.raises(chronolake.ProgrammingError, match="user"):
+    with (
+        chronolake.Lake(tmp_path) as lake,
+        pytest.raises(chronolake.ProgrammingError, match="user"),
+    ):
         lake.connect(user=user)
 
 
 def test_bad_tenant_is_refused_and_creates_nothing(tmp_path):
-    with chronolake.Lake(tmp_path / "lake") as lake:
-        with pytest.raises(chronolake.ProgrammingError, match="Invalid tenant name"):
-            lake.connect(tenant="../x")
+    with (
+        chronolake.Lake(tmp_path / "lake") as lake,
+        pytest.raises(chronolake.ProgrammingError, match="Invalid tenant name"),
+    ):
+        lake.connect(tenant="../x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lake"]
     assert not (tmp_path / "lake" / "data").exists()
 
@@ -77,9 +82,11 @@ def test_closing_the_lake_closes_its_connections_and_rolls_back(tmp_path):
 def test_read_only_lake_needs_the_tenant_and_writes_nothing(tmp_path):
     with chronolake.connect(tmp_path, tenant="acme") as con:
         con.execute("CREATE TABLE t (id INT)")
-    with chronolake.Lake(tmp_path, read_only=True) as lake:
-        with pytest.raises(chronolake.NotFound, match="Tenant 'globex' does not exist"):
-            lake.connect(tenant="globex")
+    with (
+        chronolake.Lake(tmp_path, read_only=True) as lake,
+        pytest.raises(chronolake.NotFound, match="Tenant 'globex' does not exist"),
+    ):
+        lake.connect(tenant="globex")
         ro = lake.connect(tenant="acme")
         with pytest.raises(chronolake.ReadOnlyError):
             ro.execute("INSERT INTO t VALUES (1)")
@@ -118,9 +125,13 @@ def test_threads_share_one_lake(tmp_path):
             w.join()
         assert failures == []
         for tenant, parity in (("acme", 1), ("globex", 0)):
-            rows = lake.connect(tenant=tenant).execute(
-                "SELECT thread, count(*), count(DISTINCT n) FROM t GROUP BY thread ORDER BY 1"
-            ).fetchall()
+            rows = (
+                lake.connect(tenant=tenant)
+                .execute(
+                    "SELECT thread, count(*), count(DISTINCT n) FROM t GROUP BY thread ORDER BY 1"
+                )
+                .fetchall()
+            )
             assert rows == [(k, per_thread, per_thread) for k in range(threads) if k % 2 == parity]
 
 

@@ -62,6 +62,7 @@ class Connection:
         read_only: bool = False,
         database: str | None = None,
         schema: str | None = None,
+        catalog: str | None = None,
     ) -> None:
         check_tenant(tenant)
         base = settings or Settings()
@@ -69,19 +70,19 @@ class Connection:
             base = Settings(**{**base.__dict__, "clock": clock})
         check_clock(base)
         layout = LakeLayout(lake_root(path))
-        catalog = open_catalog(layout, tenant, base, read_only)
+        cat = open_catalog(layout, tenant, base, read_only, catalog)
         try:
             with translated(layout.root):  # e.g. the data directory cannot be created
-                session = Session(layout, catalog, tenant, base, autocommit, read_only)
+                session = Session(layout, cat, tenant, base, autocommit, read_only)
         except BaseException:
-            catalog.engine.dispose()
+            cat.engine.dispose()
             raise
         try:
             if database is not None or schema is not None:
                 start_namespace(session, database, schema)
         except BaseException:
             session.close()
-            catalog.engine.dispose()
+            cat.engine.dispose()
             raise
         self._session = session
         self._executor = Executor(session)
@@ -372,12 +373,15 @@ def connect(
     read_only: bool = False,
     database: str | None = None,
     schema: str | None = None,
+    catalog: str | None = None,
 ) -> Connection:
     """Open (creating if needed) the lake at ``path`` as ``tenant``.
 
     ``read_only=True`` opens an existing lake without writing anything (writes raise
     ``ReadOnlyError``; statements are not recorded in QUERY_HISTORY); ``database`` and
-    ``schema`` pick the starting namespace (default MAIN.PUBLIC).
+    ``schema`` pick the starting namespace (default MAIN.PUBLIC). ``catalog`` is a catalog
+    URL (``postgresql+psycopg://user:password@host:port/db``) to keep the catalog there
+    rather than in ``path``, which then holds only the data files (see docs/deploy.md).
 
     >>> import chronolake
     >>> con = chronolake.connect(lake)
@@ -398,4 +402,5 @@ def connect(
         read_only=read_only,
         database=database,
         schema=schema,
+        catalog=catalog,
     )

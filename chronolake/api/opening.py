@@ -7,15 +7,17 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+from chronolake.catalog.backends import open_catalog_engine
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.errors import catalog_errors
 from chronolake.catalog.sqlite import create_sqlite_engine
 from chronolake.errors import InterfaceError, NotFound, OperationalError, ProgrammingError
-from chronolake.settings import Settings
+from chronolake.settings import Settings, system_clock
 from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.session import Session, to_us
 from chronolake.storage.layout import LakeLayout
@@ -55,15 +57,9 @@ def _make_root(root: Path) -> None:
         raise OperationalError(f"Cannot create a lake at {root}: {e.strerror or e}.") from None
 
 
-def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only: bool) -> Catalog:
-    """The lake's catalog; created and upgraded as needed unless ``read_only``, which writes
-    nothing and requires an existing lake that holds ``tenant``."""
+def _embedded_engine(layout: LakeLayout, settings: Settings, read_only: bool) -> Engine:
+    """The SQLite catalog in the lake's folder (created with it unless ``read_only``)."""
     root = layout.root
-    if root.exists() and not root.is_dir():
-        raise ProgrammingError(
-            f"{root} is a file, not a lake: give the lake's directory (or a new path to "
-            "create one)."
-        )
     if read_only and not layout.catalog_path.is_file():
         raise NotFound(
             f"No lake at {root} (no catalog.sqlite there): check the path. Opening read-only "
@@ -71,8 +67,36 @@ def open_catalog(layout: LakeLayout, tenant: str, settings: Settings, read_only:
         )
     if not read_only:
         _make_root(root)
-    engine = create_sqlite_engine(layout.catalog_path, settings.catalog_busy_timeout_s, read_only)
-    catalog = Catalog(engine, on_step=settings.on_step)
+    return create_sqlite_engine(layout.catalog_path, settings.catalog_busy_timeout_s, read_only)
+
+
+def open_catalog(
+    layout: LakeLayout,
+    tenant: str,
+    settings: Settings,
+    read_only: bool,
+    catalog_url: str | None = None,
+) -> Catalog:
+    """The lake's catalog; created and upgraded as needed unless ``read_only``, which writes
+    nothing and requires an existing lake that holds ``tenant``.
+
+    Without ``catalog_url`` the catalog is the SQLite file in the lake's folder; with one
+    (``sqlite:///...`` or ``postgresql+psycopg://...``) it is that database, and the folder
+    holds only the data files."""
+    root = layout.root
+    if root.exists() and not root.is_dir():
+        raise ProgrammingError(
+            f"{root} is a file, not a lake: give the lake's directory (or a new path to "
+            "create one)."
+        )
+    if catalog_url is None:
+        engine = _embedded_engine(layout, settings, read_only)
+    else:
+        if not read_only:
+            _make_root(root)
+        engine = open_catalog_engine(catalog_url, settings, read_only)
+    # a test clock (clock=) decides commit times; else the catalog database's clock does
+    catalog = Catalog(engine, on_step=settings.on_step, db_clock=settings.clock is system_clock)
     try:
         with catalog_errors():
             if read_only:

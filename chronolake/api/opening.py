@@ -91,10 +91,14 @@ def open_catalog(
         )
     if catalog_url is None:
         engine = _embedded_engine(layout, settings, read_only)
-    else:
-        if not read_only:
-            _make_root(root)
+    else:  # reached first, so that a wrong URL leaves no folder behind
         engine = open_catalog_engine(catalog_url, settings, read_only)
+        if not read_only:
+            try:
+                _make_root(root)
+            except BaseException:
+                engine.dispose()
+                raise
     # a test clock (clock=) decides commit times; else the catalog database's clock does
     catalog = Catalog(engine, on_step=settings.on_step, db_clock=settings.clock is system_clock)
     try:

@@ -57,6 +57,7 @@ class Connection:
     def __init__(
         self,
         path: str | Path,
+        storage: str | Path | None = None,
         *,
         tenant: str = "default",
         autocommit: bool = True,
@@ -69,7 +70,7 @@ class Connection:
         from chronolake.api.lake import Lake
 
         check_tenant(tenant)
-        lake = Lake(path, settings=settings, clock=clock, read_only=read_only)
+        lake = Lake(path, storage, settings=settings, clock=clock, read_only=read_only)
         try:
             lake._ensure_tenant(tenant)
             self._start(lake, tenant, lake.settings, autocommit, database, schema)
@@ -396,6 +397,7 @@ def _table_sql(name: str) -> str:
 
 def connect(
     path: str | Path,
+    storage: str | Path | None = None,
     *,
     tenant: str = "default",
     autocommit: bool = True,
@@ -405,7 +407,8 @@ def connect(
     database: str | None = None,
     schema: str | None = None,
 ) -> Connection:
-    """Open (creating if needed) the lake at ``path`` as ``tenant``: a shortcut for a
+    """Open (creating if needed) the lake at ``path`` as ``tenant`` (``path`` may also be a
+    catalog URL, with ``storage`` the files' location, as for ``chronolake.Lake``): a shortcut for a
     ``Lake`` of that one connection, closed with it (open a ``chronolake.Lake`` once and call
     its ``connect`` when a process opens many connections).
 
@@ -425,6 +428,7 @@ def connect(
     """
     return Connection(
         path,
+        storage,
         tenant=tenant,
         autocommit=autocommit,
         clock=clock,

@@ -14,14 +14,14 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chronolake.api.opening import check_clock, create_catalog, lake_root, tenant_catalog
+from chronolake.api.opening import check_clock, create_catalog, lake_address, tenant_catalog
+from chronolake.catalog.backends import safe_url
 from chronolake.catalog.base import Catalog
 from chronolake.errors import InterfaceError, ProgrammingError
 from chronolake.settings import Settings
-from chronolake.storage.layout import LakeLayout, check_tenant
+from chronolake.storage.layout import check_tenant
 
 if TYPE_CHECKING:
     from chronolake.api.connection import Connection
@@ -53,8 +53,10 @@ class Lake:
     """One lake, opened once per process; connections on its tenants come from ``connect``.
 
     ``location`` is the lake's folder (embedded: the catalog is ``catalog.sqlite`` in it and
-    the data files are below its ``data`` folder). ``read_only=True`` writes nothing, and
-    needs an existing lake.
+    the data files are below its ``data`` folder), or the URL of a catalog database
+    (``postgresql+psycopg://user:password@host:port/db``, or ``sqlite:///path``), in which case
+    ``storage`` says where the files live. ``read_only=True`` writes nothing, and needs an
+    existing lake.
 
     >>> import chronolake
     >>> with chronolake.Lake(lake) as shared:
@@ -69,6 +71,7 @@ class Lake:
     def __init__(
         self,
         location: str | os.PathLike[str],
+        storage: str | os.PathLike[str] | None = None,
         *,
         settings: Settings | None = None,
         clock: Callable[[], dt.datetime] | None = None,
@@ -76,17 +79,20 @@ class Lake:
     ) -> None:
         self.settings = _settings(settings, clock)
         self.read_only = bool(read_only)
-        self.layout = LakeLayout(lake_root(location))
-        self.catalog: Catalog = create_catalog(self.layout, self.settings, self.read_only)
+        self.layout, url = lake_address(location, storage)
+        self.catalog_url = url
+        self.catalog: Catalog = create_catalog(self.layout, self.settings, self.read_only, url)
         self._lock = threading.Lock()
         self._closed = False
         self._tenants: set[str] = set()  # tenants known to exist (checked or created once)
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
 
     @property
-    def location(self) -> Path:
-        """The lake's folder."""
-        return self.layout.root
+    def location(self) -> str:
+        """Where the lake is: its folder, or its catalog URL (password hidden) and storage."""
+        if self.catalog_url is None:
+            return str(self.layout.root)
+        return f"{safe_url(self.catalog_url)} + {self.layout.root}"
 
     @property
     def closed(self) -> bool:
@@ -160,7 +166,7 @@ class Lake:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("read-only" if self.read_only else "open")
-        return f"<chronolake.Lake {str(self.layout.root)!r} {state}>"
+        return f"<chronolake.Lake {self.location!r} {state}>"
 
     def __reduce__(self) -> Any:
         raise TypeError("A Lake cannot be pickled: open it again in the other process.")

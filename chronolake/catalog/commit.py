@@ -25,8 +25,9 @@ from sqlalchemy import (
 )
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.backends import backend_of
 from chronolake.catalog.base import Catalog
-from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_lost_race
 from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
@@ -526,13 +527,14 @@ class _Apply:
 def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     """Validate and write ``req`` as the tenant's next snapshot, atomically.
 
-    A duplicate key means another writer took the same snapshot id (or ids) first: that is a
-    lost race, so it is a retryable ``ConflictError``; other catalog failures are translated
-    by ``catalog_error``."""
+    A duplicate key means another writer took the same snapshot id (or ids) first, and a
+    serialization failure or deadlock that the database chose this commit to lose: those are
+    lost races, so a retryable ``ConflictError``; other catalog failures are translated by
+    ``catalog_error``."""
     try:
         return _commit(catalog, tenant, req)
     except CATALOG_ERRORS as e:
-        if is_duplicate_key(e):
+        if is_lost_race(e):
             raise ConflictError(
                 "Transaction conflict: another writer committed the same snapshot first. "
                 "Nothing of this transaction was committed; retry it."
@@ -545,12 +547,16 @@ def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     if step is not None:
         step("commit.begin")  # the transaction's files are written; the catalog is untouched
     with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
+        backend = backend_of(conn)
+        backend.lock_tenant(conn, tenant)  # taken first: what follows sees every earlier commit
         latest = catalog.latest_snapshot(tenant, conn)
         snap_id = latest.snapshot_id + 1
         applier = _Apply(conn, tenant, req, snap_id)
         if latest.snapshot_id > req.read_snapshot:
             applier.validate()
-        commit_us = max(req.now_us, latest.commit_time_us + 1)
+        db_now = backend.clock_us(conn) if catalog.db_clock else None
+        # strictly increasing per tenant, whatever the clocks of the nodes say
+        commit_us = max(req.now_us if db_now is None else db_now, latest.commit_time_us + 1)
         ddl_changed = applier.apply_namespace()
         file_stats = applier.apply_files()
         if req.operation in MAINTENANCE_OPERATIONS:  # rows moved, none inserted or deleted

@@ -37,7 +37,7 @@ from chronolake.catalog.model import (
     TableDelta,
     TableInfo,
 )
-from chronolake.errors import ConflictError
+from chronolake.errors import CatalogUnavailable, ConflictError, OperationalError
 
 # Operations that change how rows are stored, never which rows there are (compaction): their
 # snapshots count no rows inserted or deleted.
@@ -529,8 +529,10 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
 
     A duplicate key means another writer took the same snapshot id (or ids) first, and a
     serialization failure or deadlock that the database chose this commit to lose: those are
-    lost races, so a retryable ``ConflictError``; other catalog failures are translated by
-    ``catalog_error``."""
+    lost races, so a retryable ``ConflictError``. A connection lost during the commit leaves
+    its outcome unknown to this process: the catalog is asked again whether the snapshot was
+    committed (then it is returned as if nothing had happened) or not (a retryable
+    ``CatalogUnavailable``). Other catalog failures are translated by ``catalog_error``."""
     try:
         return _commit(catalog, tenant, req)
     except CATALOG_ERRORS as e:
@@ -539,7 +541,32 @@ def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
                 "Transaction conflict: another writer committed the same snapshot first. "
                 "Nothing of this transaction was committed; retry it."
             ) from None
-        raise catalog_error(e) from e
+        error = catalog_error(e)
+        if isinstance(error, CatalogUnavailable):
+            found = _committed_after_all(catalog, tenant, req)
+            if found is not None:
+                return found
+        raise error from e
+
+
+def _committed_after_all(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot | None:
+    """After a lost connection: the snapshot of ``req``'s transaction if it did commit."""
+    sn = s.snapshots
+    q = select(sn.c.snapshot_id, sn.c.commit_time, sn.c.schema_snapshot).where(
+        sn.c.tenant_id == tenant,
+        sn.c.snapshot_id > req.read_snapshot,
+        sn.c.txn_id == req.txn_id,
+    )
+    try:
+        with catalog.engine.connect() as conn:
+            row = conn.execute(q).first()
+    except CATALOG_ERRORS as e:
+        raise OperationalError(
+            "The connection to the catalog was lost while committing, and the catalog cannot "
+            f"be reached to tell whether the commit happened (transaction {req.txn_id}): look "
+            "it up in INFORMATION_SCHEMA.SNAPSHOTS (transaction_id) before retrying."
+        ) from e
+    return None if row is None else Snapshot(int(row[0]), int(row[1]), int(row[2]))
 
 
 def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:

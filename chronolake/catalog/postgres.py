@@ -19,6 +19,7 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.backend import CatalogBackend
 from chronolake.errors import (
     CatalogBusy,
+    CatalogUnavailable,
     ConflictError,
     Error,
     InterfaceError,
@@ -137,9 +138,14 @@ def _reason(e: psycopg.Error, url: URL) -> str:
 
 _LOST = (
     "The connection to the PostgreSQL catalog was lost (the server restarted or is "
-    "unreachable); nothing of the statement was committed unless a later read shows it: "
-    "retry"
+    "unreachable); the statement committed nothing: retry it"
 )
+
+
+def is_connection_lost(e: psycopg.Error) -> bool:
+    """The server went away or refused us (SQLSTATE classes 08 and 57, or none at all)."""
+    state = e.sqlstate or ""
+    return state.startswith(("08", "57")) or not state
 
 
 def postgres_error(e: psycopg.Error, url: URL | None = None) -> Error:
@@ -165,8 +171,8 @@ def postgres_error(e: psycopg.Error, url: URL | None = None) -> Error:
         return OperationalError(
             "The lake was opened read-only, so the PostgreSQL catalog refused a write."
         )
-    if state.startswith(("08", "57")) or not state:
-        return OperationalError(f"{_LOST} ({detail}).")
+    if is_connection_lost(e):
+        return CatalogUnavailable(f"{_LOST} ({detail}).")
     if state.startswith("53"):
         return OperationalError(
             f"The PostgreSQL catalog is out of a resource (disk, memory or connections): {detail}"

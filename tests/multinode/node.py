@@ -12,9 +12,13 @@ Commands, one per line on stdin; every event is a JSON line:
             {"conflict": OP, "retryable": ...} and the operation retried; then {"idle": true}
   op        one operation (same reports)
   look T    {"latest": S}: the newest snapshot of tenant T this node sees, by a new statement
+  pause P   the next operation stops inside its catalog commit at step P ("commit.begin" or
+            "commit.write"), reports {"paused": P} and waits for a line before it goes on
   quit      exit
 
-Any other error ends the process with a traceback on stderr, which fails the test.
+An operation that fails with another ``chronolake.Error`` is reported as {"failed": OP, "error":
+class name, "retryable": ..., "message": ...} and not retried; any other exception ends the
+process with a traceback on stderr, which fails the test.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import random
 import sys
 from typing import Any
 
-from child_events import report
+from child_events import report, step
 from lake_forms import LakeSpec
 
 import chronolake
@@ -38,11 +42,18 @@ def latest(con: chronolake.Connection) -> int:
 
 class Node:
     def __init__(self, spec: LakeSpec, node: int, seed: int, tenants: list[str]) -> None:
-        self.lake = spec.lake(settings=chronolake.Settings(autocommit_retries=0))
+        settings = chronolake.Settings(autocommit_retries=0, on_step=self.on_step)
+        self.pause_at: str | None = None
+        self.lake = spec.lake(settings=settings)
         self.node, self.rng, self.tenants = node, random.Random(seed), tenants
         self.cons = {t: self.lake.connect(tenant=t) for t in tenants}
         self.live: dict[str, list[int]] = {t: [] for t in tenants}
         self.next_batch, self.counter = 0, 0
+
+    def on_step(self, name: str) -> None:
+        if name == self.pause_at:
+            self.pause_at = None
+            step({"paused": name})
 
     def choose(self) -> dict[str, Any]:
         tenant = self.rng.choice(self.tenants)
@@ -80,6 +91,10 @@ class Node:
                 break
             except chronolake.ConflictError as e:
                 report({"conflict": op, "retryable": e.retryable, "message": str(e)})
+            except chronolake.Error as e:
+                error = type(e).__name__
+                report({"failed": op, "error": error, "retryable": e.retryable, "message": str(e)})
+                return
         live = self.live[op["tenant"]]
         if op["kind"] == "insert":
             live.append(op["batch"])
@@ -106,6 +121,8 @@ def main() -> None:
             report({"idle": True})
         elif words[0] == "op":
             worker.one()
+        elif words[0] == "pause":
+            worker.pause_at = words[1]
         elif words[0] == "look":
             report({"latest": latest(worker.cons[words[1]])})
         elif words[0] == "quit":

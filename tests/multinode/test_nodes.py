@@ -23,62 +23,13 @@ from typing import Any
 
 from child_events import Child
 from lake_forms import LakeSpec
+from nodes import NODE, TENANTS, create_tables, read, replay, until
 
-HERE = Path(__file__).resolve().parent
-NODE = HERE / "node.py"
-TENANTS = ["acme", "globex", "initech"]
 NODES, OPS, LOOKS = 3, 25, 6
 
 
-def replay(done: list[dict[str, Any]]) -> dict[str, dict[tuple[int, int], str]]:
-    state: dict[str, dict[tuple[int, int], str]] = {t: {} for t in TENANTS}
-    for node, op in done:
-        rows = state[op["tenant"]]
-        key = (node, op["batch"])
-        if op["kind"] == "bump":
-            continue
-        if op["kind"] == "delete":
-            del rows[key]
-        else:
-            rows[key] = op["v"]
-    return state
-
-
-def read(lake: LakeSpec) -> tuple[dict[str, dict[tuple[int, int], str]], dict[str, Any], list[Any]]:
-    state, counters, bad = {}, {}, []
-    with lake.lake() as shared:
-        for t in TENANTS:
-            rows = (
-                shared.connect(tenant=t)
-                .execute(
-                    "SELECT node, batch, count(*), count(DISTINCT v), min(v), count(DISTINCT i) "
-                    "FROM T GROUP BY node, batch"
-                )
-                .fetchall()
-            )
-            bad += [(t, r) for r in rows if r[2:4] != (10, 1) or r[5] != 10]
-            state[t] = {(r[0], r[1]): r[4] for r in rows}
-            counters[t] = shared.connect(tenant=t).execute("SELECT n FROM C").fetchall()
-    return state, counters, bad
-
-
-def until(child: Child, key: str, log: list[tuple[int, dict[str, Any]]], node: int) -> Any:
-    """Collect a node's events until one with ``key``; returns that event's value."""
-    while True:
-        event = child.next_event()
-        if key in event:
-            if key == "done":
-                log.append((node, event))
-            return event[key]
-        log.append((node, event))
-
-
 def test_nodes_share_one_lake(tmp_path: Path, lake_spec: LakeSpec) -> None:
-    with lake_spec.lake() as lake:
-        for t in TENANTS:
-            con = lake.connect(tenant=t)
-            con.execute("CREATE TABLE T (node INT, batch INT, i INT, v VARCHAR)")
-            con.execute("CREATE TABLE C AS SELECT 0 AS n")
+    create_tables(lake_spec, TENANTS)
     events: list[tuple[int, dict[str, Any]]] = []
     children = [
         Child(NODE, [lake_spec.to_arg(), str(k), str(100 + k), *TENANTS], tmp_path / f"n{k}.log")
@@ -115,6 +66,7 @@ def test_nodes_share_one_lake(tmp_path: Path, lake_spec: LakeSpec) -> None:
 
     done = [(k, e["done"]) for k, e in events if "done" in e]
     conflicts = [e for _, e in events if "conflict" in e]
+    assert not [e for _, e in events if "failed" in e]
     assert len(done) == NODES * OPS + LOOKS
     assert all(c["retryable"] is True and "T" in c["message"] for c in conflicts), conflicts
     state, counters, bad = read(lake_spec)

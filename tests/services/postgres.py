@@ -73,20 +73,30 @@ class Database:
 class PostgresServer:
     """One running server; use ``start()`` to make one."""
 
-    def __init__(self, bindir: Path, folder: Path, port: int, run_as: list[str]) -> None:
+    def __init__(
+        self,
+        bindir: Path,
+        folder: Path,
+        port: int,
+        run_as: list[str],
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.bindir, self.folder, self.port, self._run_as = bindir, folder, port, run_as
+        self.settings = settings or {}
         self.data = folder / "data"
         self.host = "127.0.0.1"
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, settings: dict[str, str] | None = None) -> PostgresServer:
+        """A new server; ``settings`` override the test defaults in postgresql.conf (e.g.
+        ``{"synchronous_commit": "on"}`` for a test that kills the server)."""
         bindir = find_bindir()
         folder = Path(tempfile.mkdtemp(prefix="chronolake-pg-"))
         run_as: list[str] = []
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             shutil.chown(folder, SUPERUSER, SUPERUSER)
             run_as = ["runuser", "-u", SUPERUSER, "--"]
-        server = cls(bindir, folder, free_port(), run_as)
+        server = cls(bindir, folder, free_port(), run_as, settings)
         try:
             server._init()
             server._pg_ctl("start", "-w", "-t", "120", "-l", str(folder / "server.log"))
@@ -123,6 +133,7 @@ class PostgresServer:
             "synchronous_commit": "off",
             "full_page_writes": "off",
             "max_connections": "300",
+            **self.settings,
         }
         conf = "".join(f"{k} = {v}\n" for k, v in settings.items())
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as f:
@@ -154,6 +165,13 @@ class PostgresServer:
                 )
             )
         return db
+
+    def restart(self) -> None:
+        """Stop the server at once (connections drop, open transactions are lost) and start
+        it again on the same port and data."""
+        self._pg_ctl(
+            "restart", "-m", "immediate", "-w", "-t", "120", "-l", str(self.folder / "server.log")
+        )
 
     def stop(self) -> None:
         """Kill the server at once (nothing in it is kept) and remove its folder."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from services.postgres import Database, free_port
+from services.postgres import Database, PostgresServer, free_port
 
 import chronolake
 from chronolake.catalog.errors import catalog_error, is_lost_race
@@ -358,3 +358,18 @@ def test_lost_races_are_retryable_conflicts(pg_database: Database) -> None:
     with pytest.raises(psycopg.IntegrityError) as dup:
         sql(pg_database, "INSERT INTO race VALUES (1, 0)")
     assert is_lost_race(dup.value)
+
+
+def test_a_server_restart_between_statements(tmp_path: Path) -> None:
+    server = PostgresServer.start()  # its own: the restart must not disturb other tests
+    try:
+        url = server.create_database().url
+        with connect(tmp_path, url) as con:
+            con.execute("CREATE TABLE t (id INT)")
+            con.execute("INSERT INTO t VALUES (1)")
+            server.restart()
+            # the pooled connections died with the server; the next statements get new ones
+            con.execute("INSERT INTO t VALUES (2)")
+            assert con.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,)]
+    finally:
+        server.stop()

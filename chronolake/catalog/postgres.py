@@ -105,6 +105,7 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
         # ROLLBACK when SQLAlchemy ends it, as the transaction is open on the server
         if conn.get_execution_options().get("write"):
             conn.exec_driver_sql("BEGIN")
+
     try:
         with engine.connect() as conn:
             conn.execute(select(1))
@@ -118,29 +119,22 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
 
 
 def connect_error(e: psycopg.Error, url: URL) -> Error:
-    """Why the catalog could not be opened, naming the server and what to check."""
-    state, at = e.sqlstate, where(url)
-    if state in ("28P01", "28000"):
-        return OperationalError(
-            f"The {at} refused the login of user {url.username!r}: check the user and password "
-            "in the catalog URL (and the server's pg_hba.conf)."
-        )
-    if state == "3D000":
-        return OperationalError(
-            f"The {at} does not exist: create the database (CREATE DATABASE "
-            f"{url.database} OWNER {url.username}) or fix its name in the catalog URL."
-        )
-    if state is None:  # no server answered
-        return OperationalError(
-            f"Cannot reach the {at}: check that the server runs, that the host and port in the "
-            f"catalog URL are right and that this machine may connect ({_reason(e, url)})."
-        )
-    return postgres_error(e, url)
+    """Why the catalog could not be opened, naming the server and what to check.
+
+    libpq gives no SQLSTATE for a failed connection (refused, timed out, wrong password,
+    missing database): its own words are quoted, the password masked."""
+    if e.sqlstate is not None:  # connected, then failed
+        return postgres_error(e, url)
+    return OperationalError(
+        f"Cannot open the {where(url)}: {_reason(e, url)}. Check that the server runs and "
+        "accepts connections from this machine, the user and password in the catalog URL, "
+        "and that the database exists."
+    )
 
 
 def _reason(e: psycopg.Error, url: URL) -> str:
     """The driver's own words on one line, with the password masked should it appear."""
-    text = " ".join(str(e).split())
+    text = " ".join(str(e).split()).rstrip(".")
     if url.password:
         text = text.replace(str(url.password), "***")
     return text

@@ -48,9 +48,12 @@ FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
 RAW_RID = "__cl_rawrid"
 _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
 _ESTIMATE_SLACK = 1.5
-# A scan of up to this many rows drops deleted rows by a bitmap (8 MiB at most; get_bit
-# takes an INTEGER position); a larger one left-joins the deleted positions.
-_BITMAP_ROWS = 64 * 1024 * 1024
+# A scan drops its deleted rows by a bitmap when it has at most this many rows (DuckDB copies
+# the bitmap for every 2,048 rows it filters, so its cost grows with the square of the rows)
+# and at least one deleted row in _BITMAP_SHARE (the positions' hash table, which the other
+# way probes for every row, then outgrows the caches); otherwise by joining the positions.
+_BITMAP_ROWS = 4 * 1024 * 1024
+_BITMAP_SHARE = 64
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -352,17 +355,17 @@ class ScanViews:
         """A FROM clause (aliased ``d``, with ``__cl_fi`` the file index) over ``src``, the
         scan of ``files`` in order, without their deleted rows.
 
-        Deleted rows are marked in one bitmap over the scan's rows (a file's rows start at the
-        sum of the row counts before it) and dropped by a filter on the bit. The filter sits
-        above a left join with an empty relation and reads the join's (always NULL) column:
-        DuckDB then neither pushes it into the Parquet scan, whose estimate it would cut to
-        one row, nor counts it as a filter keeping a fifth of the rows, so a table with deletes
-        is planned at its real size. A scan too large for ``_BITMAP_ROWS`` left-joins its
-        deleted positions instead (``_joined_out``)."""
+        A scan of many deleted rows among not too many (see ``_BITMAP_ROWS``) marks them in
+        one bitmap over its rows (a file's rows start at the sum of the row counts before it)
+        and drops them by a filter on the bit. The filter sits above a left join with an empty
+        relation and reads the join's (always NULL) column: DuckDB then neither pushes it into
+        the Parquet scan, whose estimate it would cut to one row, nor counts it as a filter
+        keeping a fifth of the rows, so a table with deletes is planned at its real size. Any
+        other scan left-joins its deleted positions (``_joined_out``)."""
         empty = np.empty(0, np.int64)
         dels = [empty if f.delete is None else position_array(self.root, f.delete) for f in files]
         rows = sum(f.row_count for f in files)
-        if rows > _BITMAP_ROWS:
+        if rows > _BITMAP_ROWS or sum(len(d) for d in dels) * _BITMAP_SHARE < rows:
             return self._joined_out(g, dels, src)
         starts = np.fromiter(
             itertools.accumulate((f.row_count for f in files), initial=0), np.int64, len(files) + 1

@@ -54,6 +54,7 @@ _ESTIMATE_SLACK = 1.5
 # way probes for every row, then outgrows the caches); otherwise by joining the positions.
 _BITMAP_ROWS = 4 * 1024 * 1024
 _BITMAP_SHARE = 64
+_SOLO_PUSHED = True
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -107,15 +108,24 @@ class ScanViews:
         self._memory: dict[str, int] = {}
 
     def views(
-        self, key: Hashable, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
+        self,
+        key: Hashable,
+        columns: Sequence[ColumnInfo],
+        files: Sequence[DataFile],
+        solo: bool = False,
     ) -> tuple[str, str]:
-        """(read view name, row view name) for a table state identified by ``key``."""
+        """(read view name, row view name) for a table state identified by ``key``.
+
+        ``solo``: the statement reads no other table, so no join is planned on the scan's
+        row estimate, and deleted rows may go by the cheapest filter (see ``_without_deleted``).
+        """
+        key = (key, "solo") if solo else key
         found = self._views.get(key)
         if found is not None:
             self._views.move_to_end(key)
             return found
         n = next(self._ids)
-        names = self._create(f"__cl_v{n}", columns, files)
+        names = self._create(f"__cl_v{n}", columns, files, solo)
         self._views[key] = names
         while len(self._views) > self._size:
             _, old = self._views.popitem(last=False)
@@ -220,7 +230,7 @@ class ScanViews:
             self.duck.unregister(tmp)
 
     def _create(
-        self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile]
+        self, p: str, columns: Sequence[ColumnInfo], files: Sequence[DataFile], solo: bool
     ) -> tuple[str, str]:
         read_v, row_v = p, p + "_r"
         if not files:
@@ -232,7 +242,7 @@ class ScanViews:
         if small:
             read_parts, row_parts = self._memory_part(p, columns, small)
         for n, (layout, gfiles) in enumerate(self._by_layout(files)):
-            read, row = self._file_part(f"{p}_{n}", columns, layout, gfiles)
+            read, row = self._file_part(f"{p}_{n}", columns, layout, gfiles, solo)
             read_parts.append(read)
             row_parts.append(row)
         self.duck.execute(f"CREATE TEMP VIEW {read_v} AS {' UNION ALL '.join(read_parts)}")
@@ -256,6 +266,7 @@ class ScanViews:
         columns: Sequence[ColumnInfo],
         layout: FileColumns | None,
         files: Sequence[DataFile],
+        solo: bool = False,
     ) -> tuple[str, str]:
         """Read and row view parts over ``files``, which all hold the columns ``layout``.
 
@@ -288,7 +299,7 @@ class ScanViews:
         )
         numbered = src.format(rn=", file_row_number=true")
         if deleted:
-            rows_from = read_from = self._without_deleted(g, files, numbered)
+            rows_from = read_from = self._without_deleted(g, files, numbered, solo)
         else:
             rows_from, read_from = f"{numbered} AS d", f"{src.format(rn='')} AS d"
         return f"SELECT {cols} FROM {read_from}", f"SELECT {row_cols} FROM {rows_from}"
@@ -351,7 +362,9 @@ class ScanViews:
         offsets = itertools.accumulate((f.row_count for f in files), initial=0)
         return [rows.slice(o, f.row_count) for o, f in zip(offsets, files, strict=False)]
 
-    def _without_deleted(self, g: str, files: Sequence[DataFile], src: str) -> str:
+    def _without_deleted(
+        self, g: str, files: Sequence[DataFile], src: str, solo: bool = False
+    ) -> str:
         """A FROM clause (aliased ``d``, with ``__cl_fi`` the file index) over ``src``, the
         scan of ``files`` in order, without their deleted rows.
 
@@ -361,11 +374,14 @@ class ScanViews:
         relation and reads the join's (always NULL) column: DuckDB then neither pushes it into
         the Parquet scan, whose estimate it would cut to one row, nor counts it as a filter
         keeping a fifth of the rows, so a table with deletes is planned at its real size. Any
-        other scan left-joins its deleted positions (``_joined_out``)."""
+        other scan left-joins its deleted positions (``_joined_out``). In a statement reading
+        no other table (``solo``) the estimate plans no join, and the bitmap filter goes
+        straight into the scan, the cheapest way for any share of deleted rows."""
         empty = np.empty(0, np.int64)
         dels = [empty if f.delete is None else position_array(self.root, f.delete) for f in files]
         rows = sum(f.row_count for f in files)
-        if rows > _BITMAP_ROWS or sum(len(d) for d in dels) * _BITMAP_SHARE < rows:
+        few = sum(len(d) for d in dels) * _BITMAP_SHARE < rows
+        if rows > _BITMAP_ROWS or (few and not (solo and _SOLO_PUSHED)):
             return self._joined_out(g, dels, src)
         starts = np.fromiter(
             itertools.accumulate((f.row_count for f in files), initial=0), np.int64, len(files) + 1
@@ -380,6 +396,12 @@ class ScanViews:
         else:
             self._set(f"{g}_o", starts[:-1].tolist())
             bit = f"list_extract(getvariable('{g}_o'), d.__cl_fi::BIGINT + 1) + d.file_row_number"
+        if solo and _SOLO_PUSHED:  # no alias of the select list is visible in its WHERE
+            bit = bit.replace("d.__cl_fi", "d.file_index")
+            return (
+                f"(SELECT d.*, d.file_index AS __cl_fi FROM {src} AS d "
+                f"WHERE get_bit(getvariable('{g}_bm'), ({bit})::INTEGER) = 0) AS d"
+            )
         return (
             f"(SELECT d.*, d.file_index AS __cl_fi, x.k AS __cl_none FROM {src} AS d "
             "LEFT JOIN (SELECT NULL::BIGINT AS k WHERE false) AS x ON d.file_row_number = x.k) "

@@ -287,6 +287,8 @@ class Executor:
     # -- handlers -------------------------------------------------------------------------
 
     def _select(self, ctx: Ctx, tree: exp.Expr) -> pa.Table:
+        # one table reference: no join is planned on its row estimate (scan.py, deletes)
+        ctx.extra["solo"] = sum(1 for _ in tree.find_all(exp.Table)) == 1
         bound = bind(ctx, tree)
         names = result_names(bound)  # before the generator, which may change the tree
         # the bound tree is used once: the generator may change it rather than copy it first

@@ -56,14 +56,19 @@ def table_views(ctx: Ctx, table: TableInfo, hist: exp.HistoricalData | None) -> 
         if table.table_id in txn.deltas:
             txn.ensure_row_ids(table.table_id)
         return ctx.session.views.views(
-            txn.view_key(table), table.columns, txn.table_files(table.table_id)
+            txn.view_key(table), table.columns, txn.table_files(table.table_id), _solo(ctx)
         )
     snap = resolve_point(ctx, table, hist)
     catalog = ctx.session.catalog
     version, files = catalog.table_state(ctx.session.tenant, table.table_id, snap)
     key = ("c", table.table_id, version, table.columns)
     ctx.extra.setdefault("reads", []).append((table.table_id, snap))
-    return ctx.session.views.views(key, table.columns, files)
+    return ctx.session.views.views(key, table.columns, files, _solo(ctx))
+
+
+def _solo(ctx: Ctx) -> bool:
+    """Whether the running statement reads only this one table (set by the executor)."""
+    return bool(ctx.extra.get("solo"))
 
 
 def _table_function(ctx: Ctx, node: exp.TableFromRows) -> None:
@@ -98,6 +103,7 @@ def _view(ctx: Ctx, node: exp.Table, table: TableInfo, depth: int) -> None:
     query = parse_statement(text)
     check(query, text)  # a view stored before the allow-list changed runs only what it allows now
     query = rewrite_flatten(per_query(ctx.session, query, ctx.start))
+    ctx.extra["solo"] = False  # the view's query may join tables
     bound = bind(ctx, query, depth + 1)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
     if table.columns:  # views created before their columns were recorded have none

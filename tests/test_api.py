@@ -5,15 +5,14 @@ parameters, the exception tree and the clock."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from lake_forms import LakeSpec
 
 import chronolake
 from chronolake import Settings
@@ -22,13 +21,14 @@ UTC = dt.UTC
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Path:
-    return tmp_path / "lake"
+def lake(lake_spec: LakeSpec) -> LakeSpec:
+    """A new lake, embedded and shared in turn (lake_forms.py)."""
+    return lake_spec
 
 
 @pytest.fixture
-def con(lake: Path) -> Any:
-    c = chronolake.connect(lake)
+def con(lake: LakeSpec) -> Any:
+    c = lake.connect()
     yield c
     c.close()
 
@@ -43,18 +43,18 @@ def test_module_globals() -> None:
     assert callable(chronolake.connect)
 
 
-def test_connect_creates_the_lake_and_reopens_it(lake: Path) -> None:
-    with chronolake.connect(lake) as c:
+def test_connect_creates_the_lake_and_reopens_it(lake: LakeSpec) -> None:
+    with lake.connect() as c:
         c.execute("CREATE TABLE t (id INT)")
         c.execute("INSERT INTO t VALUES (1), (2)")
-    assert (lake / "catalog.sqlite").is_file()
-    with chronolake.connect(lake) as c:
+    assert lake.form != "local" or (lake.files / "catalog.sqlite").is_file()
+    with lake.connect() as c:
         assert c.execute("SELECT count(*) FROM t").fetchone() == (2,)
         assert c.tenant == "default"
 
 
-def test_closed_connection_and_cursor_refuse_work(lake: Path) -> None:
-    c = chronolake.connect(lake)
+def test_closed_connection_and_cursor_refuse_work(lake: LakeSpec) -> None:
+    c = lake.connect()
     cur = c.cursor()
     cur.close()
     with pytest.raises(chronolake.InterfaceError):
@@ -127,18 +127,12 @@ def test_fetch_before_execute_is_an_interface_error(con: Any) -> None:
         con.cursor().fetchone()
 
 
-def snapshot_count(lake: Path) -> int:
-    cat = sqlite3.connect(lake / "catalog.sqlite")
-    try:
-        (n,) = cat.execute(
-            "SELECT count(*) FROM cl_snapshots WHERE tenant_id = 'default'"
-        ).fetchone()
-    finally:
-        cat.close()
+def snapshot_count(lake: LakeSpec) -> int:
+    ((n,),) = lake.catalog_rows("SELECT count(*) FROM cl_snapshots WHERE tenant_id = 'default'")
     return int(n)
 
 
-def test_executemany(lake: Path, con: Any) -> None:
+def test_executemany(lake: LakeSpec, con: Any) -> None:
     cur = con.cursor()
     cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
     before = snapshot_count(lake)
@@ -257,7 +251,7 @@ def test_parameter_count_mismatch_and_bad_types(con: Any) -> None:
 # -- registered data and bulk loading ------------------------------------------------------------
 
 
-def test_register_arrow_pandas_and_polars_then_insert_select(lake: Path, con: Any) -> None:
+def test_register_arrow_pandas_and_polars_then_insert_select(lake: LakeSpec, con: Any) -> None:
     con.execute("CREATE TABLE t (id INT, name VARCHAR)")
     con.register("arrow_src", pa.table({"id": [1, 2], "name": ["a", "b"]}))
     con.register("pandas_src", pd.DataFrame({"id": [3], "name": ["c"]}))
@@ -273,7 +267,7 @@ def test_register_arrow_pandas_and_polars_then_insert_select(lake: Path, con: An
     with pytest.raises(chronolake.Error):
         con.execute("SELECT * FROM arrow_src")
     assert con.execute("SELECT id, name FROM t ORDER BY id").fetchall() == expected
-    with chronolake.connect(lake) as other:
+    with lake.connect() as other:
         assert other.execute("SELECT count(*) FROM t").fetchone() == (5,)
     with pytest.raises(chronolake.ProgrammingError):
         con.register("bad", [1, 2, 3])
@@ -305,11 +299,11 @@ def test_write_pandas_auto_create_table(con: Any, columns: list[str]) -> None:
 # -- transactions ---------------------------------------------------------------------------------
 
 
-def test_autocommit_false_commit_and_rollback(lake: Path) -> None:
-    with chronolake.connect(lake) as setup:
+def test_autocommit_false_commit_and_rollback(lake: LakeSpec) -> None:
+    with lake.connect() as setup:
         setup.execute("CREATE TABLE t (id INT)")
-    writer = chronolake.connect(lake, autocommit=False)
-    reader = chronolake.connect(lake)
+    writer = lake.connect(autocommit=False)
+    reader = lake.connect()
     try:
         assert writer.autocommit is False
         writer.execute("INSERT INTO t VALUES (1)")
@@ -334,26 +328,26 @@ def test_autocommit_false_commit_and_rollback(lake: Path) -> None:
     assert snapshot_count(lake) == 2
 
 
-def test_context_manager_commits_or_rolls_back(lake: Path) -> None:
-    with chronolake.connect(lake) as c:
+def test_context_manager_commits_or_rolls_back(lake: LakeSpec) -> None:
+    with lake.connect() as c:
         c.execute("CREATE TABLE t (id INT)")
-    with chronolake.connect(lake, autocommit=False) as c:
+    with lake.connect(autocommit=False) as c:
         c.execute("INSERT INTO t VALUES (1)")
-    with pytest.raises(KeyError), chronolake.connect(lake, autocommit=False) as c:
+    with pytest.raises(KeyError), lake.connect(autocommit=False) as c:
         c.execute("INSERT INTO t VALUES (2)")
         raise KeyError("boom")
-    with chronolake.connect(lake) as c:
+    with lake.connect() as c:
         c.execute("BEGIN")
         c.execute("INSERT INTO t VALUES (3)")
-    with chronolake.connect(lake) as c:
+    with lake.connect() as c:
         assert c.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (3,)]
     with pytest.raises(chronolake.InterfaceError):
         c.execute("SELECT 1")  # the context manager closed it
 
 
-def test_explicit_transaction_is_a_consistent_snapshot(lake: Path) -> None:
-    a = chronolake.connect(lake)
-    b = chronolake.connect(lake)
+def test_explicit_transaction_is_a_consistent_snapshot(lake: LakeSpec) -> None:
+    a = lake.connect()
+    b = lake.connect()
     try:
         a.execute("CREATE TABLE t (id INT)")
         # two connections of one process see each other's commits at once
@@ -376,10 +370,10 @@ def test_explicit_transaction_is_a_consistent_snapshot(lake: Path) -> None:
         b.close()
 
 
-def test_conflict_error_is_retryable_and_leaves_nothing(lake: Path) -> None:
+def test_conflict_error_is_retryable_and_leaves_nothing(lake: LakeSpec) -> None:
     no_retry = Settings(autocommit_retries=0)
-    a = chronolake.connect(lake, settings=no_retry)
-    b = chronolake.connect(lake, settings=no_retry)
+    a = lake.connect(settings=no_retry)
+    b = lake.connect(settings=no_retry)
     try:
         a.execute("CREATE TABLE t (id INT, v VARCHAR)")
         a.execute("INSERT INTO t VALUES (1, 'orig'), (2, 'orig')")
@@ -405,10 +399,10 @@ def test_conflict_error_is_retryable_and_leaves_nothing(lake: Path) -> None:
         b.close()
 
 
-def test_retrying_after_a_conflict_applies_on_the_winner(lake: Path) -> None:
+def test_retrying_after_a_conflict_applies_on_the_winner(lake: LakeSpec) -> None:
     """The loser re-runs its statement on the new snapshot: both increments count."""
-    a = chronolake.connect(lake)
-    b = chronolake.connect(lake, settings=Settings(autocommit_retries=0))
+    a = lake.connect()
+    b = lake.connect(settings=Settings(autocommit_retries=0))
     try:
         a.execute("CREATE TABLE t (id INT, n INT)")
         a.execute("INSERT INTO t VALUES (1, 0)")
@@ -490,9 +484,9 @@ class StepClock:
         return self.now
 
 
-def test_custom_clock_drives_commit_times(lake: Path) -> None:
+def test_custom_clock_drives_commit_times(lake: LakeSpec) -> None:
     clock = StepClock(dt.datetime(2030, 1, 1, 0, 0, 0, tzinfo=UTC))
-    with chronolake.connect(lake, clock=clock) as c:
+    with lake.connect(clock=clock) as c:
         c.execute("CREATE TABLE t (id INT)")
         clock.now = dt.datetime(2030, 1, 1, 0, 1, 0, tzinfo=UTC)
         c.execute("INSERT INTO t VALUES (1)")
@@ -527,23 +521,18 @@ def test_custom_clock_drives_commit_times(lake: Path) -> None:
         ]
 
 
-def test_commit_times_stay_increasing_when_the_clock_goes_back(lake: Path) -> None:
+def test_commit_times_stay_increasing_when_the_clock_goes_back(lake: LakeSpec) -> None:
     clock = StepClock(dt.datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC))
-    with chronolake.connect(lake, clock=clock) as c:
+    with lake.connect(clock=clock) as c:
         c.execute("CREATE TABLE t (id INT)")
         clock.now = dt.datetime(2030, 1, 1, 11, 0, 0, tzinfo=UTC)  # an hour back
         c.execute("INSERT INTO t VALUES (1)")
         c.execute("INSERT INTO t VALUES (2)")  # same clock value again
-    cat = sqlite3.connect(lake / "catalog.sqlite")
-    try:
-        times = [
-            t
-            for (t,) in cat.execute(
-                "SELECT commit_time FROM cl_snapshots WHERE tenant_id = 'default' "
-                "ORDER BY snapshot_id"
-            )
-        ]
-    finally:
-        cat.close()
+    times = [
+        t
+        for (t,) in lake.catalog_rows(
+            "SELECT commit_time FROM cl_snapshots WHERE tenant_id = 'default' ORDER BY snapshot_id"
+        )
+    ]
     assert len(times) == 3
     assert times[0] < times[1] < times[2]

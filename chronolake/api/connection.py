@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,8 @@ class Connection:
             lake.close()
             raise
         self._own_lake: Lake | None = lake  # opened for this connection alone: closed with it
+        # a connection dropped without close() still hands its catalog connections back
+        weakref.finalize(self, lake.catalog.engine.dispose)
 
     @classmethod
     def _open(

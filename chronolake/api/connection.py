@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from chronolake.api.opening import check_clock, lake_root, open_catalog, start_n
 from chronolake.api.points import clause, parse_point
 from chronolake.engine.errors import arrow_error
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
+from chronolake.io.open_storage import open_storage
 from chronolake.settings import Settings
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.executor import Executor
@@ -62,13 +63,19 @@ class Connection:
         read_only: bool = False,
         database: str | None = None,
         schema: str | None = None,
+        storage: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         check_tenant(tenant)
         base = settings or Settings()
         if clock is not None:
             base = Settings(**{**base.__dict__, "clock": clock})
         check_clock(base)
-        layout = LakeLayout(lake_root(path))
+        if storage is None and storage_options:
+            raise ProgrammingError("storage_options need a storage URL (storage='s3://...').")
+        # the storage is checked before the catalog is opened: a bad one creates nothing
+        files = None if storage is None else open_storage(storage, storage_options)
+        layout = LakeLayout(lake_root(path), files)
         catalog = open_catalog(layout, tenant, base, read_only)
         try:
             with translated(layout.root):  # e.g. the data directory cannot be created
@@ -372,12 +379,17 @@ def connect(
     read_only: bool = False,
     database: str | None = None,
     schema: str | None = None,
+    storage: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Connection:
     """Open (creating if needed) the lake at ``path`` as ``tenant``.
 
     ``read_only=True`` opens an existing lake without writing anything (writes raise
     ``ReadOnlyError``; statements are not recorded in QUERY_HISTORY); ``database`` and
-    ``schema`` pick the starting namespace (default MAIN.PUBLIC).
+    ``schema`` pick the starting namespace (default MAIN.PUBLIC). ``storage`` puts the
+    lake's files elsewhere than ``path`` (which then holds the catalog only): a folder or
+    ``s3://bucket/prefix``, with ``storage_options`` such as ``endpoint_url`` (see
+    ``chronolake.io.open_storage``).
 
     >>> import chronolake
     >>> con = chronolake.connect(lake)
@@ -398,4 +410,6 @@ def connect(
         read_only=read_only,
         database=database,
         schema=schema,
+        storage=storage,
+        storage_options=storage_options,
     )

@@ -44,6 +44,9 @@ def open_duck(
     remote = io.duck_filesystem()
     if remote is not None:
         con.register_filesystem(remote)
+        # files never change: keep footers and read blocks without asking S3 again
+        con.execute("SET parquet_metadata_cache = true")
+        con.execute("SET validate_external_file_cache = 'NO_VALIDATION'")
     con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET temp_directory = ?", [str(spill_dir)])
     con.execute("SET max_temp_directory_size = ?", [temp_limit(settings, spill_dir)])

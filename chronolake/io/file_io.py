@@ -77,15 +77,15 @@ class FileIO:
         return FileIO(self.fs, self._full(rel), self.scheme, self._secrets, self._duck_fs)
 
     def _full(self, rel: str) -> str:
-        parts = [p for p in rel.split("/") if p]
-        if not parts or any(p in (".", "..") for p in parts):
+        parts = rel.split("/")
+        if not rel or any(p in ("", ".", "..") for p in parts):
             raise OperationalError(f"Invalid file path {rel!r} below {self.url}.")
         return f"{self.root}/{'/'.join(parts)}"
 
     def contains(self, rel: str) -> bool:
         """Whether ``rel`` names a file below this root (no ``..``, not absolute and, locally,
         no symlinked folder leading out of it)."""
-        if not rel or rel.startswith("/") or any(p in (".", "..") for p in rel.split("/")):
+        if not rel or any(p in ("", ".", "..") for p in rel.split("/")):
             return False
         if not self.is_local:
             return True
@@ -147,15 +147,19 @@ class FileIO:
         return self.write_with(rel, write)
 
     def write_with(self, rel: str, write: Callable[[Any], None]) -> int:
-        """Call ``write`` with a writable stream whose bytes become the file ``rel``."""
+        """Call ``write`` with a writable stream whose bytes become the file ``rel`` once it
+        returns (a failure leaves no file); for small files: large ones go by ``upload``."""
         full = self._full(rel)
         with self._errors("write", rel):
             if self.is_local:
                 return _write_local(full, write)
+            # in memory first: a stream closed after a failure would still upload its part
+            buffer = pa.BufferOutputStream()
+            write(buffer)
+            data = buffer.getvalue()
             with self.fs.open_output_stream(full) as out:
-                write(out)
-                size = out.tell()
-            return int(size)
+                out.write(data)
+            return data.size
 
     def upload(self, local_path: str, rel: str) -> int:
         """Copy the local file ``local_path`` to ``rel`` (visible once complete); its size."""

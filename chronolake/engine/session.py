@@ -30,7 +30,7 @@ def open_duck(
     when ``writable``. S3 storage is read through an fsspec file system registered on the
     engine (credentials stay in that object, never in SQL text)."""
     if writable and io.is_local:
-        Path(io.root).mkdir(parents=True, exist_ok=True)
+        io.local_dir()
     config: dict[str, Any] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,

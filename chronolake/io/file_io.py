@@ -12,12 +12,14 @@ The spill folder and the SQLite catalog file are local by nature and stay outsid
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -110,6 +112,22 @@ class FileIO:
         """The fsspec file system to register on DuckDB connections, serving only the files
         below this root (None when local: DuckDB reads local files itself)."""
         return None if self._duck_fs is None else self._duck_fs(self.root)
+
+    def local_dir(self, rel: str = "") -> Path:
+        """The local folder ``rel`` (created if missing) for the engine to write into
+        directly (local storage only: the embedded lake keeps DuckDB's own fast COPY)."""
+        if not self.is_local:
+            raise OperationalError(f"{self.url} is not a local folder.")
+        path = Path(self._full(rel) if rel else self.root)
+        with self._errors("create", rel):
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def remove_empty_dir(self, rel: str) -> None:
+        """Remove the local folder ``rel`` if it is empty (S3 has no folders: nothing to do)."""
+        if self.is_local:
+            with contextlib.suppress(OSError):
+                os.rmdir(self._full(rel))
 
     # ------------------------------------------------------------------ failures
     def _say(self, text: str) -> str:

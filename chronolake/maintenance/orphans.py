@@ -15,9 +15,7 @@ its files are orphans like any other, and the folder goes once it is empty.
 from __future__ import annotations
 
 import time
-from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -69,9 +67,8 @@ def remove_orphans(
             continue
         removed.append(entry.path)
         reclaimed += entry.size
-    if not dry_run and io.is_local:
-        with suppress(OSError):  # only when empty: a file younger than the grace keeps it
-            (Path(io.root) / LEGACY_SPILL_DIR).rmdir()
+    if not dry_run:  # only when empty: a file younger than the grace keeps it
+        io.remove_empty_dir(LEGACY_SPILL_DIR)
     return OrphanReport(
         dry_run=dry_run,
         files=len(removed),

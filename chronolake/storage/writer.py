@@ -64,12 +64,12 @@ def write_data_files(
     rel_dir = table_dir(table_id)
     tag = uuid.uuid4().hex[:12]
     if io.is_local:
-        target = Path(io.uri(rel_dir))
+        target = io.local_dir(rel_dir)
     elif staging is not None:
         target = staging / f"copy-{tag}"
+        target.mkdir()
     else:
         raise InternalError("Writing to S3 storage needs a local staging folder.")
-    target.mkdir(parents=True, exist_ok=True)
     try:
         return _copy(
             duck, io, target, rel_dir, columns, select_sql, with_row_ids, settings, tag, query_id
@@ -105,9 +105,11 @@ def _copy(
     out = []
     by_name = {physical_name(c.column_id): c.column_id for c in columns}
     for path, count, size, _footer, col_stats, *_ in rows:
+        rel = f"{rel_dir}/{os.path.basename(path)}"
         if int(count) == 0:
-            os.unlink(path)
-            continue
+            if io.is_local:
+                io.delete(rel)
+            continue  # (a staged file goes with its staging folder)
         stats = []
         for key, st in (col_stats or {}).items():
             cid = by_name.get(key.strip('"'))
@@ -115,7 +117,6 @@ def _copy(
                 continue
             nulls = st.get("null_count")
             stats.append((cid, st.get("min"), st.get("max"), None if nulls is None else int(nulls)))
-        rel = f"{rel_dir}/{os.path.basename(path)}"
         if not io.is_local:
             io.upload(path, rel)
         out.append(

@@ -3,11 +3,13 @@
 from chronolake.api.connection import Connection as Connection
 from chronolake.api.connection import connect as connect
 from chronolake.api.cursor import Cursor as Cursor
+from chronolake.api.lake import Lake as Lake
 from chronolake.api.loading import write_arrow as write_arrow
 from chronolake.api.loading import write_pandas as write_pandas
 from chronolake.errors import AlreadyExists as AlreadyExists
 from chronolake.errors import CatalogBusy as CatalogBusy
 from chronolake.errors import CatalogError as CatalogError
+from chronolake.errors import CatalogUnavailable as CatalogUnavailable
 from chronolake.errors import ConflictError as ConflictError
 from chronolake.errors import DatabaseError as DatabaseError
 from chronolake.errors import DataError as DataError

@@ -102,6 +102,13 @@ class CatalogBusy(OperationalError):
     retryable = True
 
 
+class CatalogUnavailable(OperationalError):
+    """The connection to the catalog database was lost or refused (a restart, a network
+    failure); the statement committed nothing, so retrying may succeed."""
+
+    retryable = True
+
+
 class StatementCanceled(OperationalError):
     """The statement was stopped (``Connection.cancel()``, Ctrl-C) before it committed: it
     changed nothing, and the connection stays usable."""

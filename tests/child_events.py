@@ -98,8 +98,12 @@ class Child:
         return event
 
     def resume(self) -> None:
+        self.send("")
+
+    def send(self, command: str) -> None:
+        """Write one line to the child (``resume`` sends an empty one)."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write("\n")
+        self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
 
     def kill(self) -> None:

@@ -21,6 +21,8 @@ import chronolake
 # The public API: each of these must have a docstring with a runnable example.
 PUBLIC = [
     chronolake.connect,
+    chronolake.Lake,
+    chronolake.Lake.connect,
     chronolake.Connection,
     chronolake.Connection.cursor,
     chronolake.Connection.execute,

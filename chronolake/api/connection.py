@@ -5,21 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from chronolake.api.opening import check_clock, lake_root, open_catalog, start_namespace, table_node
+from chronolake.api.opening import start_namespace, table_node
 from chronolake.api.points import clause, parse_point
 from chronolake.engine.errors import arrow_error
 from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
-from chronolake.io.open_storage import open_storage
 from chronolake.settings import Settings
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.executor import Executor
 from chronolake.sql.session import Session, to_us
 from chronolake.sql.translate import translated
-from chronolake.storage.layout import LakeLayout, check_tenant
+from chronolake.storage.layout import check_tenant
+
+if TYPE_CHECKING:
+    from chronolake.api.lake import Lake
 
 
 def _as_arrow(obj: Any) -> pa.Table:
@@ -55,6 +57,7 @@ class Connection:
     def __init__(
         self,
         path: str | Path,
+        storage: str | Path | None = None,
         *,
         tenant: str = "default",
         autocommit: bool = True,
@@ -63,32 +66,62 @@ class Connection:
         read_only: bool = False,
         database: str | None = None,
         schema: str | None = None,
-        storage: str | None = None,
         storage_options: Mapping[str, Any] | None = None,
     ) -> None:
+        from chronolake.api.lake import Lake
+
         check_tenant(tenant)
-        base = settings or Settings()
-        if clock is not None:
-            base = Settings(**{**base.__dict__, "clock": clock})
-        check_clock(base)
-        if storage is None and storage_options:
-            raise ProgrammingError("storage_options need a storage URL (storage='s3://...').")
-        # the storage is checked before the catalog is opened: a bad one creates nothing
-        files = None if storage is None else open_storage(storage, storage_options)
-        layout = LakeLayout(lake_root(path), files)
-        catalog = open_catalog(layout, tenant, base, read_only)
+        lake = Lake(
+            path,
+            storage,
+            storage_options=storage_options,
+            settings=settings,
+            clock=clock,
+            read_only=read_only,
+        )
         try:
-            with translated(layout.root):  # e.g. the data directory cannot be created
-                session = Session(layout, catalog, tenant, base, autocommit, read_only)
+            lake._ensure_tenant(tenant)
+            self._start(lake, tenant, lake.settings, autocommit, database, schema)
         except BaseException:
-            catalog.engine.dispose()
+            lake.close()
             raise
+        self._own_lake: Lake | None = lake  # opened for this connection alone: closed with it
+
+    @classmethod
+    def _open(
+        cls,
+        lake: Lake,
+        tenant: str,
+        settings: Settings,
+        *,
+        autocommit: bool,
+        database: str | None,
+        schema: str | None,
+    ) -> Connection:
+        """A connection on a shared ``lake`` (``Lake.connect``)."""
+        con = cls.__new__(cls)
+        con._start(lake, tenant, settings, autocommit, database, schema)
+        con._own_lake = None
+        return con
+
+    def _start(
+        self,
+        lake: Lake,
+        tenant: str,
+        settings: Settings,
+        autocommit: bool,
+        database: str | None,
+        schema: str | None,
+    ) -> None:
+        with translated(lake.layout.root):  # e.g. the data directory cannot be created
+            session = Session(
+                lake.layout, lake.catalog, tenant, settings, autocommit, lake.read_only
+            )
         try:
             if database is not None or schema is not None:
                 start_namespace(session, database, schema)
         except BaseException:
             session.close()
-            catalog.engine.dispose()
             raise
         self._session = session
         self._executor = Executor(session)
@@ -347,8 +380,9 @@ class Connection:
         if not self._closed:
             self._executor.flush_unlogged()
             self._session.close()
-            self._session.catalog.engine.dispose()
             self._closed = True
+            if self._own_lake is not None:
+                self._own_lake.close()
 
     def __enter__(self) -> Connection:
         return self
@@ -371,6 +405,7 @@ def _table_sql(name: str) -> str:
 
 def connect(
     path: str | Path,
+    storage: str | Path | None = None,
     *,
     tenant: str = "default",
     autocommit: bool = True,
@@ -379,16 +414,17 @@ def connect(
     read_only: bool = False,
     database: str | None = None,
     schema: str | None = None,
-    storage: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> Connection:
-    """Open (creating if needed) the lake at ``path`` as ``tenant``.
+    """Open (creating if needed) the lake at ``path`` as ``tenant`` (``path`` may also be a
+    catalog URL, with ``storage`` the files' location, as for ``chronolake.Lake``): a shortcut for a
+    ``Lake`` of that one connection, closed with it (open a ``chronolake.Lake`` once and call
+    its ``connect`` when a process opens many connections).
 
     ``read_only=True`` opens an existing lake without writing anything (writes raise
     ``ReadOnlyError``; statements are not recorded in QUERY_HISTORY); ``database`` and
-    ``schema`` pick the starting namespace (default MAIN.PUBLIC). ``storage`` puts the
-    lake's files elsewhere than ``path`` (which then holds the catalog only): a folder or
-    ``s3://bucket/prefix``, with ``storage_options`` such as ``endpoint_url`` (see
+    ``schema`` pick the starting namespace (default MAIN.PUBLIC). ``storage`` may be
+    ``s3://bucket/prefix`` with ``storage_options`` such as ``endpoint_url`` (see
     ``chronolake.io.open_storage``).
 
     >>> import chronolake
@@ -403,6 +439,7 @@ def connect(
     """
     return Connection(
         path,
+        storage,
         tenant=tenant,
         autocommit=autocommit,
         clock=clock,
@@ -410,6 +447,5 @@ def connect(
         read_only=read_only,
         database=database,
         schema=schema,
-        storage=storage,
         storage_options=storage_options,
     )

@@ -1,6 +1,7 @@
 """The portable catalog: reads at a snapshot, and commits, in SQLAlchemy Core.
 
-Backends (SQLite now, PostgreSQL later) only provide the engine; every query lives here.
+Backends (``sqlite.py``, ``postgres.py``, chosen by URL in ``backends.py``) provide the
+engine and a few hooks (``backend.py``); every query lives here.
 Reads at a snapshot need no transaction: rows visible at an already committed snapshot
 never change (a later commit only sets ``end_snapshot`` to a larger snapshot id).
 """
@@ -27,6 +28,8 @@ from sqlalchemy import (
 )
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.backends import backend_of
+from chronolake.catalog.errors import CATALOG_ERRORS, is_duplicate_key
 from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
@@ -118,9 +121,16 @@ INT64_MAX = 2**63 - 1
 class Catalog:
     """Metadata of every tenant of one lake."""
 
-    def __init__(self, engine: Engine, on_step: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_step: Callable[[str], None] | None = None,
+        db_clock: bool = False,
+    ) -> None:
         self.engine = engine
         self.on_step = on_step  # Settings.on_step: the crash tests' hook, called by commit()
+        # commit times from the catalog database's clock, where it has one (not a test clock)
+        self.db_clock = db_clock
         self._lock = threading.Lock()
         self._namespaces: LRU[Namespace] = LRU(64)
         self._files: LRU[tuple[DataFile, ...]] = LRU(4096)
@@ -135,6 +145,7 @@ class Catalog:
 
     def create_all(self) -> None:
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            backend_of(conn).lock_catalog(conn)
             s.metadata.create_all(conn)
             row = conn.execute(
                 select(s.catalog_meta.c.value).where(s.catalog_meta.c.key == "schema_version")
@@ -194,6 +205,13 @@ class Catalog:
             ).first()
         if found:
             return
+        try:
+            self._create_tenant(tenant, now_us)
+        except CATALOG_ERRORS as e:
+            if not is_duplicate_key(e):  # else another process created it meanwhile
+                raise
+
+    def _create_tenant(self, tenant: str, now_us: int) -> None:
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             if conn.execute(
                 select(s.tenants.c.tenant_id).where(s.tenants.c.tenant_id == tenant)
@@ -456,6 +474,9 @@ class Catalog:
 
     @staticmethod
     def take_row_ids(conn: Connection, tenant: str, table_id: int, count: int) -> int:
+        start = backend_of(conn).take_row_ids(conn, tenant, table_id, count)
+        if start is not None:
+            return start
         params = {"b_tenant": tenant, "b_table": table_id, "b_count": count}
         if conn.dialect.update_returning:
             row = conn.execute(_ADVANCE_ROW_IDS_RETURNING, params).first()

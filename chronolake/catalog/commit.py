@@ -25,8 +25,9 @@ from sqlalchemy import (
 )
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.backends import backend_of
 from chronolake.catalog.base import Catalog
-from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_duplicate_key
+from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_lost_race
 from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
@@ -36,7 +37,7 @@ from chronolake.catalog.model import (
     TableDelta,
     TableInfo,
 )
-from chronolake.errors import ConflictError
+from chronolake.errors import CatalogUnavailable, ConflictError, OperationalError
 
 # Operations that change how rows are stored, never which rows there are (compaction): their
 # snapshots count no rows inserted or deleted.
@@ -526,18 +527,46 @@ class _Apply:
 def commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     """Validate and write ``req`` as the tenant's next snapshot, atomically.
 
-    A duplicate key means another writer took the same snapshot id (or ids) first: that is a
-    lost race, so it is a retryable ``ConflictError``; other catalog failures are translated
-    by ``catalog_error``."""
+    A duplicate key means another writer took the same snapshot id (or ids) first, and a
+    serialization failure or deadlock that the database chose this commit to lose: those are
+    lost races, so a retryable ``ConflictError``. A connection lost during the commit leaves
+    its outcome unknown to this process: the catalog is asked again whether the snapshot was
+    committed (then it is returned as if nothing had happened) or not (a retryable
+    ``CatalogUnavailable``). Other catalog failures are translated by ``catalog_error``."""
     try:
         return _commit(catalog, tenant, req)
     except CATALOG_ERRORS as e:
-        if is_duplicate_key(e):
+        if is_lost_race(e):
             raise ConflictError(
                 "Transaction conflict: another writer committed the same snapshot first. "
                 "Nothing of this transaction was committed; retry it."
             ) from None
-        raise catalog_error(e) from e
+        error = catalog_error(e)
+        if isinstance(error, CatalogUnavailable):
+            found = _committed_after_all(catalog, tenant, req)
+            if found is not None:
+                return found
+        raise error from e
+
+
+def _committed_after_all(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot | None:
+    """After a lost connection: the snapshot of ``req``'s transaction if it did commit."""
+    sn = s.snapshots
+    q = select(sn.c.snapshot_id, sn.c.commit_time, sn.c.schema_snapshot).where(
+        sn.c.tenant_id == tenant,
+        sn.c.snapshot_id > req.read_snapshot,
+        sn.c.txn_id == req.txn_id,
+    )
+    try:
+        with catalog.engine.connect() as conn:
+            row = conn.execute(q).first()
+    except CATALOG_ERRORS as e:
+        raise OperationalError(
+            "The connection to the catalog was lost while committing, and the catalog cannot "
+            f"be reached to tell whether the commit happened (transaction {req.txn_id}): look "
+            "it up in INFORMATION_SCHEMA.SNAPSHOTS (transaction_id) before retrying."
+        ) from e
+    return None if row is None else Snapshot(int(row[0]), int(row[1]), int(row[2]))
 
 
 def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
@@ -545,12 +574,16 @@ def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     if step is not None:
         step("commit.begin")  # the transaction's files are written; the catalog is untouched
     with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
+        backend = backend_of(conn)
+        backend.lock_tenant(conn, tenant)  # taken first: what follows sees every earlier commit
         latest = catalog.latest_snapshot(tenant, conn)
         snap_id = latest.snapshot_id + 1
         applier = _Apply(conn, tenant, req, snap_id)
         if latest.snapshot_id > req.read_snapshot:
             applier.validate()
-        commit_us = max(req.now_us, latest.commit_time_us + 1)
+        db_now = backend.clock_us(conn) if catalog.db_clock else None
+        # strictly increasing per tenant, whatever the clocks of the nodes say
+        commit_us = max(req.now_us if db_now is None else db_now, latest.commit_time_us + 1)
         ddl_changed = applier.apply_namespace()
         file_stats = applier.apply_files()
         if req.operation in MAINTENANCE_OPERATIONS:  # rows moved, none inserted or deleted

@@ -1,7 +1,7 @@
-"""Catalog failures (SQLAlchemy, SQLite) as chronolake errors.
+"""Catalog failures (SQLAlchemy, SQLite, PostgreSQL) as chronolake errors.
 
-The class is decided by the exception's type and SQLite's error code, never by its message
-text, so that retry decisions stay correct across SQLite versions and backends.
+The class is decided by the exception's type, SQLite's error code or PostgreSQL's SQLSTATE,
+never by its message text, so that retry decisions stay correct across versions and backends.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlalchemy import exc as sa_exc
 
+from chronolake.catalog.postgres import postgres_error
 from chronolake.errors import CatalogBusy, Error, IntegrityError, OperationalError
 
 _CATALOG = "the lake's catalog (catalog.sqlite)"
 
 
 # what the catalog's driver raises itself (rows inserted through the DBAPI cursor)
-DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 CATALOG_ERRORS: tuple[type[Exception], ...] = (sa_exc.SQLAlchemyError, *DRIVER_ERRORS)
 
 
@@ -29,7 +31,21 @@ def _driver_error(e: Exception) -> Exception | None:
 def is_duplicate_key(e: Exception) -> bool:
     """True for a unique-key violation, whether SQLAlchemy wrapped it or not."""
     return isinstance(e, sa_exc.IntegrityError) or isinstance(
-        _driver_error(e), sqlite3.IntegrityError
+        _driver_error(e), (sqlite3.IntegrityError, psycopg.IntegrityError)
+    )
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the database aborted one of two
+# racing transactions
+_LOST_RACE_STATES = frozenset({"40001", "40P01"})
+
+
+def is_lost_race(e: Exception) -> bool:
+    """True when a concurrent writer won: a duplicate key, or a transaction the database
+    aborted for a serialization failure or a deadlock."""
+    driver = _driver_error(e)
+    return is_duplicate_key(e) or (
+        isinstance(driver, psycopg.Error) and driver.sqlstate in _LOST_RACE_STATES
     )
 
 
@@ -83,10 +99,14 @@ _BY_CODE: dict[int, tuple[type[Error], str]] = {
 def catalog_error(e: Exception) -> Error:
     """The chronolake error a user should see for a failed catalog operation (one of
     ``CATALOG_ERRORS``)."""
+    driver = _driver_error(e)
     if is_duplicate_key(e):
+        where = "the lake's PostgreSQL catalog" if isinstance(driver, psycopg.Error) else _CATALOG
         return IntegrityError(
-            f"{_CATALOG} refused a write that would duplicate a key: retry the statement."
+            f"{where} refused a write that would duplicate a key: retry the statement."
         )
+    if isinstance(driver, psycopg.Error):
+        return postgres_error(driver)
     code = _sqlite_code(e)
     if code is not None and code in _BY_CODE:
         cls, message = _BY_CODE[code]

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, and_, func, insert, select, update
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog, column_from_row, visible
-from chronolake.catalog.model import TableInfo
+from chronolake.catalog.commit import MAINTENANCE_OPERATIONS
+from chronolake.catalog.model import DataFile, TableInfo
 
 
 @dataclass(frozen=True)
@@ -230,3 +231,60 @@ def seed_row_ids(catalog: Catalog, tenant: str, source_id: int, table_id: int) -
                 .where(t.c.tenant_id == tenant, t.c.table_id == table_id)
                 .values(next_row_id=start)
             )
+
+
+def compacted_inserts(
+    catalog: Catalog, tenant: str, table_id: int, s0: int, s1: int
+) -> list[DataFile]:
+    """INSERT files written inside (s0, s1] that a compaction replaced before s1: their rows
+    now live in files that store row ids (never counted as inserts), so CHANGES APPEND_ONLY
+    reads the rows as inserted from the original files, which retention keeps."""
+    f, sn = s.data_files, s.snapshots
+    q = (
+        select(f.c.file_id, f.c.path, f.c.row_count, f.c.byte_size, f.c.first_row_id)
+        .select_from(
+            f.join(sn, and_(sn.c.tenant_id == f.c.tenant_id, sn.c.snapshot_id == f.c.end_snapshot))
+        )
+        .where(
+            f.c.tenant_id == tenant,
+            f.c.table_id == table_id,
+            f.c.begin_snapshot > s0,
+            f.c.begin_snapshot <= s1,
+            f.c.end_snapshot <= s1,
+            f.c.has_row_ids.is_(False),
+            f.c.cloned_from.is_(None),
+            sn.c.operation.in_(MAINTENANCE_OPERATIONS),
+        )
+        .order_by(f.c.begin_snapshot, f.c.file_id)
+    )
+    with catalog.engine.connect() as conn:
+        return [
+            DataFile(int(r[0]), r[1], int(r[2]), int(r[3]), int(r[4]), False)
+            for r in conn.execute(q)
+        ]
+
+
+def statement_files(
+    catalog: Catalog, tenant: str, query_id: str, produced: int
+) -> tuple[dict[int, int], dict[int, int]]:
+    """What a committed statement changed, for REVERT: (data files it wrote -> their table,
+    data files whose deletes changed in the snapshot it produced -> their table)."""
+    f, d = s.data_files, s.delete_files
+    with catalog.engine.connect() as conn:
+        written = {
+            int(r.file_id): int(r.table_id)
+            for r in conn.execute(
+                select(f.c.file_id, f.c.table_id).where(
+                    f.c.tenant_id == tenant, f.c.query_id == query_id
+                )
+            )
+        }
+        touched = {
+            int(r.data_file_id): int(r.table_id)
+            for r in conn.execute(
+                select(d.c.data_file_id, d.c.table_id).where(
+                    d.c.tenant_id == tenant, d.c.begin_snapshot == produced
+                )
+            )
+        }
+    return written, touched

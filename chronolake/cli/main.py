@@ -10,6 +10,7 @@ import click
 import chronolake
 from chronolake.sql.translate import to_error
 
+from .copy_lake import copy_lake
 from .history import history
 from .maintain import maintain
 from .output import print_error
@@ -47,6 +48,7 @@ cli.add_command(revert)
 cli.add_command(diff)
 cli.add_command(maintain)
 cli.add_command(storage)
+cli.add_command(copy_lake)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from chronolake.errors import OperationalError
 from chronolake.storage.layout import check_tenant
 
 T = TypeVar("T")
+_BLOCK = 1 << 20  # bytes read at a time when streaming a file
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,38 @@ class FileIO:
         """The footer of the Parquet file ``rel``."""
         with self._errors("read", rel), self.fs.open_input_file(self._full(rel)) as f:
             return pq.read_metadata(f)
+
+    def copy_from(self, source: FileIO, rel: str) -> tuple[int, str]:
+        """Copy ``source``'s file ``rel`` to the same path here, streaming (visible once
+        complete where the storage allows: locally by a rename); (bytes, SHA-256 of what was
+        read)."""
+        digest = hashlib.sha256()
+        size = 0
+
+        def write(sink: Any) -> None:
+            nonlocal size
+            with source._errors("read", rel), source.fs.open_input_stream(source._full(rel)) as f:
+                while block := f.read(_BLOCK):
+                    digest.update(block)
+                    sink.write(block)
+                    size += len(block)
+
+        full = self._full(rel)
+        with self._errors("write", rel):
+            if self.is_local:
+                _write_local(full, write)
+            else:
+                with self.fs.open_output_stream(full) as out:
+                    write(out)
+        return size, digest.hexdigest()
+
+    def sha256(self, rel: str) -> str:
+        """The SHA-256 of the file ``rel``."""
+        digest = hashlib.sha256()
+        with self._errors("read", rel), self.fs.open_input_stream(self._full(rel)) as f:
+            while block := f.read(_BLOCK):
+                digest.update(block)
+        return digest.hexdigest()
 
     # ------------------------------------------------------------------ the rest
     def delete(self, rel: str, missing_ok: bool = True) -> bool:

@@ -27,6 +27,8 @@ _ENV = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
 }
 _TIMEOUT_S = 10.0
+# how the AWS SDK names a refusal of the credentials (its error codes, not prose)
+_DENIED = ("AWS Error ACCESS_DENIED", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
 def open_storage(url: str, options: Mapping[str, Any] | None = None) -> FileIO:
@@ -106,7 +108,7 @@ def _check_bucket(io: FileIO, bucket: str) -> None:
         info = io.fs.get_file_info(bucket)
     except OSError as e:
         text = str(e)
-        if "ACCESS_DENIED" in text or "403" in text or "InvalidAccessKeyId" in text:
+        if any(m in text for m in _DENIED):
             raise OperationalError(
                 f"Access to s3://{bucket} was denied: check access_key_id and secret_access_key."
             ) from None

@@ -30,20 +30,31 @@ def check_tenant(tenant: str) -> str:
 
 @dataclass(frozen=True)
 class LakeLayout:
-    """A lake: ``root`` holds the catalog; ``storage`` the files (default: ``root`` too)."""
+    """A lake: ``root`` is its local folder (the embedded catalog's, and the files' unless
+    ``storage`` says otherwise); None when the catalog is a database and the files are on
+    object storage."""
 
-    root: Path
+    root: Path | None
     storage: FileIO | None = None
 
     @property
     def catalog_path(self) -> Path:
+        if self.root is None:
+            raise ProgrammingError("This lake has no local folder: its catalog is a database.")
         return self.root / "catalog.sqlite"
+
+    @property
+    def where(self) -> str:
+        """The files' location, for messages."""
+        return str(self.root) if self.storage is None else self.storage.url
 
     @property
     def io(self) -> FileIO:
         """The lake's storage (its folder when no other storage was given)."""
         if self.storage is not None:
             return self.storage
+        if self.root is None:
+            raise ProgrammingError("This lake has no storage.")
         from chronolake.io.open_storage import open_storage
 
         return open_storage(str(self.root))

@@ -29,15 +29,13 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from child_events import kill_at
-
-import chronolake
+from lake_forms import LakeSpec
 
 HERE = Path(__file__).resolve().parent
 WRITER = HERE / "writer.py"
@@ -62,9 +60,9 @@ def apply(model: Model, op: dict[str, Any]) -> Model:
     return b, c
 
 
-def read_state(lake: Path) -> tuple[Model, list[tuple[Any, ...]]]:
+def read_state(lake: LakeSpec) -> tuple[Model, list[tuple[Any, ...]]]:
     """(model as read, batches of B that are not exactly 100 rows with one value)."""
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         rows = con.execute(
             "SELECT batch, count(*), count(DISTINCT v), min(v), count(DISTINCT i) "
             "FROM B GROUP BY batch"
@@ -74,17 +72,13 @@ def read_state(lake: Path) -> tuple[Model, list[tuple[Any, ...]]]:
     return ({r[0]: r[3] for r in rows}, {r[0]: r[1] for r in c_rows}), bad
 
 
-def catalog_rows(lake: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    cat = sqlite3.connect(f"file:{lake / 'catalog.sqlite'}?mode=ro", uri=True)
-    try:
-        return cat.execute(sql, params).fetchall()
-    finally:
-        cat.close()
+def catalog_rows(lake: LakeSpec, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    return lake.catalog_rows(sql, **params)
 
 
-def check_files(lake: Path) -> set[str]:
+def check_files(lake: LakeSpec) -> set[str]:
     """Referenced files exist and are complete; returns the orphans."""
-    root = lake / "data" / "default"
+    root = lake.files / "data" / "default"
     on_disk = {
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
@@ -126,15 +120,15 @@ def point(event: dict[str, Any]) -> str:
 
 
 def run_round(
-    lake: Path, first_batch: int, seed: int, target: tuple[str, str], skip: int, log: Path
+    lake: LakeSpec, first_batch: int, seed: int, target: tuple[str, str], skip: int, log: Path
 ) -> list[dict[str, Any]]:
     """Run a writer and kill it at the ``skip``+1-th step ``target`` = (kind, where)."""
-    return kill_at(WRITER, [str(lake), str(first_batch), str(seed)], log, target, skip, point)
+    return kill_at(WRITER, [lake.to_arg(), str(first_batch), str(seed)], log, target, skip, point)
 
 
-def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    with chronolake.connect(lake) as con:
+def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path, lake_spec: LakeSpec) -> None:
+    lake = lake_spec
+    with lake.connect() as con:
         con.execute("CREATE TABLE B (batch INT, i INT, v VARCHAR)")
         con.execute("CREATE TABLE C (batch INT, i INT)")
     model: Model = ({}, {})
@@ -193,8 +187,8 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
             row = catalog_rows(
                 lake,
                 "SELECT produced_snapshot FROM cl_statements "
-                "WHERE tenant_id = 'default' AND query_id = ?",
-                (qid,),
+                "WHERE tenant_id = 'default' AND query_id = :qid",
+                qid=qid,
             )
             assert row and row[0][0] is not None, f"statement {qid} not recorded {ctx}"
             produced.append(row[0][0])
@@ -214,7 +208,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         stats.append(f"{kind}@{where}:{len(new_orphans)}")
 
         # time travel to the last few reported statements shows exactly their state
-        with chronolake.connect(lake) as con:
+        with lake.connect() as con:
             for qid, expected in reported[-3:]:
                 got = con.execute(
                     "SELECT batch, min(v) FROM B AT(STATEMENT => ?) GROUP BY batch", [qid]
@@ -225,7 +219,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
     print("killed at (kind@step:new orphans)", stats, len(reported), "reported")
 
     # the lake still takes writes after the last kill, and the orphans do not get in the way
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         con.execute("INSERT INTO C VALUES (-1, 0)")
         assert con.execute("SELECT count(*) FROM C WHERE batch = -1").fetchone() == (1,)
     state, bad = read_state(lake)

@@ -1,6 +1,6 @@
 """Child process of test_kill_writer.py: writes to a lake, one step at a time, until killed.
 
-Usage: python writer.py LAKE FIRST_BATCH SEED
+Usage: python writer.py LAKE_SPEC FIRST_BATCH SEED  (LAKE_SPEC: lake_forms.LakeSpec.to_arg())
 
 Reports one JSON object per line and waits for a line on stdin after each (child_events.step),
 so the parent kills it at a step it chose:
@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from child_events import step
+from lake_forms import LakeSpec
 
 import chronolake
 
@@ -41,10 +42,10 @@ def on_step(name: str) -> None:
 
 
 def main() -> None:
-    lake, first_batch, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    lake, first_batch, seed = LakeSpec.from_arg(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
     settings = chronolake.Settings(autocommit_retries=0, on_step=on_step)
-    con = chronolake.connect(lake, settings=settings)
+    con = lake.connect(settings=settings)
     cur = con.cursor()
     live = sorted(b for (b,) in cur.execute("SELECT DISTINCT batch FROM B").fetchall())
     next_batch = first_batch

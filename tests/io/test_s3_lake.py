@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -32,10 +33,12 @@ def _keys(server: S3Server, storage: str, tenant: str = "default") -> set[str]:
     return {i.path[len(base) + 1 :] for i in found if i.type == pafs.FileType.File}
 
 
-def _open(tmp_path: Path, server: S3Server, storage: str, **kw: object) -> chronolake.Connection:
-    return chronolake.connect(
-        tmp_path / "catalog", storage=storage, storage_options=server.options, **kw
-    )
+def _catalog(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+
+
+def _open(tmp_path: Path, server: S3Server, storage: str, **kw: Any) -> chronolake.Connection:
+    return chronolake.connect(_catalog(tmp_path), storage, storage_options=server.options, **kw)
 
 
 def test_writes_reads_time_travel_and_changes(
@@ -61,7 +64,7 @@ def test_writes_reads_time_travel_and_changes(
     keys = _keys(s3_server, storage)
     assert len([k for k in keys if k.endswith("/del.parquet")]) == 2  # one per deleting stmt
     assert {k.split("/")[0] for k in keys} == {"tables"}
-    assert not (tmp_path / "catalog" / "data").exists()  # the catalog folder holds no data
+    assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"catalog.sqlite"}  # no data
     con.close()
     # a new connection (a new engine) reads the same through the storage options alone
     with _open(tmp_path, s3_server, storage) as again:
@@ -195,32 +198,38 @@ def test_bad_storage_fails_clearly_and_creates_nothing(
         options["secret_access_key"] = "not-the-secret"
     else:
         options["endpoint_url"] = "http://127.0.0.1:9"  # discard port: nothing listens
-    catalog = tmp_path / "catalog"
     with pytest.raises(error, match=message) as info:
-        chronolake.connect(catalog, storage=url, storage_options=options)
+        chronolake.connect(_catalog(tmp_path), url, storage_options=options)
     assert "not-the-secret" not in str(info.value)
     assert s3_server.options["secret_access_key"] not in str(info.value)
-    assert not catalog.exists()
+    assert list(tmp_path.iterdir()) == []  # no catalog file either
     buckets = s3_server.filesystem().get_file_info(pafs.FileSelector("", recursive=False))
     assert "no-such-bucket" not in {b.path for b in buckets}
 
 
 def test_bad_storage_arguments(tmp_path: Path) -> None:
-    with pytest.raises(chronolake.ProgrammingError, match="Unsupported storage URL"):
-        chronolake.connect(tmp_path / "c", storage="ftp://x/y")
+    url = _catalog(tmp_path)
+    with pytest.raises(chronolake.NotSupportedError, match="ftp:// is not supported"):
+        chronolake.connect(url, "ftp://x/y")
     with pytest.raises(chronolake.ProgrammingError, match="Unknown storage option"):
-        chronolake.connect(tmp_path / "c", storage="s3://b/p", storage_options={"key": "k"})
-    with pytest.raises(chronolake.ProgrammingError, match="need a storage URL"):
-        chronolake.connect(tmp_path / "c", storage_options={"region": "x"})
+        chronolake.connect(url, "s3://b/p", storage_options={"key": "k"})
+    with pytest.raises(chronolake.ProgrammingError, match="storage_options go with S3"):
+        chronolake.connect(url, str(tmp_path / "files"), storage_options={"region": "x"})
     with pytest.raises(chronolake.ProgrammingError, match="names no bucket"):
-        chronolake.connect(tmp_path / "c", storage="s3:///p")
-    assert not (tmp_path / "c").exists()
+        chronolake.connect(url, "s3:///p")
+    with pytest.raises(chronolake.ProgrammingError, match="storage= goes with a catalog URL"):
+        chronolake.connect(tmp_path / "lake", "s3://b/p")
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_local_storage_elsewhere_than_the_catalog(tmp_path: Path) -> None:
-    with chronolake.connect(tmp_path / "catalog", storage=str(tmp_path / "files")) as con:
-        con.execute("CREATE TABLE t (x INT)")
-        con.execute("INSERT INTO t VALUES (1)")
-        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
-    assert list((tmp_path / "files" / "data" / "default").rglob("*.parquet"))
-    assert not (tmp_path / "catalog" / "data").exists()
+def test_shared_lake_on_s3(tmp_path: Path, s3_server: S3Server, s3_bucket: str) -> None:
+    storage = _storage(s3_bucket)
+    with chronolake.Lake(_catalog(tmp_path), storage, storage_options=s3_server.options) as lake:
+        assert lake.location.endswith(f"+ {storage}")
+        a, b = lake.connect(tenant="acme"), lake.connect(tenant="globex")
+        a.execute("CREATE TABLE t (x INT)")
+        a.execute("INSERT INTO t VALUES (1)")
+        b.execute("CREATE TABLE t (x INT)")
+        assert b.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        assert a.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert _keys(s3_server, storage, "acme") and not _keys(s3_server, storage, "globex")

@@ -23,7 +23,10 @@ def _scripts() -> list[Path]:
 
 
 def _connect(storage: str, options: dict[str, str], path: str, **kwargs: Any) -> Any:
-    return chronolake.connect(path, storage=storage, storage_options=options, **kwargs)
+    """A connection whose catalog is SQLite in ``path`` and whose files are on S3."""
+    catalog = f"sqlite:///{Path(path) / 'catalog.sqlite'}"
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return chronolake.connect(catalog, storage, storage_options=options, **kwargs)
 
 
 @pytest.mark.parametrize("script", _scripts(), ids=lambda p: str(p.relative_to(SCRIPTS)))

@@ -13,11 +13,9 @@ from collections.abc import Hashable
 from dataclasses import replace
 
 import sqlglot
-from sqlalchemy import and_, select
 from sqlglot import exp
 
-from chronolake.catalog import schema as s
-from chronolake.catalog.commit import MAINTENANCE_OPERATIONS
+from chronolake.catalog.history import compacted_inserts
 from chronolake.catalog.model import DataFile, TableInfo
 from chronolake.engine.scan import RID_COL
 from chronolake.errors import SqlError
@@ -33,36 +31,6 @@ def _q(name: str) -> str:
 
 def _union(views: list[str]) -> str:
     return " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
-
-
-def _compacted_inserts(ctx: Ctx, table_id: int, s0: int, s1: int) -> list[DataFile]:
-    """INSERT files written inside (s0, s1] that a compaction replaced before s1: their rows
-    now live in files that store row ids (never counted as inserts), so APPEND_ONLY reads the
-    rows as inserted from the original files, which retention keeps."""
-    session = ctx.session
-    f, sn = s.data_files, s.snapshots
-    q = (
-        select(f.c.file_id, f.c.path, f.c.row_count, f.c.byte_size, f.c.first_row_id)
-        .select_from(
-            f.join(sn, and_(sn.c.tenant_id == f.c.tenant_id, sn.c.snapshot_id == f.c.end_snapshot))
-        )
-        .where(
-            f.c.tenant_id == session.tenant,
-            f.c.table_id == table_id,
-            f.c.begin_snapshot > s0,
-            f.c.begin_snapshot <= s1,
-            f.c.end_snapshot <= s1,
-            f.c.has_row_ids.is_(False),
-            f.c.cloned_from.is_(None),
-            sn.c.operation.in_(MAINTENANCE_OPERATIONS),
-        )
-        .order_by(f.c.begin_snapshot, f.c.file_id)
-    )
-    with session.catalog.engine.connect() as conn:
-        return [
-            DataFile(int(r[0]), r[1], int(r[2]), int(r[3]), int(r[4]), False)
-            for r in conn.execute(q)
-        ]
 
 
 def changes_query(ctx: Ctx, table: TableInfo, changes: exp.Changes) -> exp.Expr:
@@ -93,7 +61,9 @@ def changes_query(ctx: Ctx, table: TableInfo, changes: exp.Changes) -> exp.Expr:
         inserted = [
             replace(f, delete=None) for f in added if not f.has_row_ids and f.cloned_from is None
         ]
-        inserted += _compacted_inserts(ctx, table.table_id, s0, s1)
+        inserted += compacted_inserts(
+            ctx.session.catalog, ctx.session.tenant, table.table_id, s0, s1
+        )
         rows = views.views((*key, "append"), table.columns, inserted)[1]
         sql = (
             f"SELECT {', '.join(cols)}, 'INSERT' AS {_q(ACTION)}, false AS {_q(ISUPDATE)}, "

@@ -17,11 +17,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pyarrow as pa
-from sqlalchemy import select
 from sqlglot import exp
 
-from chronolake.catalog import schema as s
 from chronolake.catalog.base import new_id
+from chronolake.catalog.history import statement_files
 from chronolake.catalog.model import DataFile
 from chronolake.engine.session import first_row
 from chronolake.errors import NotSupportedError, SqlError, TimeTravelError
@@ -75,24 +74,7 @@ def revert(ctx: Ctx, node: exp.Expr) -> pa.Table:
     if produced is None:
         raise SqlError(f"Statement {qid} committed no changes: there is nothing to revert.")
     ns, txn = ctx.txn.ns, ctx.txn
-    f, d = s.data_files, s.delete_files
-    with session.catalog.engine.connect() as conn:
-        written = {
-            int(r.file_id): int(r.table_id)
-            for r in conn.execute(
-                select(f.c.file_id, f.c.table_id).where(
-                    f.c.tenant_id == session.tenant, f.c.query_id == qid
-                )
-            )
-        }
-        touched = {
-            int(r.data_file_id): int(r.table_id)
-            for r in conn.execute(
-                select(d.c.data_file_id, d.c.table_id).where(
-                    d.c.tenant_id == session.tenant, d.c.begin_snapshot == produced
-                )
-            )
-        }
+    written, touched = statement_files(session.catalog, session.tenant, qid, produced)
     if not written and not touched:
         raise NotSupportedError(
             f"Statement {qid} changed no table rows: only INSERT, UPDATE, DELETE and MERGE "

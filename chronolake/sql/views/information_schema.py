@@ -11,10 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import select
 from sqlglot import exp
 
-from chronolake.catalog import schema as s
+from chronolake.catalog import activity
 from chronolake.catalog.model import stored_bytes
 from chronolake.catalog.retention import database_days, schema_days, table_days
 from chronolake.errors import NotFound
@@ -167,23 +166,7 @@ QUERY_HISTORY_FILTERS = {
 def query_history(ctx: Ctx, limit: int | None = None, pushed: Pushed = NOTHING) -> pa.Table:
     """The tenant's statement log, newest first (Snowflake's QUERY_HISTORY columns): the
     ``limit`` newest, or those ``pushed`` allows."""
-    t = s.statements
-    where = pushed.where(
-        {
-            "query_id": t.c.query_id,
-            "session_id": t.c.session_id,
-            "transaction_id": t.c.txn_id,
-            "snapshot_id": t.c.produced_snapshot,
-            "start_time": t.c.start_time,
-            "query_type": t.c.query_type,
-            "execution_status": t.c.execution_status,
-        }
-    )
-    q = select(t).where(t.c.tenant_id == ctx.session.tenant, *where)
-    if limit is not None:
-        q = q.order_by(t.c.start_time.desc(), t.c.query_id).limit(limit)
-    with ctx.session.catalog.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
+    rows = activity.statements(ctx.session.catalog, ctx.session.tenant, pushed.conditions, limit)
     # sorted here: an ORDER BY could lead SQLite to the time index instead of the filter's
     rows.sort(key=lambda r: r["query_id"])
     rows.sort(key=lambda r: int(r["start_time"]), reverse=True)

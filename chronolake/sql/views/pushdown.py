@@ -14,22 +14,20 @@ whose time zone the comparison could read differently, widened by a day).
 from __future__ import annotations
 
 import enum
-import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-from sqlalchemy import ColumnElement
 from sqlglot import exp
 
+from chronolake.catalog.filters import Condition
 from chronolake.engine.session import first_row
 from chronolake.sql.session import Ctx
 
 _DAY_US = 86_400_000_000
 _INT64 = 2**63
 _EXACT_TIME_TYPES = {"TIMESTAMP WITH TIME ZONE", "VARCHAR"}  # read as the comparison reads them
-_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _OPS: dict[type[exp.Expr], str] = {
     exp.EQ: "=",
@@ -49,15 +47,6 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Condition:
-    """One pushed conjunct: ``column`` (a view column, lower case) ``op`` ``values``."""
-
-    column: str
-    op: str  # "in", "between" (two values, inclusive), "<", "<=", ">", ">="
-    values: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
 class Pushed:
     """The conditions pushed into one view (empty: build the whole view)."""
 
@@ -66,27 +55,8 @@ class Pushed:
     def on(self, column: str) -> list[Condition]:
         return [c for c in self.conditions if c.column == column]
 
-    def where(self, columns: Mapping[str, Any]) -> list[ColumnElement[bool]]:
-        """SQLAlchemy conditions over the catalog columns that the view columns map to."""
-        out: list[ColumnElement[bool]] = []
-        for c in self.conditions:
-            col = columns.get(c.column)
-            if col is not None:
-                out.append(condition_sql(col, c))
-        return out
-
 
 NOTHING = Pushed()
-
-
-def condition_sql(col: Any, c: Condition) -> ColumnElement[bool]:
-    """``c`` over one catalog column."""
-    if c.op == "in":
-        return col.in_(c.values) if len(c.values) > 1 else col == c.values[0]
-    if c.op == "between":
-        return col.between(c.values[0], c.values[1])
-    compare: ColumnElement[bool] = _COMPARE[c.op](col, c.values[0])
-    return compare
 
 
 def pushed_filters(ctx: Ctx, node: exp.Table, kinds: Mapping[str, Kind]) -> Pushed:

@@ -1,0 +1,142 @@
+"""One ``Lake`` per process, many connections on it: tenants, users, threads, closing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import chronolake
+
+
+def test_connections_of_one_lake_see_each_others_commits(tmp_path):
+    with chronolake.Lake(tmp_path) as lake:
+        a, b = lake.connect(), lake.connect()
+        a.execute("CREATE TABLE t (id INT)")
+        a.execute("INSERT INTO t VALUES (1), (2)")
+        assert b.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        # and one opened later by the shortcut sees them too: same files, same catalog
+    with chronolake.connect(tmp_path) as c:
+        assert c.execute("SELECT sum(id) FROM t").fetchone() == (3,)
+
+
+def test_tenants_of_one_lake_are_apart(tmp_path):
+    with chronolake.Lake(tmp_path) as lake:
+        acme, globex = lake.connect(tenant="acme"), lake.connect(tenant="globex")
+        acme.execute("CREATE TABLE orders (id INT)")
+        with pytest.raises(chronolake.NotFound, match="ORDERS"):
+            globex.execute("SELECT * FROM orders")
+        assert globex.execute("SHOW TABLES").fetchall() == []
+
+
+def test_user_names_the_sessions_user(tmp_path):
+    with chronolake.Lake(tmp_path) as lake:
+        con = lake.connect(user="alice")
+        con.execute("CREATE TABLE t (id INT)")
+        assert con.execute("SELECT CURRENT_USER()").fetchone() == ("alice",)
+        other = lake.connect()
+        assert other.execute("SELECT CURRENT_USER()").fetchone() == ("CHRONOLAKE",)
+        users = other.execute(
+            "SELECT DISTINCT user_name FROM INFORMATION_SCHEMA.QUERY_HISTORY "
+            "WHERE query_text LIKE 'CREATE TABLE%'"
+        ).fetchall()
+        assert users == [("alice",)]
+
+
+@pytest.mark.parametrize("user", ["", "  ", 7])
+def test_bad_user_is_refused(tmp_path, user):
+    with (
+        chronolake.Lake(tmp_path) as lake,
+        pytest.raises(chronolake.ProgrammingError, match="user"),
+    ):
+        lake.connect(user=user)
+
+
+def test_bad_tenant_is_refused_and_creates_nothing(tmp_path):
+    with (
+        chronolake.Lake(tmp_path / "lake") as lake,
+        pytest.raises(chronolake.ProgrammingError, match="Invalid tenant name"),
+    ):
+        lake.connect(tenant="../x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake"]
+    assert not (tmp_path / "lake" / "data").exists()
+
+
+def test_closing_the_lake_closes_its_connections_and_rolls_back(tmp_path):
+    lake = chronolake.Lake(tmp_path)
+    con = lake.connect()
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t VALUES (1)")
+    lake.close()
+    assert lake.closed
+    with pytest.raises(chronolake.InterfaceError, match="closed"):
+        con.execute("SELECT 1")
+    with pytest.raises(chronolake.InterfaceError, match="lake is closed"):
+        lake.connect()
+    lake.close()  # twice is harmless
+    with chronolake.connect(tmp_path) as again:
+        assert again.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_read_only_lake_needs_the_tenant_and_writes_nothing(tmp_path):
+    with chronolake.connect(tmp_path, tenant="acme") as con:
+        con.execute("CREATE TABLE t (id INT)")
+    with (
+        chronolake.Lake(tmp_path, read_only=True) as lake,
+        pytest.raises(chronolake.NotFound, match="Tenant 'globex' does not exist"),
+    ):
+        lake.connect(tenant="globex")
+        ro = lake.connect(tenant="acme")
+        with pytest.raises(chronolake.ReadOnlyError):
+            ro.execute("INSERT INTO t VALUES (1)")
+        assert ro.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert not (tmp_path / "data" / "globex").exists()
+
+
+def test_read_only_lake_needs_a_lake(tmp_path):
+    with pytest.raises(chronolake.NotFound, match="never creates a lake"):
+        chronolake.Lake(tmp_path / "nothing", read_only=True)
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_threads_share_one_lake(tmp_path):
+    """Eight threads, each with its own connection, commit into two tenants of one Lake;
+    conflicts are retried by autocommit, so every insert lands exactly once."""
+    per_thread, threads = 15, 8
+    with chronolake.Lake(tmp_path) as lake:
+        for tenant in ("acme", "globex"):
+            lake.connect(tenant=tenant).execute("CREATE TABLE t (thread INT, n INT)")
+        failures: list[BaseException] = []
+
+        def work(k: int) -> None:
+            try:
+                con = lake.connect(tenant="acme" if k % 2 else "globex")
+                for n in range(per_thread):
+                    con.execute("INSERT INTO t VALUES (?, ?)", [k, n])
+                con.close()
+            except BaseException as e:  # reported below, in the test's thread
+                failures.append(e)
+
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert failures == []
+        for tenant, parity in (("acme", 1), ("globex", 0)):
+            rows = (
+                lake.connect(tenant=tenant)
+                .execute(
+                    "SELECT thread, count(*), count(DISTINCT n) FROM t GROUP BY thread ORDER BY 1"
+                )
+                .fetchall()
+            )
+            assert rows == [(k, per_thread, per_thread) for k in range(threads) if k % 2 == parity]
+
+
+def test_lake_cannot_be_pickled(tmp_path):
+    import pickle
+
+    with chronolake.Lake(tmp_path) as lake, pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(lake)

@@ -9,6 +9,7 @@ sleep; ``stop`` SIGKILLs the process (it takes ~20 s to stop on SIGTERM) and rem
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ import pyarrow.fs as pafs
 ACCESS_KEY = "chronolake-test"
 SECRET_KEY = "chronolake-test-secret"
 _START_TIMEOUT_S = 120.0
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 # every listening port weed mini opens; each gets a free one (its defaults may be in use)
 _PORT_FLAGS = (
@@ -122,6 +124,14 @@ class S3Server:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL it when the test process dies (a killed pytest never reaches the
+    fixture's teardown, and the server would live on)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _config(path: Path) -> None:
     identity: dict[str, Any] = {
         "name": "chronolake",
@@ -184,7 +194,13 @@ def start_s3() -> S3Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, cwd=folder, env=env, start_new_session=True
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     server = S3Server(f"http://127.0.0.1:{s3_port}", folder, proc, log)
     deadline = time.monotonic() + _START_TIMEOUT_S

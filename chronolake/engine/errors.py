@@ -53,6 +53,9 @@ def _without_engine_hints(msg: str) -> str:
     return "\n".join(lines)
 
 
+_PYTHON_TRACEBACK = "Traceback (most recent call last):"
+
+
 def clean_message(msg: str, root: str | Path | None = None) -> str:
     """DuckDB's message without internal SQL, names, paths and engine hints."""
     msg = msg.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
@@ -102,6 +105,12 @@ def duck_error(e: duckdb.Error, root: str | Path | None = None) -> Error:
         )
     if isinstance(e, duckdb.InterruptException):
         return StatementCanceled(CANCELED)
+    if msg.startswith(_PYTHON_TRACEBACK):  # raised by a registered (S3) file system
+        last = msg.strip().splitlines()[-1].strip()
+        return OperationalError(
+            f"The lake's storage could not be read ({last}): check that it is reachable, "
+            "then run the statement again."
+        )
     return DatabaseError(msg)
 
 

@@ -34,6 +34,8 @@ def tenant_s3fs(conf: Mapping[str, str | None], root: str) -> Any:
         secret=conf["secret_access_key"],
         endpoint_url=conf["endpoint_url"],
         client_kwargs={"region_name": conf["region"] or "us-east-1"},
+        # fail in seconds, not minutes, when the store is down (as the write path does)
+        config_kwargs={"connect_timeout": 10, "retries": {"max_attempts": 2}},
     )
 
 
@@ -49,6 +51,8 @@ def _tenant_class() -> type:
 
     class TenantS3FileSystem(s3fs.S3FileSystem):
         """s3fs limited to the keys below one prefix (``tenant_root``)."""
+
+        retries = 2  # s3fs's own retries of a failed request (on top of the client's)
 
         def __init__(self, *args: Any, tenant_root: str, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)

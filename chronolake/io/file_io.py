@@ -179,6 +179,7 @@ class FileIO:
             data = buffer.getvalue()
             with self.fs.open_output_stream(full) as out:
                 out.write(data)
+            self._check_written(rel, data.size)
             return data.size
 
     def upload(self, local_path: str, rel: str) -> int:
@@ -195,7 +196,21 @@ class FileIO:
                 source_filesystem=pafs.LocalFileSystem(),
                 destination_filesystem=self.fs,
             )
-            return os.path.getsize(local_path)
+            size = os.path.getsize(local_path)
+            self._check_written(rel, size)
+            return size
+
+    def _check_written(self, rel: str, size: int) -> None:
+        """The object store holds all ``size`` bytes of ``rel``: a commit may name it. (A
+        failed upload must fail the statement, never leave the catalog naming a file that
+        is not there.)"""
+        info = self.fs.get_file_info(self._full(rel))
+        if info.type != pafs.FileType.File or info.size != size:
+            raise OperationalError(
+                f"Cannot write {self._url_of(rel)}: the storage holds "
+                f"{'no such object' if info.type != pafs.FileType.File else f'{info.size} bytes'}"
+                f" after uploading {size}."
+            )
 
     # ------------------------------------------------------------------ reading
     def read_parquet(self, rel: str, **options: Any) -> pa.Table:

@@ -82,6 +82,9 @@ def _open_s3(parsed: urllib.parse.SplitResult, options: Mapping[str, Any]) -> Fi
         "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=2),
         "allow_bucket_creation": False,
         "allow_bucket_deletion": False,
+        # one PUT per small file instead of a three-request multipart upload (2x faster);
+        # such a stream can drop its upload error at close, so FileIO checks each upload
+        "allow_delayed_open": True,
     }
     endpoint = conf["endpoint_url"]
     if endpoint:

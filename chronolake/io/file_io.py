@@ -12,7 +12,6 @@ The spill folder and the SQLite catalog file are local by nature and stay outsid
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -30,7 +29,6 @@ import pyarrow.parquet as pq
 from chronolake.errors import OperationalError
 from chronolake.storage.layout import check_tenant
 
-T = TypeVar("T")
 _BLOCK = 1 << 20  # bytes read at a time when streaming a file
 
 
@@ -128,7 +126,7 @@ class FileIO:
     def remove_empty_dir(self, rel: str) -> None:
         """Remove the local folder ``rel`` if it is empty (S3 has no folders: nothing to do)."""
         if self.is_local:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 os.rmdir(self._full(rel))
 
     # ------------------------------------------------------------------ failures

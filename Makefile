@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format clean bench bench-quick bench-tpch bench-tpch-quick
+.PHONY: help venv services run test lint format clean bench bench-quick bench-tpch bench-tpch-quick
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,10 +21,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# The tests start their own PostgreSQL server (tests/services/postgres.py) from the machine's
+# binaries; Debian's package provides them. Nothing is started or configured here.
+services: ## Install what the tests' own services need (PostgreSQL's binaries; root on Debian)
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
+
 run: venv ## Run the time-travel demo (recreates ./demo-lake)
 	$(BIN)/python -m chronolake.demo
 
-test: venv ## Run the whole test suite
+test: venv services ## Run the whole test suite (SQLite, and PostgreSQL started by the tests)
 	$(BIN)/python -m pytest -q
 
 lint: venv ## ruff check, ruff format --check and mypy

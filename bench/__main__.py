@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import report, runs
+from bench import report, runs, shared
 from bench import workloads as wl
 from bench.measure import Mismatch, machine
 from bench.systems import deltalake_version
@@ -40,7 +40,11 @@ def write_docs(md: str, scale: str, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--scale", choices=["quick", "full"], default="quick")
-    p.add_argument("--workloads", default="w1,w2,w3", help="comma-separated: w1,w2,w3")
+    p.add_argument(
+        "--workloads",
+        default="w1,w2,w3,shared",
+        help="comma-separated: w1,w2,w3,shared (shared: PostgreSQL catalog beside SQLite)",
+    )
     p.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir)")
     p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     args = p.parse_args(argv)
@@ -71,20 +75,34 @@ def main(argv: list[str] | None = None) -> int:
                 res["w2"] = runs.run_w2(scale, root, with_delta, progress)
             if "w3" in chosen:
                 res["w3"] = runs.run_w3(scale, root, progress)
+            if "shared" in chosen:
+                res["shared"] = shared.run_shared(scale, root, progress)
     except Mismatch as e:
         console.print(f"[red]FAILED: an answer differs from plain's:[/] {e}")
         return 1
     finally:
         tmp.cleanup()
     res["wall_s"] = time.perf_counter() - start
-    console.print(report.rich_table(res))
+    if any(w in chosen for w in ("w1", "w2", "w3")):
+        console.print(report.rich_table(res))
+    if "shared" in res:
+        console.print(shared.rich_table(res["shared"]))
     console.print(f"wall time {res['wall_s']:.0f} s")
     if not args.no_docs:
-        names = report.charts(res, DOCS, f"bench-{scale.name}")
-        write_docs(
-            report.markdown(res, names), f"{scale.name}:{'-'.join(chosen)}", DOCS / "benchmarks.md"
-        )
-        console.print(f"wrote {DOCS / 'benchmarks.md'} and {', '.join(names)}")
+        local = [w for w in chosen if w != "shared"]
+        names: list[str] = []
+        if local:
+            names = report.charts(res, DOCS, f"bench-{scale.name}")
+            write_docs(
+                report.markdown(res, names),
+                f"{scale.name}:{'-'.join(local)}",
+                DOCS / "benchmarks.md",
+            )
+        if "shared" in res:
+            write_docs(
+                shared.markdown(res["shared"]), f"{scale.name}:shared", DOCS / "benchmarks.md"
+            )
+        console.print(f"wrote {DOCS / 'benchmarks.md'}" + "".join(f", {n}" for n in names))
     return 0
 
 

@@ -63,6 +63,13 @@ class LakeSpec:
         return cls(**json.loads(text))
 
 
+def connect_at(path: Any, catalog: str | None = None, **kw: Any) -> chronolake.Connection:
+    """A lake whose files are in ``path``: its catalog there too, or at the ``catalog`` URL."""
+    if catalog is None:
+        return chronolake.connect(path, **kw)
+    return chronolake.connect(catalog, path, **kw)
+
+
 def make_spec(form: str, folder: Path, request: pytest.FixtureRequest) -> LakeSpec:
     """A new, empty lake of ``form`` whose local parts live in ``folder``."""
     if form == "local":

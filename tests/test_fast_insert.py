@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
 
+from chronolake import Settings
 from chronolake.catalog import schema as s
+from chronolake.catalog.backends import open_catalog_engine
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.fast_insert import insert_rows
-from chronolake.catalog.sqlite import create_sqlite_engine
 
 
-def _catalog(tmp_path: Path) -> Catalog:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(create_sqlite_engine(tmp_path / "catalog.sqlite", 5.0))
-    catalog.create_all()
-    return catalog
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_catalog(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[Path], Catalog]]:
+    """Makes empty catalogs, in SQLite files or in PostgreSQL databases."""
+    made: list[Catalog] = []
+
+    def make(folder: Path) -> Catalog:
+        if request.param == "postgresql":
+            url = request.getfixturevalue("postgres_server").create_database().url
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{folder / 'catalog.sqlite'}"
+        catalog = Catalog(open_catalog_engine(url, Settings(), read_only=False))
+        catalog.create_all()
+        made.append(catalog)
+        return catalog
+
+    yield make
+    for catalog in made:
+        catalog.engine.dispose()
 
 
 def _change(table_id: int, ddl: bool, **extra: object) -> dict[str, object]:
@@ -40,8 +58,10 @@ def _rows(catalog: Catalog) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(q)]
 
 
-def test_rows_are_the_ones_sqlalchemy_would_insert(tmp_path: Path) -> None:
-    fast, slow = _catalog(tmp_path / "a"), _catalog(tmp_path / "b")
+def test_rows_are_the_ones_sqlalchemy_would_insert(
+    tmp_path: Path, new_catalog: Callable[[Path], Catalog]
+) -> None:
+    fast, slow = new_catalog(tmp_path / "a"), new_catalog(tmp_path / "b")
     rows = [_change(1, True), _change(2, False)]
     with fast.engine.connect() as conn, conn.begin():
         insert_rows(conn, s.table_changes, rows)
@@ -56,8 +76,10 @@ def test_rows_are_the_ones_sqlalchemy_would_insert(tmp_path: Path) -> None:
     )
 
 
-def test_rows_with_different_keys_and_defaults_still_go_in(tmp_path: Path) -> None:
-    catalog = _catalog(tmp_path)
+def test_rows_with_different_keys_and_defaults_still_go_in(
+    tmp_path: Path, new_catalog: Callable[[Path], Catalog]
+) -> None:
+    catalog = new_catalog(tmp_path)
     snap = {
         "tenant_id": "t",
         "snapshot_id": 1,
@@ -73,8 +95,10 @@ def test_rows_with_different_keys_and_defaults_still_go_in(tmp_path: Path) -> No
     assert [r[1] for r in _rows(catalog)] == [True, True]
 
 
-def test_a_rolled_back_transaction_keeps_none_of_its_rows(tmp_path: Path) -> None:
-    catalog = _catalog(tmp_path)
+def test_a_rolled_back_transaction_keeps_none_of_its_rows(
+    tmp_path: Path, new_catalog: Callable[[Path], Catalog]
+) -> None:
+    catalog = new_catalog(tmp_path)
     with (
         pytest.raises(RuntimeError),
         catalog.engine.connect().execution_options(write=True) as conn,

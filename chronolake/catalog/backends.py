@@ -31,7 +31,7 @@ def catalog_url(url: str | URL) -> URL:
     """``url`` parsed, or a clear error naming the forms a catalog URL takes."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         raise InterfaceError(f"Invalid catalog URL: use {_FORMS}.") from None
     if parsed.get_backend_name() not in _BACKENDS:
         raise InterfaceError(

@@ -38,10 +38,13 @@ def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None
             return _plans[key]
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
     names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.params)
-    processors = {k: p for k, p in compiled._bind_processors.items() if callable(p)}
     plan: _Plan | None = None
-    # nothing for SQLAlchemy to fill in (defaults) and no composite parameter
-    if set(names) == set(keys) and len(processors) == len(compiled._bind_processors):
+    if set(names) == set(keys):  # nothing for SQLAlchemy to fill in (defaults)
+        processors = {}
+        for k in keys:  # what SQLAlchemy applies to each value before the driver sees it
+            proc = table.c[k].type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                processors[k] = proc
         plan = _Plan(compiled.string, names if dialect.positional else None, processors)
     with _lock:
         _plans[key] = plan

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
-from sqlalchemy import Connection, Engine, bindparam, create_engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
@@ -92,9 +92,20 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
         options += " -c default_transaction_read_only=on"
     engine = create_engine(
         url,
+        # reads need no transaction (rows visible at a committed snapshot never change), and
+        # without one a read is one round trip instead of three (BEGIN, the read, ROLLBACK)
+        isolation_level="AUTOCOMMIT",
         pool_pre_ping=True,  # a connection dropped by a server restart is replaced, not reused
         connect_args={"connect_timeout": 10, "application_name": "chronolake", "options": options},
     )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # a write (a commit, a migration) is one transaction: psycopg then sends COMMIT or
+        # ROLLBACK when SQLAlchemy ends it, as the transaction is open on the server
+        if conn.get_execution_options().get("write"):
+            conn.exec_driver_sql("BEGIN")
+
     try:
         with engine.connect() as conn:
             conn.execute(select(1))
@@ -108,29 +119,22 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
 
 
 def connect_error(e: psycopg.Error, url: URL) -> Error:
-    """Why the catalog could not be opened, naming the server and what to check."""
-    state, at = e.sqlstate, where(url)
-    if state in ("28P01", "28000"):
-        return OperationalError(
-            f"The {at} refused the login of user {url.username!r}: check the user and password "
-            "in the catalog URL (and the server's pg_hba.conf)."
-        )
-    if state == "3D000":
-        return OperationalError(
-            f"The {at} does not exist: create the database (CREATE DATABASE "
-            f"{url.database} OWNER {url.username}) or fix its name in the catalog URL."
-        )
-    if state is None:  # no server answered
-        return OperationalError(
-            f"Cannot reach the {at}: check that the server runs, that the host and port in the "
-            f"catalog URL are right and that this machine may connect ({_reason(e, url)})."
-        )
-    return postgres_error(e, url)
+    """Why the catalog could not be opened, naming the server and what to check.
+
+    libpq gives no SQLSTATE for a failed connection (refused, timed out, wrong password,
+    missing database): its own words are quoted, the password masked."""
+    if e.sqlstate is not None:  # connected, then failed
+        return postgres_error(e, url)
+    return OperationalError(
+        f"Cannot open the {where(url)}: {_reason(e, url)}. Check that the server runs and "
+        "accepts connections from this machine, the user and password in the catalog URL, "
+        "and that the database exists."
+    )
 
 
 def _reason(e: psycopg.Error, url: URL) -> str:
     """The driver's own words on one line, with the password masked should it appear."""
-    text = " ".join(str(e).split())
+    text = " ".join(str(e).split()).rstrip(".")
     if url.password:
         text = text.replace(str(url.password), "***")
     return text

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Engine, Table, func, insert, select, tuple_
 
 from chronolake.catalog import schema as s
 from chronolake.errors import ProgrammingError
@@ -18,12 +18,21 @@ COPIED = tuple(t for t in s.metadata.sorted_tables if t is not s.catalog_meta)
 
 
 def _rows(engine: Engine, table: Table) -> Iterator[list[dict[str, Any]]]:
-    """The table's rows as dicts, in chunks, in primary-key order."""
-    order = list(table.primary_key.columns)
-    with engine.connect() as conn:
-        result = conn.execution_options(yield_per=CHUNK).execute(select(table).order_by(*order))
-        for part in result.mappings().partitions(CHUNK):
-            yield [dict(r) for r in part]
+    """The table's rows as dicts, in chunks, in primary-key order (keyset pages: no cursor is
+    held open between chunks)."""
+    key = list(table.primary_key.columns)
+    last: tuple[Any, ...] | None = None
+    while True:
+        q = select(table).order_by(*key).limit(CHUNK)
+        if last is not None:
+            q = q.where(tuple_(*key) > tuple_(*last))
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+        if rows:
+            yield rows
+        if len(rows) < CHUNK:
+            return
+        last = tuple(rows[-1][c.name] for c in key)
 
 
 def check_empty(engine: Engine, where: str) -> None:
@@ -55,11 +64,10 @@ def differences(source: Engine, dest: Engine) -> list[str]:
     """Tables whose rows differ between the two catalogs (empty when they are the same)."""
     found = []
     for table in COPIED:
-        a, b = _rows(source, table), _rows(dest, table)
-        for left, right in zip(_flat(a), _flat(b), strict=False):
-            if left != right:
-                found.append(f"{table.name}: {left} != {right}")
-                break
+        pairs = zip(_flat(_rows(source, table)), _flat(_rows(dest, table)), strict=False)
+        mismatch = next(((x, y) for x, y in pairs if x != y), None)
+        if mismatch is not None:
+            found.append(f"{table.name}: {mismatch[0]} != {mismatch[1]}")
         else:
             if _count(source, table) != _count(dest, table):
                 found.append(f"{table.name}: row counts differ")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 import click
 
 import chronolake
+from chronolake.catalog.backends import safe_url
 
 from .output import FORMATS
 
@@ -26,42 +27,148 @@ ROLLBACK_NOTICE = (
 class LakeTarget:
     """The lake, tenant and starting namespace named on the command line."""
 
-    path: Path
-    tenant: str
+    location: str  # the lake's folder, or its catalog URL
+    storage: str | None = None  # where the files live, with a catalog URL
+    storage_options: tuple[tuple[str, str], ...] = ()
+    tenant: str = "default"
     database: str | None = None
     schema: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """Where the lake is, fit to print (a catalog URL's password masked)."""
+        if self.storage is None:
+            return self.location
+        return f"{safe_url(self.location)} + {self.storage}"
 
     def open(self, read_only: bool = False) -> chronolake.Connection:
         """Connect in autocommit mode; ``read_only`` for commands that only read (they never
         create a lake, so a mistyped ``--lake`` is an error)."""
+        extra: dict[str, Any] = {}
+        if self.storage_options:
+            extra["storage_options"] = dict(self.storage_options)
         return chronolake.connect(
-            str(self.path),
+            self.location,
+            self.storage,
             tenant=self.tenant,
             read_only=read_only,
             database=self.database,
             schema=self.schema,
+            **extra,
         )
 
+    def lake(self, read_only: bool = False) -> chronolake.Lake:
+        extra: dict[str, Any] = {}
+        if self.storage_options:
+            extra["storage_options"] = dict(self.storage_options)
+        return chronolake.Lake(self.location, self.storage, read_only=read_only, **extra)
 
-def lake_options(f: F) -> F:
-    """Add ``--lake``, ``--tenant``, ``--database`` and ``--schema``; the command receives
-    them as one ``lake: LakeTarget``."""
+
+def _pairs(values: tuple[str, ...], flag: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"{flag} takes KEY=VALUE (e.g. endpoint_url=http://s3:8333).")
+        out.append((key.strip(), value))
+    return tuple(out)
+
+
+def lake_target(
+    lake: Path | None,
+    catalog: str | None,
+    storage: str | None,
+    options: tuple[str, ...],
+    flags: tuple[str, str, str] = ("--lake", "--catalog", "--storage"),
+) -> tuple[str, str | None, tuple[tuple[str, str], ...]]:
+    """(location, storage, storage options) from the lake options, or a usage error."""
+    lake_flag, catalog_flag, storage_flag = flags
+    if lake is not None and (catalog is not None or storage is not None):
+        raise click.UsageError(
+            f"Give either {lake_flag} (an embedded lake's folder) or {catalog_flag} with "
+            f"{storage_flag} (a shared lake), not both."
+        )
+    if lake is not None:
+        return str(lake), None, _pairs(options, "--storage-option")
+    if catalog is None or storage is None:
+        raise click.UsageError(
+            f"Name the lake: {lake_flag} PATH, or {catalog_flag} URL with {storage_flag} URL "
+            "(also from CHRONOLAKE_LAKE, or CHRONOLAKE_CATALOG and CHRONOLAKE_STORAGE)."
+        )
+    return catalog, storage, _pairs(options, "--storage-option")
+
+
+def location_options(f: F) -> F:
+    """Add ``--lake``, ``--catalog``, ``--storage`` and ``--storage-option``; the command
+    receives them as ``location``, ``storage`` and ``storage_options``."""
 
     @functools.wraps(f)
     def wrapper(
-        *args: Any, lake: Path, tenant: str, database: str | None, schema: str | None, **kw: Any
+        *args: Any,
+        lake: Path | None,
+        catalog: str | None,
+        storage: str | None,
+        storage_option: tuple[str, ...],
+        **kw: Any,
     ) -> Any:
-        return f(*args, lake=LakeTarget(lake, tenant, database, schema), **kw)
+        location, store, options = lake_target(lake, catalog, storage, storage_option)
+        return f(*args, location=location, storage=store, storage_options=options, **kw)
 
     options = [
         click.option(
             "--lake",
-            required=True,
             type=click.Path(file_okay=False, path_type=Path),
             envvar="CHRONOLAKE_LAKE",
-            help="Directory of the lake (created if missing by commands that write). "
+            help="Directory of an embedded lake (created if missing by commands that write). "
             "Env: CHRONOLAKE_LAKE.",
         ),
+        click.option(
+            "--catalog",
+            metavar="URL",
+            envvar="CHRONOLAKE_CATALOG",
+            help="Catalog database of a shared lake, e.g. postgresql+psycopg://user:pw@host/db "
+            "(with --storage). Env: CHRONOLAKE_CATALOG.",
+        ),
+        click.option(
+            "--storage",
+            metavar="URL",
+            envvar="CHRONOLAKE_STORAGE",
+            help="Where a shared lake's files live: a folder or s3://bucket/prefix. "
+            "Env: CHRONOLAKE_STORAGE.",
+        ),
+        click.option(
+            "--storage-option",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="An S3 option (endpoint_url, region, ...); credentials come best from the "
+            "AWS_* environment variables.",
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return cast(F, decorated)
+
+
+def lake_options(f: F) -> F:
+    """Add the lake options, ``--tenant``, ``--database`` and ``--schema``; the command
+    receives them as one ``lake: LakeTarget``."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        location: str,
+        storage: str | None,
+        storage_options: tuple[tuple[str, str], ...],
+        tenant: str,
+        database: str | None,
+        schema: str | None,
+        **kw: Any,
+    ) -> Any:
+        target = LakeTarget(location, storage, storage_options, tenant, database, schema)
+        return f(*args, lake=target, **kw)
+
+    options = [
         click.option(
             "--tenant",
             default="default",
@@ -85,7 +192,7 @@ def lake_options(f: F) -> F:
     decorated: Any = wrapper
     for option in reversed(options):
         decorated = option(decorated)
-    return cast(F, decorated)
+    return cast(F, location_options(decorated))
 
 
 def format_option(f: F) -> F:

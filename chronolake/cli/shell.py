@@ -37,7 +37,8 @@ def shell(lake: LakeTarget, fmt: Format) -> None:
     with client_session(lake) as con, _line_history(interactive):
         if interactive:
             console.print(
-                f"chronolake shell on {lake.path} (tenant {lake.tenant}). End statements with ';'.",
+                f"chronolake shell on {lake.shown} (tenant {lake.tenant}). "
+                "End statements with ';'.",
                 markup=False,
             )
         buffer = ""

@@ -13,8 +13,9 @@ scan per set of columns the files hold and per size class (``_similar``): rename
 keep their physical name, a column added after a file was written reads as its default, and
 the engine keeps its own row-count estimates (reading through a field-id ``schema=`` map
 makes it guess one row per scan, and plan joins blind). A scan holding files with deletes
-drops their rows by one left join on (file index, position) and a filter on its flag; a
-state with no deletes is a bare ``read_parquet``.
+drops their rows by a filter on one bitmap over its rows, placed where DuckDB neither
+pushes it into the scan nor counts it in its estimate; a state with no deletes is a bare
+``read_parquet``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
 RAW_RID = "__cl_rawrid"
 _KEY_SHIFT = 1 << 40  # positions within one file stay below 2**40
 _ESTIMATE_SLACK = 1.5
+# A scan drops its deleted rows by a bitmap when it has at most this many rows (DuckDB copies
+# the bitmap for every 2,048 rows it filters, so its cost grows with the square of the rows)
+# and at least one deleted row in _BITMAP_SHARE (the positions' hash table, which the other
+# way probes for every row, then outgrows the caches); otherwise by joining the positions.
+_BITMAP_ROWS = 4 * 1024 * 1024
+_BITMAP_SHARE = 64
 
 _SCHEMA_SQL = (
     "SET VARIABLE {var} = MAP(?::INTEGER[], "
@@ -348,15 +355,44 @@ class ScanViews:
         """A FROM clause (aliased ``d``, with ``__cl_fi`` the file index) over ``src``, the
         scan of ``files`` in order, without their deleted rows.
 
-        The deleted positions (the position alone for one file, else file index * 2^40 +
-        position) are left-joined and their rows filtered out after the join. An anti-join
-        does the same a little cheaper, but DuckDB counts it as a filter keeping 0.2 of the
-        rows on top of the query's own filters, so a table with deletes looked 5x smaller
-        than it is and joins were ordered wrong (TPC-H Q21 at 2.5x plain); the filter on the
-        joined flag leaves the estimate as it is."""
+        A scan of many deleted rows among not too many (see ``_BITMAP_ROWS``) marks them in
+        one bitmap over its rows (a file's rows start at the sum of the row counts before it)
+        and drops them by a filter on the bit. The filter sits above a left join with an empty
+        relation and reads the join's (always NULL) column: DuckDB then neither pushes it into
+        the Parquet scan, whose estimate it would cut to one row, nor counts it as a filter
+        keeping a fifth of the rows, so a table with deletes is planned at its real size. Any
+        other scan left-joins its deleted positions (``_joined_out``)."""
         empty = np.empty(0, np.int64)
         dels = [empty if f.delete is None else position_array(self.io, f.delete) for f in files]
+        rows = sum(f.row_count for f in files)
+        if rows > _BITMAP_ROWS or sum(len(d) for d in dels) * _BITMAP_SHARE < rows:
+            return self._joined_out(g, dels, src)
+        starts = np.fromiter(
+            itertools.accumulate((f.row_count for f in files), initial=0), np.int64, len(files) + 1
+        )
+        marked = np.concatenate([starts[i] + pos for i, pos in enumerate(dels)])
+        bits = np.zeros(rows, np.bool_)
+        bits[marked] = True
+        # bit i of the BIT is row i (packbits puts the first row in the high bit of byte 0)
+        self.duck.execute(f"SET VARIABLE {g}_bm = ?::BLOB::BIT", [np.packbits(bits).tobytes()])
         if len(files) == 1:
+            bit = "d.file_row_number"
+        else:
+            self._set(f"{g}_o", starts[:-1].tolist())
+            bit = f"list_extract(getvariable('{g}_o'), d.__cl_fi::BIGINT + 1) + d.file_row_number"
+        return (
+            f"(SELECT d.*, d.file_index AS __cl_fi, x.k AS __cl_none FROM {src} AS d "
+            "LEFT JOIN (SELECT NULL::BIGINT AS k WHERE false) AS x ON d.file_row_number = x.k) "
+            f"AS d WHERE coalesce(d.__cl_none, get_bit(getvariable('{g}_bm'), ({bit})::INTEGER))"
+            " = 0"
+        )
+
+    def _joined_out(self, g: str, dels: Sequence[np.ndarray], src: str) -> str:
+        """``_without_deleted`` for a scan too large for a bitmap: the deleted positions (the
+        position alone for one file, else file index * 2^40 + position) are left-joined and
+        rows whose position matched are filtered out by the joined flag (an anti-join would
+        be counted as a filter keeping a fifth of the rows, like the bitmap's filter alone)."""
+        if len(dels) == 1:
             self._set_list(f"{g}_k", dels[0])
             on = "d.file_row_number"
         else:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, insert, select
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.backends import backend_of
 from chronolake.maintenance.reach import reachability
 from chronolake.sql.session import to_us
 
@@ -57,6 +58,7 @@ def expire(con: Connection, dry_run: bool = False) -> ExpiryReport:
     reach = reachability(catalog, tenant, now_us)
     e = s.expired_files
     with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
+        backend_of(conn).lock_tenant(conn, tenant)  # one expiry at a time marks the files
         marks = {
             str(p): d
             for p, d in conn.execute(

@@ -27,12 +27,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import sqlite3
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from child_events import Child
+from lake_forms import connect_at
+from sqlalchemy import create_engine, text
 from worker import rendezvous
 
 import chronolake
@@ -43,9 +46,26 @@ N_OPS = int(os.environ.get("CHRONOLAKE_CONCURRENCY_OPS", "40"))
 N_COUNTERS = 3
 
 
-def setup_lake(lake: Path) -> int:
+@dataclass(frozen=True)
+class Lake:
+    """A lake under test: its folder, and its catalog URL (None: SQLite in the folder)."""
+
+    path: Path
+    catalog: str | None
+
+    def connect(self) -> chronolake.Connection:
+        return connect_at(self.path, catalog=self.catalog)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
+    url = request.getfixturevalue("pg_catalog") if request.param == "postgresql" else None
+    return Lake(tmp_path / "lake", url)
+
+
+def setup_lake(lake: Lake) -> int:
     """Create the tables; return the number of snapshots this took."""
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         con.execute("CREATE TABLE APPEND_LOG (worker INT, seq INT, payload VARCHAR)")
         con.execute("CREATE TABLE COUNTERS (k INT, val INT, last VARCHAR)")
         values = ", ".join(f"({k}, 0, 'init')" for k in range(N_COUNTERS))
@@ -53,11 +73,12 @@ def setup_lake(lake: Path) -> int:
     return 3
 
 
-def run_workers(lake: Path, modes: list[str], tmp: Path) -> list[list[dict[str, Any]]]:
+def run_workers(lake: Lake, modes: list[str], tmp: Path) -> list[list[dict[str, Any]]]:
     children: list[Child] = []
     try:
         for w, mode in enumerate(modes):
-            args = [str(lake), str(w), mode, str(N_OPS), str(1000 + w), str(tmp / f"w{w}.json")]
+            args = [str(lake.path), str(w), mode, str(N_OPS), str(1000 + w)]
+            args += [str(tmp / f"w{w}.json"), lake.catalog or ""]
             children.append(Child(WORKER, args, tmp / f"worker{w}.err"))
         for child in children:
             assert child.next_event() == {"ready": True}
@@ -78,16 +99,18 @@ def run_workers(lake: Path, modes: list[str], tmp: Path) -> list[list[dict[str, 
     return [json.loads((tmp / f"w{w}.json").read_text()) for w in range(len(modes))]
 
 
-def catalog(lake: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    cat = sqlite3.connect(f"file:{lake / 'catalog.sqlite'}?mode=ro", uri=True)
+def catalog(lake: Lake, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on the lake's catalog database (``:name`` parameters)."""
+    engine = create_engine(lake.catalog or f"sqlite:///{lake.path / 'catalog.sqlite'}")
     try:
-        return cat.execute(sql, params).fetchall()
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
     finally:
-        cat.close()
+        engine.dispose()
 
 
 def check_common(
-    lake: Path, results: list[list[dict[str, Any]]], setup_snaps: int
+    lake: Lake, results: list[list[dict[str, Any]]], setup_snaps: int
 ) -> dict[str, int]:
     """Checks shared by both scenarios; returns query id -> snapshot for successful writes."""
     records = [r for rs in results for r in rs]
@@ -124,8 +147,8 @@ def check_common(
         row = catalog(
             lake,
             "SELECT produced_snapshot, execution_status FROM cl_statements "
-            "WHERE tenant_id = 'default' AND query_id = ?",
-            (r["qid"],),
+            "WHERE tenant_id = 'default' AND query_id = :qid",
+            qid=r["qid"],
         )
         assert row and row[0][0] is not None and row[0][1] == "SUCCESS", (r, row)
         produced[r["qid"]] = int(row[0][0])
@@ -136,7 +159,7 @@ def check_common(
 
     # appended rows: all of the successful ones, exactly once, nothing else
     expected = Counter(tuple(row) for r in ok for row in r["rows"])
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         got = Counter(con.execute("SELECT worker, seq FROM APPEND_LOG").fetchall())
     missing = expected - got
     extra = got - expected
@@ -145,8 +168,7 @@ def check_common(
     return produced
 
 
-def test_four_writers_update_and_append(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_four_writers_update_and_append(lake: Lake, tmp_path: Path) -> None:
     setup = setup_lake(lake)
     results = run_workers(lake, ["auto0", "auto3", "txn", "txn"], tmp_path)
     produced = check_common(lake, results, setup)
@@ -159,7 +181,7 @@ def test_four_writers_update_and_append(tmp_path: Path) -> None:
     for r in conflicts:
         assert r["conflict"]["snapshot"] in counter_snaps, r
 
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         final = {k: (v, last) for k, v, last in con.execute("SELECT k, val, last FROM COUNTERS")}
         assert sorted(final) == list(range(N_COUNTERS)), final
         for k in range(N_COUNTERS):
@@ -182,8 +204,7 @@ def test_four_writers_update_and_append(tmp_path: Path) -> None:
     )
 
 
-def test_four_writers_append_only_never_conflict(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_four_writers_append_only_never_conflict(lake: Lake, tmp_path: Path) -> None:
     setup = setup_lake(lake)
     results = run_workers(lake, ["append", "append", "auto0", "append"], tmp_path)
     # auto0 also increments counters, alone: nobody else updates, so it never conflicts either

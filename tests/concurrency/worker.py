@@ -1,6 +1,6 @@
 """Child process of test_four_writers.py.
 
-Usage: python worker.py LAKE WORKER_ID MODE N_OPS SEED RESULT_FILE
+Usage: python worker.py LAKE WORKER_ID MODE N_OPS SEED RESULT_FILE [CATALOG_URL]
 
 MODE is one of
   auto0   autocommit, Settings(autocommit_retries=0): appends and counter increments
@@ -28,6 +28,7 @@ import sys
 from typing import Any
 
 from child_events import step
+from lake_forms import connect_at
 
 import chronolake
 
@@ -53,9 +54,11 @@ def conflict_record(e: BaseException) -> dict[str, Any]:
 
 def main() -> None:
     lake, wid, mode, n_ops, seed, result = sys.argv[1:7]
+    url = sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] else None
     w, n, rng = int(wid), int(n_ops), random.Random(int(seed))
     retries = 3 if mode == "auto3" else 0
-    con = chronolake.connect(lake, settings=chronolake.Settings(autocommit_retries=retries))
+    settings = chronolake.Settings(autocommit_retries=retries)
+    con = connect_at(lake, settings=settings, catalog=url)
     cur = con.cursor()
     meet = rendezvous(n)
     step({"ready": True})

@@ -12,7 +12,9 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from lake_forms import connect_at
 from purge_helpers import Clock, answers, brute_needed, build_history, catalog, referenced
 from sqlalchemy import text
 
@@ -29,12 +31,20 @@ def _on_disk(root: Path) -> set[str]:
     }
 
 
-def test_expire_and_cleanup_delete_exactly_the_unreachable_files(tmp_path: Path) -> None:
+def _catalog_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    return request.getfixturevalue("pg_catalog") if backend == "postgresql" else None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_expire_and_cleanup_delete_exactly_the_unreachable_files(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     clock = Clock()
-    con = chronolake.connect(tmp_path, clock=clock)
+    url = _catalog_url(backend, request)
+    con = connect_at(tmp_path, clock=clock, catalog=url)
     build_history(con, clock)
     root = con._session.layout.tenant_root(con.tenant)
-    cat = catalog(tmp_path)
+    cat = con._session.catalog if url else catalog(tmp_path)
     before_disk = _on_disk(root)
     refs = referenced(cat, "default")
     assert refs <= before_disk
@@ -77,9 +87,12 @@ def test_expire_and_cleanup_delete_exactly_the_unreachable_files(tmp_path: Path)
     con.close()
 
 
-def test_raised_retention_takes_marks_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_raised_retention_takes_marks_back(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     clock = Clock()
-    con = chronolake.connect(tmp_path, clock=clock)
+    con = connect_at(tmp_path, clock=clock, catalog=_catalog_url(backend, request))
     build_history(con, clock)
     marked = expire(con)
     assert marked.files

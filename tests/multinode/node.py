@@ -12,6 +12,12 @@ Commands, one per line on stdin; every event is a JSON line:
             {"conflict": OP, "retryable": ...} and the operation retried; then {"idle": true}
   op        one operation (same reports)
   look T    {"latest": S}: the newest snapshot of tenant T this node sees, by a new statement
+  maintain K   K rounds, in every tenant, of compacting T and C (any small files, however
+            recent) and purging (expire, cleanup, orphans) with the default grace periods,
+            then {"maintained": [results]}: a compaction that loses to writers is reported, not
+            raised
+  purge-later  expire, cleanup and orphan removal by a clock 3 days ahead with no grace, so
+            every file no reachable snapshot needs goes: {"purged": files deleted}
   pause P   the next operation stops inside its catalog commit at step P ("commit.begin" or
             "commit.write"), reports {"paused": P} and waits for a line before it goes on
   quit      exit
@@ -23,6 +29,7 @@ process with a traceback on stderr, which fails the test.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 from typing import Any
@@ -31,6 +38,7 @@ from child_events import report, step
 from lake_forms import LakeSpec
 
 import chronolake
+from chronolake.maintenance import compact_table, purge
 
 ROWS = 10
 
@@ -107,6 +115,32 @@ class Node:
         report({"done": op, "snapshot": int(snap[0]), "qid": qid})
 
 
+def maintain(node: Node, rounds: int) -> list[Any]:
+    out: list[Any] = []
+    for _ in range(rounds):
+        for tenant, con in node.cons.items():
+            for table in ("T", "C"):
+                try:
+                    r = compact_table(con, table, min_files=2, min_age_s=0)
+                    out.append([tenant, table, r.files_in, r.files_out])
+                except chronolake.Error as e:
+                    out.append([tenant, table, type(e).__name__])
+            purge(con)
+    return out
+
+
+def purge_later(node: Node, spec: LakeSpec) -> int:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    deleted = 0
+    with spec.lake(clock=lambda: later) as lake:
+        for tenant in node.tenants:
+            _, cleaned, orphans = purge(
+                lake.connect(tenant=tenant), cleanup_grace=0, orphan_grace=0
+            )
+            deleted += cleaned.files + orphans.files
+    return deleted
+
+
 def main() -> None:
     spec, node, seed = LakeSpec.from_arg(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     worker = Node(spec, node, seed, sys.argv[4:])
@@ -121,6 +155,10 @@ def main() -> None:
             report({"idle": True})
         elif words[0] == "op":
             worker.one()
+        elif words[0] == "maintain":
+            report({"maintained": maintain(worker, int(words[1]))})
+        elif words[0] == "purge-later":
+            report({"purged": purge_later(worker, spec)})
         elif words[0] == "pause":
             worker.pause_at = words[1]
         elif words[0] == "look":

@@ -2,9 +2,10 @@
 
 A node pauses inside a commit (after writing the catalog rows, before the transaction ends);
 the server is stopped at once and started again; the commit fails with a retryable
-``CatalogUnavailable`` (an ``OperationalError``) and leaves nothing behind, and the node's next statements succeed. Then the
-server restarts while the node is idle: its next statements succeed too (dead pooled
-connections are replaced, not reported). The final state equals the replay of the acknowledged
+``CatalogUnavailable`` (an ``OperationalError``) and leaves nothing behind, and the node's next
+statements succeed. Then the server restarts while the node is idle: its next statements
+succeed too (dead pooled connections are replaced, not reported). The final state equals the
+replay of the acknowledged
 operations, and commit times stay strictly increasing.
 """
 
@@ -27,8 +28,7 @@ TENANTS = ["acme"]
 @pytest.fixture
 def own_server() -> Any:
     try:
-        # acknowledged commits must outlive an immediate stop: WAL written at commit
-        server = PostgresServer.start({"synchronous_commit": "on"})
+        server = PostgresServer.start()
     except PostgresUnavailable as e:
         if os.environ.get("CI"):
             pytest.fail(str(e), pytrace=False)

@@ -16,14 +16,14 @@ Statements that committed nothing (no-op DML, rolled back transactions, BEGIN) a
 time: AT and BEFORE both resolve to the latest snapshot before them.
 
 A fake clock advances one second per statement, so commit times separate snapshots and equal the
-clock value of the committing statement.
+clock value of the committing statement. The same histories run on a PostgreSQL catalog too
+(fewer examples: each one makes a database).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,6 +31,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lake_forms import connect_at
+from services.postgres import PostgresServer
+from sqlalchemy import create_engine, text
 
 import chronolake
 
@@ -259,9 +262,10 @@ def ts_literal(t: dt.datetime) -> str:
     return f"'{t.strftime('%Y-%m-%d %H:%M:%S.%f')}'::TIMESTAMP_LTZ"
 
 
-def run_history(lake: Any, history: list[Any]) -> None:
+def run_history(lake: Any, history: list[Any], catalog: str | None = None) -> None:
+    """Run ``history`` on a new lake (its catalog at the URL ``catalog``, else in ``lake``)."""
     clock = FakeClock()
-    con = chronolake.connect(lake, clock=clock)
+    con = connect_at(lake, clock=clock, catalog=catalog)
     cur = con.cursor()
     state: dict[str, list[Row]] = {t: [] for t in TABLES}
     snaps: list[Snap] = []  # snaps[i] is snapshot i + 1
@@ -326,14 +330,17 @@ def run_history(lake: Any, history: list[Any]) -> None:
             assert sort_rows(cur.fetchall()) == sort_rows(state[t]), t
 
     # -- the catalog holds exactly the snapshots we counted, at the clock's times -------------
-    cat = sqlite3.connect(f"file:{lake / 'catalog.sqlite'}?mode=ro", uri=True)
+    engine = create_engine(catalog or f"sqlite:///{lake / 'catalog.sqlite'}")
     try:
-        rows = cat.execute(
-            "SELECT snapshot_id, commit_time FROM cl_snapshots WHERE tenant_id = 'default' "
-            "ORDER BY snapshot_id"
-        ).fetchall()
+        with engine.connect() as c:
+            rows = c.execute(
+                text(
+                    "SELECT snapshot_id, commit_time FROM cl_snapshots "
+                    "WHERE tenant_id = 'default' ORDER BY snapshot_id"
+                )
+            ).all()
     finally:
-        cat.close()
+        engine.dispose()
     assert [r[0] for r in rows] == list(range(1, len(snaps) + 1))
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     assert [epoch + dt.timedelta(microseconds=r[1]) for r in rows] == [s.time for s in snaps]
@@ -398,8 +405,23 @@ def test_every_snapshot_matches_the_model(
     run_history(tmp_path_factory.mktemp("lake"), history)
 
 
-def test_fixed_history(tmp_path: Any) -> None:
+@settings(
+    max_examples=int(os.environ.get("CHRONOLAKE_PROPERTY_EXAMPLES_PG", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(history=histories)
+def test_every_snapshot_matches_the_model_on_postgres(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer, history: list[Any]
+) -> None:
+    url = postgres_server.create_database().url
+    run_history(tmp_path_factory.mktemp("lake"), history, catalog=url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_fixed_history(tmp_path: Any, backend: str, request: pytest.FixtureRequest) -> None:
     """A hand-written history touching each kind of operation, as a quick regression."""
+    url = request.getfixturevalue("pg_catalog") if backend == "postgresql" else None
     p = Pred
     run_history(
         tmp_path,
@@ -432,4 +454,5 @@ def test_fixed_history(tmp_path: Any) -> None:
             ),
             Delete("T2", p("mod", 5, 0)),
         ],
+        catalog=url,
     )

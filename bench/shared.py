@@ -1,0 +1,232 @@
+"""The shared lake (PostgreSQL catalog) beside the embedded one (SQLite), in the same run.
+
+* one-row commits: median latency and commits/s of one tenant, on each catalog;
+* per-query catalog cost after those commits: a count at the latest state and an as-of count
+  (AT(VERSION => mid)) on each catalog; the difference is what the PostgreSQL round trips
+  add to a query;
+* tenants apart: one tenant's commit rate alone, then while two other tenants (processes of
+  their own) commit as fast as they can, on each catalog.
+
+The PostgreSQL server is started by the benchmark (the tests' own starter), on loopback, with
+its durable settings (``synchronous_commit`` and ``fsync`` on), and killed at the end.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+from rich.table import Table
+
+from bench import workloads as wl
+from bench.measure import Mismatch, timed_interleaved
+
+Result = dict[str, Any]
+FORMS = ("embedded", "shared")
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def _spec(form: str, root: Path, catalog: str) -> tuple[str, str | None]:
+    folder = root / form
+    shutil.rmtree(folder, ignore_errors=True)
+    if form == "embedded":
+        return str(folder), None
+    return catalog, str(folder)
+
+
+def _commits(location: str, storage: str | None, tenant: str, n: int) -> list[float]:
+    """Seconds of each of ``n`` one-row INSERT commits of ``tenant``."""
+    import chronolake
+
+    with chronolake.connect(location, storage, tenant=tenant) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS events (id BIGINT, payload VARCHAR)")
+        times = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            con.execute("INSERT INTO events VALUES (?, ?)", [i, f"payload-{i}"])
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def _flat_out(location: str, storage: str | None, tenant: str, ready: Any, stop: Any) -> None:
+    """A tenant committing as fast as it can until ``stop`` is set (a process of its own)."""
+    import chronolake
+
+    with chronolake.connect(location, storage, tenant=tenant) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS events (id BIGINT, payload VARCHAR)")
+        ready.set()
+        i = 0
+        while not stop.is_set():
+            con.execute("INSERT INTO events VALUES (?, ?)", [i, "load"])
+            i += 1
+
+
+def _rate_under_load(location: str, storage: str | None, n: int) -> tuple[float, float]:
+    """(commits/s of tenant A alone, commits/s of A while two other tenants commit)."""
+    alone = n / sum(_commits(location, storage, "a_alone", n))
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    readies = [ctx.Event() for _ in range(2)]
+    loads = [
+        ctx.Process(target=_flat_out, args=(location, storage, f"load{k}", readies[k], stop))
+        for k in range(2)
+    ]
+    for p in loads:
+        p.start()
+    try:
+        for r in readies:
+            r.wait(600)
+        loaded = n / sum(_commits(location, storage, "a_loaded", n))
+    finally:
+        stop.set()
+        for p in loads:
+            p.join(600)
+    return alone, loaded
+
+
+def _queries(location: str, storage: str | None, n: int) -> tuple[Any, Any]:
+    import chronolake
+
+    con = chronolake.connect(location, storage, tenant="w2")
+    latest = (lambda: con.execute("SELECT count(*) FROM events").fetchall(), [(n,)])
+    mid = n // 2 + 1  # snapshot 1 created the table: snapshot k + 1 holds k rows
+    sql = "SELECT count(*) FROM events AT(VERSION => ?)"
+    asof = (lambda: con.execute(sql, [mid + 1]).fetchall(), [(mid,)])
+    return con, (latest, asof)
+
+
+def run_shared(scale: wl.Scale, root: Path, progress: Progress) -> Result:
+    from tests.services.postgres import PostgresServer
+
+    n = scale.w2_commits
+    server = PostgresServer.start(DURABLE)
+    try:
+        catalog = server.create_database("bench").url
+        out: Result = {"commits": n, "forms": {}}
+        task = progress.add_task("shared lake", total=len(FORMS) * 3)
+        cons = []
+        runs: list[Any] = []
+        for form in FORMS:
+            location, storage = _spec(form, root / "shared", catalog)
+            times = _commits(location, storage, "w2", n)
+            out["forms"][form] = {
+                "commit_ms": statistics.median(times) * 1000,
+                "commits_per_s": n / sum(times),
+            }
+            progress.advance(task)
+            con, fns = _queries(location, storage, n)
+            cons.append(con)
+            runs.append(fns)
+            alone, loaded = _rate_under_load(location, storage, max(n // 4, 50))
+            out["forms"][form].update({"alone_per_s": alone, "loaded_per_s": loaded})
+            progress.advance(task)
+        for i, what in enumerate(("latest_ms", "asof_ms")):
+            fns = [r[i] for r in runs]
+            timed = timed_interleaved([f for f, _ in fns], scale.reps)
+            for form, (med, _, got), (_, want) in zip(FORMS, timed, fns, strict=True):
+                if [tuple(r) for r in got] != want:
+                    raise Mismatch(f"shared lake {what} {form}: {got} != {want}")
+                out["forms"][form][what] = med * 1000
+        progress.advance(task, len(FORMS))
+        for con in cons:
+            con.close()
+        out["postgres"] = server_version(catalog)
+        return out
+    finally:
+        server.stop()
+
+
+def server_version(url: str) -> str:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.NullPool)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sqlalchemy.text("SHOW server_version")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def rows(res: Result) -> list[tuple[str, str, str, str, str]]:
+    """(figure, embedded, shared, shared / embedded, target)."""
+    f = res["forms"]
+    e, s = f["embedded"], f["shared"]
+
+    def ratio(a: float, b: float) -> str:
+        return f"{b / a:.2f}x" if a else "-"
+
+    n = res["commits"]
+    out = [
+        (
+            "one-row commit, median",
+            f"{e['commit_ms']:.1f} ms",
+            f"{s['commit_ms']:.1f} ms",
+            ratio(e["commit_ms"], s["commit_ms"]),
+            "",
+        ),
+        (
+            "commits/s, one tenant",
+            f"{e['commits_per_s']:.0f}",
+            f"{s['commits_per_s']:.0f}",
+            ratio(e["commits_per_s"], s["commits_per_s"]),
+            ">= 300/s (shared)",
+        ),
+    ]
+    for key, label in (("latest_ms", "count(*) latest"), ("asof_ms", "count(*) AT(VERSION)")):
+        out.append(
+            (
+                f"{label} after {n:,} commits",
+                f"{e[key]:.1f} ms",
+                f"{s[key]:.1f} ms",
+                f"+{s[key] - e[key]:.1f} ms",
+                "catalog cost <= 3 ms",
+            )
+        )
+    out.append(
+        (
+            "tenant A commits/s, alone",
+            f"{e['alone_per_s']:.0f}",
+            f"{s['alone_per_s']:.0f}",
+            "",
+            "",
+        )
+    )
+    out.append(
+        (
+            "tenant A commits/s, two other tenants committing flat out (vs alone)",
+            f"{e['loaded_per_s']:.0f} ({e['loaded_per_s'] / e['alone_per_s']:.2f}x)",
+            f"{s['loaded_per_s']:.0f} ({s['loaded_per_s'] / s['alone_per_s']:.2f}x)",
+            "",
+            ">= 0.90x (shared)",
+        )
+    )
+    return out
+
+
+HEAD = ("figure", "embedded (SQLite)", "shared (PostgreSQL)", "shared vs embedded", "target")
+
+
+def rich_table(res: Result) -> Table:
+    table = Table(title=f"Shared lake (PostgreSQL {res['postgres']})")
+    for h in HEAD:
+        table.add_column(h)
+    for r in rows(res):
+        table.add_row(*r)
+    return table
+
+
+def markdown(res: Result) -> str:
+    lines = [
+        f"Shared lake: PostgreSQL {res['postgres']} on loopback (fsync and synchronous_commit "
+        "on) beside the embedded SQLite catalog; data files local in both.",
+        "",
+        "| " + " | ".join(HEAD) + " |",
+        "|" + "---|" * len(HEAD),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows(res)]
+    return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ services: ## Install what the tests' own services need (PostgreSQL's binaries; r
 run: venv ## Run the time-travel demo (recreates ./demo-lake)
 	$(BIN)/python -m chronolake.demo
 
-test: venv services ## Run the whole test suite (SQLite, and PostgreSQL started by the tests)
+test: venv services ## Run the whole test suite (SQLite; PostgreSQL and SeaweedFS (S3) started by the tests)
 	$(BIN)/python -m pytest -q
 
 lint: venv ## ruff check, ruff format --check and mypy

@@ -98,7 +98,7 @@ def test_a_canceled_insert_changes_nothing_and_leaves_no_file(tmp_path: Path) ->
     with _connect(tmp_path, running) as con:
         con.execute("CREATE TABLE t (x INT)")
         con.execute("INSERT INTO t VALUES (1)")
-        root = con._session.root
+        root = Path(con._session.root)  # the tenant prefix, a local folder here
         before = _data_files(root)
         running.run(con, ENDLESS_INSERT)
         assert con.cancel()
@@ -253,7 +253,7 @@ def test_spill_folders_of_dead_processes_are_removed(tmp_path: Path) -> None:
 
 def test_old_in_lake_spill_folder_is_removed_as_orphans(tmp_path: Path) -> None:
     with chronolake.connect(tmp_path) as con:
-        legacy = con._session.root / ".tmp"
+        legacy = Path(con._session.root) / ".tmp"
         legacy.mkdir(parents=True)
         (legacy / "duckdb_temp_storage-0.tmp").write_bytes(b"spilled")
         report = remove_orphans(con, grace=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,11 +67,19 @@ class Connection:
         read_only: bool = False,
         database: str | None = None,
         schema: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         from chronolake.api.lake import Lake
 
         check_tenant(tenant)
-        lake = Lake(path, storage, settings=settings, clock=clock, read_only=read_only)
+        lake = Lake(
+            path,
+            storage,
+            storage_options=storage_options,
+            settings=settings,
+            clock=clock,
+            read_only=read_only,
+        )
         try:
             lake._ensure_tenant(tenant)
             self._start(lake, tenant, lake.settings, autocommit, database, schema)
@@ -409,6 +417,7 @@ def connect(
     read_only: bool = False,
     database: str | None = None,
     schema: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Connection:
     """Open (creating if needed) the lake at ``path`` as ``tenant`` (``path`` may also be a
     catalog URL, with ``storage`` the files' location, as for ``chronolake.Lake``): a shortcut for a
@@ -417,7 +426,9 @@ def connect(
 
     ``read_only=True`` opens an existing lake without writing anything (writes raise
     ``ReadOnlyError``; statements are not recorded in QUERY_HISTORY); ``database`` and
-    ``schema`` pick the starting namespace (default MAIN.PUBLIC).
+    ``schema`` pick the starting namespace (default MAIN.PUBLIC). ``storage`` may be
+    ``s3://bucket/prefix`` with ``storage_options`` such as ``endpoint_url`` (see
+    ``chronolake.io.open_storage``).
 
     >>> import chronolake
     >>> con = chronolake.connect(lake)
@@ -439,4 +450,5 @@ def connect(
         read_only=read_only,
         database=database,
         schema=schema,
+        storage_options=storage_options,
     )

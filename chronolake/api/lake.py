@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chronolake.api.opening import check_clock, create_catalog, lake_address, tenant_catalog
@@ -55,8 +55,10 @@ class Lake:
     ``location`` is the lake's folder (embedded: the catalog is ``catalog.sqlite`` in it and
     the data files are below its ``data`` folder), or the URL of a catalog database
     (``postgresql+psycopg://user:password@host:port/db``, or ``sqlite:///path``), in which case
-    ``storage`` says where the files live. ``read_only=True`` writes nothing, and needs an
-    existing lake.
+    ``storage`` says where the files live: a folder or ``s3://bucket/prefix``, with
+    ``storage_options`` (``endpoint_url``, ``access_key_id``, ``secret_access_key``,
+    ``region``; else the AWS_* environment variables). ``read_only=True`` writes nothing, and
+    needs an existing lake.
 
     >>> import chronolake
     >>> with chronolake.Lake(lake) as shared:
@@ -73,13 +75,14 @@ class Lake:
         location: str | os.PathLike[str],
         storage: str | os.PathLike[str] | None = None,
         *,
+        storage_options: Mapping[str, Any] | None = None,
         settings: Settings | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         read_only: bool = False,
     ) -> None:
         self.settings = _settings(settings, clock)
         self.read_only = bool(read_only)
-        self.layout, url = lake_address(location, storage)
+        self.layout, url = lake_address(location, storage, storage_options)
         self.catalog_url = url
         self.catalog: Catalog = create_catalog(self.layout, self.settings, self.read_only, url)
         self._lock = threading.Lock()
@@ -92,7 +95,7 @@ class Lake:
         """Where the lake is: its folder, or its catalog URL (password hidden) and storage."""
         if self.catalog_url is None:
             return str(self.layout.root)
-        return f"{safe_url(self.catalog_url)} + {self.layout.root}"
+        return f"{safe_url(self.catalog_url)} + {self.layout.where}"
 
     @property
     def closed(self) -> bool:

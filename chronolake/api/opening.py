@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlglot import exp
@@ -23,6 +25,7 @@ from chronolake.errors import (
     OperationalError,
     ProgrammingError,
 )
+from chronolake.io.open_storage import open_storage
 from chronolake.settings import Settings, system_clock
 from chronolake.sql.binding.names import resolve_database, resolve_schema
 from chronolake.sql.session import Session, to_us
@@ -52,8 +55,15 @@ def _is_url(location: object) -> bool:
     return isinstance(location, str) and "://" in location
 
 
-def lake_address(location: object, storage: object) -> tuple[LakeLayout, str | None]:
-    """(where the files live, the catalog URL or None for the folder's own SQLite file)."""
+def lake_address(
+    location: object, storage: object, storage_options: Mapping[str, Any] | None = None
+) -> tuple[LakeLayout, str | None]:
+    """(where the files live, the catalog URL or None for the folder's own SQLite file).
+
+    S3 storage is opened (and its bucket checked) here, before any catalog is touched, so
+    that a wrong bucket, credential or endpoint creates nothing."""
+    if storage_options and (storage is None or not _is_url(storage)):
+        raise ProgrammingError("storage_options go with S3 storage: storage='s3://bucket/prefix'.")
     if not _is_url(location):
         if storage is not None:
             raise ProgrammingError(
@@ -67,9 +77,12 @@ def lake_address(location: object, storage: object) -> tuple[LakeLayout, str | N
             "s3://bucket/prefix) that holds its files."
         )
     if _is_url(storage) and not str(storage).startswith("file://"):
-        raise NotSupportedError(
-            f"Storage {str(storage).split('://')[0]}:// is not supported: give a local folder."
-        )
+        if str(storage).split("://")[0].lower() not in ("s3", "s3a"):
+            raise NotSupportedError(
+                f"Storage {str(storage).split('://')[0]}:// is not supported: give a local "
+                "folder or s3://bucket/prefix."
+            )
+        return LakeLayout(None, open_storage(str(storage), storage_options)), str(location)
     text = str(storage).removeprefix("file://") if isinstance(storage, str) else storage
     return LakeLayout(lake_root(text)), str(location)
 
@@ -97,7 +110,7 @@ def _embedded_engine(layout: LakeLayout, settings: Settings, read_only: bool) ->
             f"No lake at {root} (no catalog.sqlite there): check the path. Opening read-only "
             "never creates a lake."
         )
-    if not read_only:
+    if not read_only and root is not None:
         _make_root(root)
     return create_sqlite_engine(layout.catalog_path, settings.catalog_busy_timeout_s, read_only)
 
@@ -111,7 +124,7 @@ def create_catalog(
     Without ``catalog_url`` the catalog is the SQLite file in the lake's folder; with one
     (``sqlite:///...`` or ``postgresql+psycopg://...``) it is that database."""
     root = layout.root
-    if root.exists() and not root.is_dir():
+    if root is not None and root.exists() and not root.is_dir():
         raise ProgrammingError(
             f"{root} is a file, not a lake: give the lake's directory (or a new path to "
             "create one)."
@@ -120,7 +133,7 @@ def create_catalog(
         engine = _embedded_engine(layout, settings, read_only)
     else:  # reached first, so that a wrong URL leaves no folder behind
         engine = open_catalog_engine(catalog_url, settings, read_only)
-        if not read_only:
+        if not read_only and root is not None:
             try:
                 _make_root(root)
             except BaseException:
@@ -145,7 +158,7 @@ def tenant_catalog(
     with catalog_errors():
         if read_only:
             if not catalog.check_readable(tenant):
-                raise NotFound(f"Tenant '{tenant}' does not exist in the lake at {layout.root}.")
+                raise NotFound(f"Tenant '{tenant}' does not exist in the lake at {layout.where}.")
         else:
             catalog.ensure_tenant(tenant, to_us(settings.clock()))
 

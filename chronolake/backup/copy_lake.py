@@ -10,11 +10,9 @@ an order-independent hash of all rows, read through each lake's own engine, equa
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chronolake.catalog.transfer import (
@@ -25,13 +23,11 @@ from chronolake.catalog.transfer import (
     tenant_ids,
 )
 from chronolake.errors import DataError, OperationalError, ProgrammingError
-from chronolake.maintenance.reach import reachability, resolve_under
+from chronolake.maintenance.reach import reachability
 from chronolake.sql.session import Session, to_us
 
 if TYPE_CHECKING:
     from chronolake.api.lake import Lake
-
-_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,51 +41,28 @@ class CopyReport:
     seconds: float
 
 
-def _copy_file(src: Path, dst: Path) -> tuple[int, str]:
-    """Copy one file (to a temporary name, then renamed); (bytes, SHA-256 of what was read)."""
-    digest = hashlib.sha256()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".copying")
-    size = 0
-    with src.open("rb") as fin, tmp.open("wb") as fout:
-        while block := fin.read(_BLOCK):
-            digest.update(block)
-            fout.write(block)
-            size += len(block)
-    tmp.replace(dst)
-    return size, digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _copy_files(source: Lake, dest: Lake, tenant: str, now_us: int) -> tuple[int, int, int, set]:
     """Copy the tenant's referenced files; (files, bytes, skipped, paths copied)."""
     reach = reachability(source.catalog, tenant, now_us)
-    src_root, dst_root = source.layout.tenant_root(tenant), dest.layout.tenant_root(tenant)
+    src, dst = source.layout.tenant_io(tenant), dest.layout.tenant_io(tenant)
     files = size = skipped = 0
     copied: set[str] = set()
     for rel in sorted(reach.referenced):
-        src, dst = resolve_under(src_root, rel), resolve_under(dst_root, rel)
-        if src is None or dst is None:
+        if not (src.contains(rel) and dst.contains(rel)):
             raise DataError(
                 f"The catalog of tenant '{tenant}' names a file outside its prefix: {rel}."
             )
-        if not src.is_file():
+        if not src.exists(rel):
             if rel in reach.needed:
                 raise OperationalError(
-                    f"File {src} of tenant '{tenant}' is missing but still needed by its "
-                    "history: the source lake is damaged; nothing was copied into the catalog."
+                    f"File {src.uri(rel)} of tenant '{tenant}' is missing but still needed by "
+                    "its history: the source lake is damaged; nothing was copied into the "
+                    "catalog."
                 )
             skipped += 1  # cleanup deleted it; no reachable version reads it
             continue
-        n, digest = _copy_file(src, dst)
-        if _sha256(dst) != digest:
+        n, digest = dst.copy_from(src, rel)
+        if dst.sha256(rel) != digest:
             raise OperationalError(f"Copying {rel} of tenant '{tenant}' gave a different file.")
         files, size = files + 1, size + n
         copied.add(rel)

@@ -53,7 +53,10 @@ def _without_engine_hints(msg: str) -> str:
     return "\n".join(lines)
 
 
-def clean_message(msg: str, root: Path | None = None) -> str:
+_PYTHON_TRACEBACK = "Traceback (most recent call last):"
+
+
+def clean_message(msg: str, root: str | Path | None = None) -> str:
     """DuckDB's message without internal SQL, names, paths and engine hints."""
     msg = msg.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
     msg = _INTERNAL.sub("table", msg)
@@ -63,7 +66,7 @@ def clean_message(msg: str, root: Path | None = None) -> str:
     return _without_engine_hints(msg).strip()
 
 
-def duck_error(e: duckdb.Error, root: Path | None = None) -> Error:
+def duck_error(e: duckdb.Error, root: str | Path | None = None) -> Error:
     """The chronolake error for a DuckDB error, by its type."""
     msg = clean_message(str(e), root)
     missing = _MISSING_COLUMN.search(msg)
@@ -102,10 +105,16 @@ def duck_error(e: duckdb.Error, root: Path | None = None) -> Error:
         )
     if isinstance(e, duckdb.InterruptException):
         return StatementCanceled(CANCELED)
+    if msg.startswith(_PYTHON_TRACEBACK):  # raised by a registered (S3) file system
+        last = msg.strip().splitlines()[-1].strip()
+        return OperationalError(
+            f"The lake's storage could not be read ({last}): check that it is reachable, "
+            "then run the statement again."
+        )
     return DatabaseError(msg)
 
 
-def os_error(e: OSError, root: Path | None = None) -> Error:
+def os_error(e: OSError, root: str | Path | None = None) -> Error:
     """The chronolake error for a failed file operation of the lake."""
     where = e.filename if isinstance(e.filename, str) else ""
     if root is not None and where.startswith(str(root)):
@@ -133,7 +142,7 @@ def arrow_error(e: pa.ArrowException) -> Error:
     return DataError(f"Invalid data: {e}")
 
 
-def foreign_error(e: BaseException, root: Path | None = None) -> Error | None:
+def foreign_error(e: BaseException, root: str | Path | None = None) -> Error | None:
     """What a user should see for an error raised below chronolake; None if it is a bug."""
     if isinstance(e, duckdb.Error):
         return duck_error(e, root)

@@ -32,7 +32,8 @@ def physical_name(column_id: int) -> str:
 
 
 def file_columns(duck: duckdb.DuckDBPyConnection, path: str) -> FileColumns:
-    """The columns of the Parquet file at ``path`` (an absolute path), from its footer."""
+    """The columns of the Parquet file at ``path`` (an absolute path or s3:// URL), from its
+    footer (cached by path: files never change)."""
     found = _FILES.get(path)
     if found is None:
         rel = duck.read_parquet(path)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
 
 import duckdb
 from sqlglot import exp
@@ -26,6 +25,7 @@ from sqlglot.errors import SqlglotError
 
 from chronolake.catalog.model import ColumnInfo, DataFile
 from chronolake.engine.scan import FILE_COL, POS_COL, RID_COL
+from chronolake.io.file_io import FileIO
 
 VIEW = "__cl_dml_rows"
 _RID_PHYSICAL = "c_rowid"  # the name the writer gives the explicit row id column
@@ -40,7 +40,7 @@ def _column(col: ColumnInfo) -> str:
 
 def all_rows_view(
     duck: duckdb.DuckDBPyConnection,
-    root: Path,
+    io: FileIO,
     columns: Sequence[ColumnInfo],
     files: Sequence[DataFile],
 ) -> str | None:
@@ -49,7 +49,7 @@ def all_rows_view(
     if not files or any(c.default_sql is not None for c in columns):
         return None
     state = [(f.path, f.file_id, f.first_row_id, f.has_row_ids) for f in files]
-    key = hashlib.sha256(repr((str(root), state, tuple(columns))).encode()).hexdigest()
+    key = hashlib.sha256(repr((io.url, state, tuple(columns))).encode()).hexdigest()
     found = duck.execute(f"SELECT getvariable('{VIEW}_key')").fetchall()
     if found and found[0][0] == key:
         return VIEW
@@ -57,7 +57,7 @@ def all_rows_view(
     duck.execute(
         f"SET VARIABLE {VIEW}_v = {{'f': ?::VARCHAR[], 'i': ?::BIGINT[], 'r': ?::BIGINT[]}}",
         [
-            [str(root / f.path) for f in files],
+            [io.uri(f.path) for f in files],
             [f.file_id for f in files],
             [f.first_row_id for f in files],
         ],

@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -42,6 +41,7 @@ from chronolake.engine.file_columns import (
     written_by_name,
 )
 from chronolake.engine.small_files import split_small
+from chronolake.io.file_io import FileIO
 from chronolake.storage.delete_files import position_array
 
 FILE_COL, POS_COL, RID_COL = "__cl_file", "__cl_pos", "__cl_rid"
@@ -98,9 +98,9 @@ def _schema_values(
 class ScanViews:
     """Creates and caches the views of one DuckDB connection."""
 
-    def __init__(self, duck: duckdb.DuckDBPyConnection, root: Path, size: int = 512) -> None:
+    def __init__(self, duck: duckdb.DuckDBPyConnection, io: FileIO, size: int = 512) -> None:
         self.duck = duck
-        self.root = root
+        self.io = io
         self._ids = itertools.count(1)
         self._views: OrderedDict[Hashable, tuple[str, str]] = OrderedDict()
         self._size = size
@@ -181,15 +181,15 @@ class ScanViews:
     ) -> None:
         keys, vals = _schema_values(columns, True)
         self.duck.execute(_SCHEMA_SQL.format(var=p + "_sr"), [keys, vals])
-        self._set(f"{p}_f", [str(self.root / f.path) for f in files])
+        self._set(f"{p}_f", [self.io.uri(f.path) for f in files])
         self._set(f"{p}_i", [f.file_id for f in files])
         self._set(f"{p}_r", [f.first_row_id for f in files])
         empty = np.empty(0, np.int64)
         shown = [
             i * _KEY_SHIFT
             + np.setdiff1d(
-                position_array(self.root, dl),
-                empty if old is None else position_array(self.root, old),
+                position_array(self.io, dl),
+                empty if old is None else position_array(self.io, old),
                 assume_unique=True,
             )
             for i, (dl, old) in enumerate(zip(include, exclude, strict=True))
@@ -256,7 +256,7 @@ class ScanViews:
         field id), each group split into files of similar row counts (``_similar``)."""
         groups: dict[FileColumns | None, list[DataFile]] = {}
         for f in files:
-            found = file_columns(self.duck, str(self.root / f.path))
+            found = file_columns(self.duck, self.io.uri(f.path))
             groups.setdefault(found if written_by_name(found) else None, []).append(f)
         return [(layout, part) for layout, g in groups.items() for part in _similar(g)]
 
@@ -274,7 +274,7 @@ class ScanViews:
         and filled with their default where the file lacks them: unlike reading through a
         field-id schema, this keeps the engine's row-count estimates, so joins are planned as
         over plain Parquet. Deleted rows go as ``_without_deleted`` says."""
-        self._set(f"{g}_f", [str(self.root / f.path) for f in files])
+        self._set(f"{g}_f", [self.io.uri(f.path) for f in files])
         self._set(f"{g}_i", [f.file_id for f in files])
         self._set(f"{g}_r", [f.first_row_id for f in files])
         if layout is None:
@@ -347,7 +347,7 @@ class ScanViews:
         v = "__cl_sf"
         keys, vals = _schema_values(columns, True)
         self.duck.execute(_SCHEMA_SQL.format(var=v + "_s"), [keys, vals])
-        self._set(v + "_f", [str(self.root / f.path) for f in files])
+        self._set(v + "_f", [self.io.uri(f.path) for f in files])
         self._set(v + "_i", [f.file_id for f in files])
         self._set(v + "_r", [f.first_row_id for f in files])
         idx = "d.file_index::BIGINT + 1"
@@ -378,7 +378,7 @@ class ScanViews:
         no other table (``solo``) the estimate plans no join, and the bitmap filter goes
         straight into the scan, the cheapest way for any share of deleted rows."""
         empty = np.empty(0, np.int64)
-        dels = [empty if f.delete is None else position_array(self.root, f.delete) for f in files]
+        dels = [empty if f.delete is None else position_array(self.io, f.delete) for f in files]
         rows = sum(f.row_count for f in files)
         few = sum(len(d) for d in dels) * _BITMAP_SHARE < rows
         if rows > _BITMAP_ROWS or (few and not (solo and _SOLO_PUSHED)):

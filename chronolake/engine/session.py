@@ -14,20 +14,23 @@ from typing import Any
 import duckdb
 
 from chronolake.engine.spill import temp_limit
+from chronolake.io.file_io import FileIO
 from chronolake.settings import Settings
 
 
 def open_duck(
-    tenant_root: Path,
+    io: FileIO,
     spill_dir: Path,
     settings: Settings,
     timezone: str = "UTC",
     writable: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """A sandboxed engine that spills to ``spill_dir`` (outside the lake), at most
-    ``temp_limit`` bytes; it creates the tenant's prefix only when ``writable``."""
-    if writable:
-        tenant_root.mkdir(parents=True, exist_ok=True)
+    """A sandboxed engine over the tenant's storage ``io`` that spills to ``spill_dir``
+    (outside the lake), at most ``temp_limit`` bytes; it creates a local tenant's folder only
+    when ``writable``. S3 storage is read through an fsspec file system registered on the
+    engine (credentials stay in that object, never in SQL text)."""
+    if writable and io.is_local:
+        io.local_dir()
     config: dict[str, Any] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -38,10 +41,16 @@ def open_duck(
     if settings.duckdb_memory_limit:
         config["memory_limit"] = settings.duckdb_memory_limit
     con = duckdb.connect(":memory:", config=config)
+    remote = io.duck_filesystem()
+    if remote is not None:
+        con.register_filesystem(remote)
+        # files never change: keep footers and read blocks without asking S3 again
+        con.execute("SET parquet_metadata_cache = true")
+        con.execute("SET validate_external_file_cache = 'NO_VALIDATION'")
     con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET temp_directory = ?", [str(spill_dir)])
     con.execute("SET max_temp_directory_size = ?", [temp_limit(settings, spill_dir)])
-    con.execute("SET allowed_directories = ?", [[str(tenant_root) + "/", str(spill_dir) + "/"]])
+    con.execute("SET allowed_directories = ?", [[io.duck_root(), str(spill_dir) + "/"]])
     # Snowflake fails a division by zero; DuckDB would answer NULL (DIVISOR_MACRO)
     con.execute(
         "CREATE MACRO __cl_divisor(x) AS CASE WHEN x = 0 THEN error('Division by zero') ELSE x END"

@@ -4,28 +4,26 @@ A file is deleted only when (1) expiry marked it at least ``grace`` seconds ago 
 ``Settings.cleanup_grace_s``, by the connection's clock) and (2) reachability computed *now*
 still finds no reachable snapshot needing it (a retention raised since the mark keeps it).
 
-Order, for crash safety: the file is removed from disk first, then its mark gets
+Order, for crash safety: the file is removed from storage first, then its mark gets
 ``deleted_time``. No catalog row is removed, and whether a file is needed never depends on the
 mark, so a kill at any moment leaves at worst a deleted file whose mark still says "pending":
-nothing reachable lost it, and the next cleanup (``unlink`` of a missing file is a no-op)
-records it. Catalog file rows of deleted files stay: they describe history that time travel can
-no longer reach.
+nothing reachable lost it, and the next cleanup (deleting a missing file is a no-op)
+records it. Files go through the tenant's file IO (local or S3). Catalog file rows of deleted
+files stay: they describe history that time travel can no longer reach.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from chronolake.catalog import schema as s
-from chronolake.maintenance.reach import reachability, resolve_under
+from chronolake.io.file_io import FileIO
+from chronolake.maintenance.reach import reachability
 from chronolake.sql.session import to_us
 
 if TYPE_CHECKING:
@@ -45,9 +43,8 @@ class CleanupReport:
     paths: tuple[str, ...]
 
 
-def _unlink(path: Path) -> None:  # a seam for the crash test
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+def _unlink(io: FileIO, rel: str) -> None:  # a seam for the crash test
+    io.delete(rel)
 
 
 def cleanup(
@@ -90,7 +87,7 @@ def cleanup(
     due = [p for p, t in marks if t <= cut and p not in reach.needed]
     pending = sum(1 for p, t in marks if t > cut and p not in reach.needed)
     kept = sum(1 for p, _ in marks if p in reach.needed)
-    root = session.layout.tenant_root(tenant)
+    io = session.io
     deleted: list[str] = []
     reclaimed = 0
     done: list[str] = []
@@ -107,15 +104,11 @@ def cleanup(
         done.clear()
 
     for rel in due:
-        path = resolve_under(root, rel)
         size = 0
-        if path is not None:
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                size = 0
+        if io.contains(rel):
+            size = io.size(rel) if io.exists(rel) else 0
             if not dry_run:
-                _unlink(path)
+                _unlink(io, rel)
         deleted.append(rel)
         reclaimed += size
         if dry_run:

@@ -203,13 +203,14 @@ def _write(
         )
         out = write_data_files(
             session.duck,
-            session.root,
+            session.io,
             table.table_id,
             table.columns,
             sql,
             True,
             replace(session.settings, target_file_size=size),
             None,
+            session.engine_dir,
         )
     finally:
         session.views.forget(key)
@@ -314,7 +315,7 @@ def compact_session(
             req.statements.append(_statement_row(session, txn, table, qid, start_us, plan.rows))
             snap = catalog_commit(session.catalog, session.tenant, req)
         except ConflictError as e:
-            txn.discard_files(session.root)
+            txn.discard_files(session.io)
             if attempts > retries:
                 return CompactionReport(
                     table.name,
@@ -335,7 +336,7 @@ def compact_session(
             time.sleep(random.uniform(0.0, 0.02 * attempts))
             continue
         except BaseException:
-            txn.discard_files(session.root)
+            txn.discard_files(session.io)
             raise
         return CompactionReport(
             table.name,

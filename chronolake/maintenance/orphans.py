@@ -2,7 +2,7 @@
 
 Only a crashed writer leaves such files (a rolled back transaction removes its own). A file is
 an orphan when (1) it is a regular file (symlinks are never followed or removed) below the
-tenant's storage prefix, (2) no data or delete file row of
+tenant's storage prefix (listed through the file IO: local or S3), (2) no data or delete file row of
 the tenant names its path, and (3) its modification time is older than ``grace`` seconds
 (default ``Settings.orphan_grace_s``; wall clock, as mtimes are), so a writer that has written
 but not yet committed is never robbed. The directory is listed *before* the catalog is read: a
@@ -14,11 +14,8 @@ its files are orphans like any other, and the folder goes once it is empty.
 
 from __future__ import annotations
 
-import os
 import time
-from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -41,18 +38,6 @@ class OrphanReport:
     paths: tuple[str, ...]
 
 
-def _listing(root: Path) -> list[tuple[str, os.stat_result]]:
-    out = []
-    for here, _dirs, files in os.walk(root, followlinks=False):
-        rel_dir = Path(here).relative_to(root)
-        for name in files:
-            p = Path(here) / name
-            st = p.lstat()
-            if not p.is_symlink() and p.is_file():
-                out.append(((rel_dir / name).as_posix(), st))
-    return out
-
-
 def remove_orphans(
     con: Connection, grace: float | None = None, dry_run: bool = False
 ) -> OrphanReport:
@@ -61,8 +46,8 @@ def remove_orphans(
     session = con._session
     catalog, tenant = session.catalog, session.tenant
     grace_s = session.settings.orphan_grace_s if grace is None else float(grace)
-    root = session.layout.tenant_root(tenant)
-    listing = _listing(root) if root.is_dir() else []
+    io = session.io
+    listing = io.list()
     referenced: set[str] = set()
     with catalog.engine.connect() as conn:
         for ft in (s.data_files, s.delete_files):
@@ -72,22 +57,18 @@ def remove_orphans(
     cut = time.time() - grace_s
     removed: list[str] = []
     reclaimed = recent = 0
-    for rel, st in listing:
-        if rel in referenced:
+    for entry in listing:
+        if entry.path in referenced:
             continue
-        if st.st_mtime > cut:
+        if entry.modified.timestamp() > cut:
             recent += 1
             continue
-        if not dry_run:
-            try:
-                (root / rel).unlink()
-            except FileNotFoundError:
-                continue
-        removed.append(rel)
-        reclaimed += st.st_size
-    if not dry_run:
-        with suppress(OSError):  # only when empty: a file younger than the grace keeps it
-            (root / LEGACY_SPILL_DIR).rmdir()
+        if not dry_run and not io.delete(entry.path):
+            continue
+        removed.append(entry.path)
+        reclaimed += entry.size
+    if not dry_run:  # only when empty: a file younger than the grace keeps it
+        io.remove_empty_dir(LEGACY_SPILL_DIR)
     return OrphanReport(
         dry_run=dry_run,
         files=len(removed),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -131,15 +130,3 @@ def reachability(catalog: Catalog, tenant: str, now_us: int) -> Reach:
         if start is not None and (end is None or end > start):
             needed.add(path)
     return Reach(now_us, referenced, frozenset(needed))
-
-
-def resolve_under(root: Path, rel: str) -> Path | None:
-    """``root / rel`` when it stays inside ``root`` (no ``..``, no absolute path), else None."""
-    if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
-        return None
-    path = root / rel
-    try:
-        path.parent.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
-        return None
-    return path

@@ -198,7 +198,7 @@ class Executor:
                 s.guard.commit_point()
             except BaseException:
                 s.guard.finish()
-                s.txn.restore(sp, s.root)
+                s.txn.restore(sp, s.io)
                 raise
             self._log(ctx, text, table, s.txn.txn_id, access_rows(ctx, sp.ns, sp.deltas, sp.ops))
             return self._result(table, ctx, query_id), ctx
@@ -224,12 +224,12 @@ class Executor:
                 catalog_commit(s.catalog, s.tenant, req)
                 return self._result(table, ctx, query_id), ctx
             except ConflictError:
-                txn.discard_files(s.root)
+                txn.discard_files(s.io)
                 if attempt + 1 >= attempts:
                     raise
             except BaseException:
                 s.guard.finish()
-                txn.discard_files(s.root)
+                txn.discard_files(s.io)
                 raise
         raise InternalError("unreachable")  # pragma: no cover
 
@@ -382,7 +382,7 @@ class Executor:
         try:
             catalog_commit(s.catalog, s.tenant, req)
         except BaseException:
-            txn.discard_files(s.root)
+            txn.discard_files(s.io)
             temp_undo.end_transaction(s, committed=False)
             raise
         temp_undo.end_transaction(s, committed=True)
@@ -393,7 +393,7 @@ class Executor:
         txn = s.txn
         s.txn = None
         if txn is not None:
-            txn.discard_files(s.root)
+            txn.discard_files(s.io)
         temp_undo.end_transaction(s, committed=False)
         ctx = Ctx(s, txn or s.begin(explicit=False), start, query_id, qtype)
         table = ddl.status("Statement executed successfully.")

@@ -7,7 +7,6 @@ import uuid
 import weakref
 import zoneinfo
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -52,7 +51,8 @@ class Session:
         self.tenant = tenant
         self.settings = settings
         self.autocommit = autocommit
-        self.root: Path = layout.tenant_root(tenant)
+        self.io = layout.tenant_io(tenant)  # every file of the tenant, through chronolake.io
+        self.root = self.io.duck_root().rstrip("/")  # the prefix error messages leave out
         self.session_id = uuid.uuid4().hex[:16]
         self.spill_dir = open_spill_dir(settings, self.session_id)
         # removed at close(), or when a session never closed is collected or the process exits
@@ -63,7 +63,7 @@ class Session:
         except BaseException:
             self._remove_spill_dir()
             raise
-        self.views = ScanViews(self.duck, self.root)
+        self.views = ScanViews(self.duck, self.io)
         self.guard = StatementGuard(self.duck)
         self.database: str | None = DEFAULT_DATABASE
         self.schema: str | None = DEFAULT_SCHEMA
@@ -85,7 +85,8 @@ class Session:
         self._engines += 1
         folder = self.spill_dir / f"engine-{self._engines}"
         folder.mkdir(mode=0o700)
-        return open_duck(self.root, folder, self.settings, zone, not self.read_only)
+        self.engine_dir = folder  # the engine may write here (and stages S3 uploads here)
+        return open_duck(self.io, folder, self.settings, zone, not self.read_only)
 
     def register(self, internal: str, table: Any) -> None:
         self.duck.register(internal, table)
@@ -112,7 +113,7 @@ class Session:
             ) from None
         old = self.duck
         self.duck = self.guard.duck = self._open_duck(zone)
-        self.views = ScanViews(self.duck, self.root)
+        self.views = ScanViews(self.duck, self.io)
         for internal, table in self.registered_objects.items():
             self.duck.register(internal, table)
         held = [t.internal for t in self.temp_tables.values()]
@@ -134,7 +135,7 @@ class Session:
 
     def close(self) -> None:
         if self.txn is not None:
-            self.txn.discard_files(self.root)
+            self.txn.discard_files(self.io)
             self.txn = None
         self.duck.close()
         self._remove_spill_dir()

@@ -11,7 +11,7 @@ from chronolake.engine.errors import foreign_error
 from chronolake.errors import Error, InternalError
 
 
-def as_error(e: Exception, root: Path | None = None) -> Error | None:
+def as_error(e: Exception, root: str | Path | None = None) -> Error | None:
     """The chronolake error for ``e``; None when ``e`` is a bug (no user could cause it)."""
     if isinstance(e, Error):
         return e
@@ -20,7 +20,7 @@ def as_error(e: Exception, root: Path | None = None) -> Error | None:
     return foreign_error(e, root)
 
 
-def to_error(e: Exception, root: Path | None = None) -> Error:
+def to_error(e: Exception, root: str | Path | None = None) -> Error:
     """``as_error``, or for a bug an ``InternalError`` that says to report it."""
     found = as_error(e, root)
     if found is not None:
@@ -29,7 +29,7 @@ def to_error(e: Exception, root: Path | None = None) -> Error:
 
 
 @contextmanager
-def translated(root: Path | None = None) -> Iterator[None]:
+def translated(root: str | Path | None = None) -> Iterator[None]:
     """Raise the chronolake error for anything a user can cause in the block."""
     try:
         yield

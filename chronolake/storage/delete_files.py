@@ -20,11 +20,10 @@ any commit names it.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +33,7 @@ import pyarrow.parquet as pq
 from chronolake.catalog.base import new_id
 from chronolake.catalog.model import DataFile, DeleteFile
 from chronolake.errors import InternalError
+from chronolake.io.file_io import FileIO
 from chronolake.lru import LRU
 from chronolake.storage.layout import table_dir
 
@@ -65,30 +65,30 @@ def _cached(path: str, rows: pa.Table) -> _File:
     return found
 
 
-def positions(root: Path, dl: DeleteFile) -> pa.Table:
+def positions(io: FileIO, dl: DeleteFile) -> pa.Table:
     """The (pos, q) rows of the part of a delete file ``dl`` names, sorted by pos."""
-    path = str(root / dl.path)
+    path = io.uri(dl.path)
     found = _cache.get(path)
     if found is None:
-        rows = pq.read_table(path, read_dictionary=["q"]).unify_dictionaries().combine_chunks()
-        found = _cached(path, rows)
+        rows = io.read_parquet(dl.path, read_dictionary=["q"])
+        found = _cached(path, rows.unify_dictionaries().combine_chunks())
     span = found.spans.get(dl.part)
     if span is None:  # the catalog names a part the file does not have: never guess
         raise InternalError(f"Delete file {dl.path} has no part {dl.part}.")
     return found.rows.slice(span[0], span[1] - span[0])
 
 
-def position_array(root: Path, dl: DeleteFile) -> np.ndarray:
+def position_array(io: FileIO, dl: DeleteFile) -> np.ndarray:
     """The deleted positions of ``dl``'s part, sorted, as int64."""
-    return positions(root, dl).column("pos").to_numpy().astype(np.int64, copy=False)
+    return positions(io, dl).column("pos").to_numpy().astype(np.int64, copy=False)
 
 
-def deleted_positions(root: Path, files: list[DataFile]) -> pa.Table:
+def deleted_positions(io: FileIO, files: list[DataFile]) -> pa.Table:
     """(f, pos) of every position the delete files of ``files`` list (f: data file id)."""
     parts = []
     for f in files:
         if f.delete is not None:
-            pos = position_array(root, f.delete)
+            pos = position_array(io, f.delete)
             fid = np.full(len(pos), f.file_id, dtype=np.int64)
             parts.append(pa.table({"f": fid, "pos": pos}))
     if not parts:
@@ -96,14 +96,14 @@ def deleted_positions(root: Path, files: list[DataFile]) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def merged(root: Path, f: DataFile, new: np.ndarray, query_id: str) -> pa.Table:
+def merged(io: FileIO, f: DataFile, new: np.ndarray, query_id: str) -> pa.Table:
     """The (pos, q) rows of ``f``'s old positions plus ``new`` (deleted by ``query_id``),
     sorted by pos."""
     pos = np.asarray(new, dtype=np.int64)
     codes = np.zeros(len(pos), dtype=np.int32)
     queries = pa.array([query_id])
     if f.delete is not None:
-        old = positions(root, f.delete)
+        old = positions(io, f.delete)
         q = old.column("q").combine_chunks()
         known = q.dictionary.to_pylist()
         if query_id in known:
@@ -118,27 +118,25 @@ def merged(root: Path, f: DataFile, new: np.ndarray, query_id: str) -> pa.Table:
     return pa.table({"pos": pa.array(pos[order], pa.int64()), "q": q_col})
 
 
-def without_query(root: Path, dl: DeleteFile, query_id: str) -> tuple[int, pa.Table]:
+def without_query(io: FileIO, dl: DeleteFile, query_id: str) -> tuple[int, pa.Table]:
     """(how many positions of ``dl``'s part ``query_id`` deleted, the part without them)."""
-    rows = positions(root, dl)
+    rows = positions(io, dl)
     mine = pc.equal(rows.column("q").cast(pa.string()), query_id)
     back = int(pc.sum(mine).as_py() or 0)
     return back, rows.filter(pc.invert(mine))
 
 
 def write_delete_file(
-    root: Path, table_id: int, parts: Mapping[int, pa.Table]
+    io: FileIO, table_id: int, parts: Mapping[int, pa.Table]
 ) -> dict[int, DeleteFile]:
     """One delete file holding ``parts`` (data file id -> its (pos, q) rows, sorted by pos,
     none empty); the catalog's view of it for each data file id."""
     # a fresh directory: creating a file in it is several times faster than in the table's
     # directory, which holds every data file
-    rel_dir = f"{table_dir(table_id)}/deletes-{uuid.uuid4().hex}"
-    (root / rel_dir).mkdir(parents=True, exist_ok=True)
-    rel = f"{rel_dir}/del.parquet"
-    path = root / rel
+    rel = f"{table_dir(table_id)}/deletes-{uuid.uuid4().hex}/del.parquet"
     rows = _concat(parts)
-    with open(path, "wb") as sink:
+
+    def write(sink: Any) -> None:
         pq.write_table(
             rows,
             sink,
@@ -151,8 +149,9 @@ def write_delete_file(
             write_statistics=False,
             store_schema=False,
         )
-    _cached(str(path), rows)
-    size = os.path.getsize(path)
+
+    size = io.write_with(rel, write)
+    _cached(io.uri(rel), rows)
     return {i: DeleteFile(new_id(), rel, t.num_rows, size, part=i) for i, t in parts.items()}
 
 

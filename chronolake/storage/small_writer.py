@@ -15,13 +15,13 @@ import contextlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from chronolake.io.file_io import FileIO
 
 SMALL_ROWS = 1024  # at most this many rows take this path
 # DuckDB truncates longer string statistics (and bumps the last byte of the maximum)
@@ -117,21 +117,18 @@ def column_stats(table: pa.Table, field_ids: Mapping[str, int]) -> list[Stats] |
 
 
 def write_small_file(
-    table: pa.Table, directory: Path, tag: str, field_ids: Mapping[str, int]
-) -> tuple[Path, int] | None:
-    """Write ``table`` (columns named as ``field_ids`` keys) as one snappy Parquet file; returns
-    its path and size, or None if a column type is not one this path writes."""
+    table: pa.Table, io: FileIO, directory: str, tag: str, field_ids: Mapping[str, int]
+) -> tuple[str, int] | None:
+    """Write ``table`` (columns named as ``field_ids`` keys) as one snappy Parquet file in the
+    folder ``directory`` of ``io``; returns its relative path and size, or None if a column
+    type is not one this path writes."""
     fields = []
     for f in table.schema:
         fid = field_ids.get(f.name)
         if fid is None or not (_supported(f.type)):
             return None
         fields.append(pa.field(f.name, f.type, True, {b"PARQUET:field_id": str(fid).encode()}))
-    path = directory / f"data-{tag}-{uuid.uuid4()}.parquet"
+    rel = f"{directory}/data-{tag}-{uuid.uuid4()}.parquet"
     table = table.cast(pa.schema(fields))
-    try:
-        pq.write_table(table, path, compression="snappy", data_page_version="2.0")
-    except FileNotFoundError:  # the table's first file: no directory yet
-        directory.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="snappy", data_page_version="2.0")
-    return path, path.stat().st_size
+    size = io.write_parquet(rel, table, compression="snappy", data_page_version="2.0")
+    return rel, size

@@ -3,12 +3,14 @@ Parquet 2 encodings: half the size of DuckDB's default Parquet, and faster to re
 
 Physical column names are ``c<column id>`` and every column carries its column id as the
 Parquet field id, so files never depend on user-chosen names. Files are written completely
-before any catalog commit can reference them.
+before any catalog commit can reference them. On S3 storage the COPY writes into the
+engine's local staging folder and each file is then uploaded whole through the file IO.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,8 @@ from sqlglot import exp
 from chronolake.catalog.base import new_id
 from chronolake.catalog.model import ColumnInfo, DataFile
 from chronolake.engine.file_columns import RID_PHYSICAL, ROW_ID_FIELD, physical_name
+from chronolake.errors import InternalError
+from chronolake.io.file_io import FileIO
 from chronolake.settings import Settings
 from chronolake.storage.layout import table_dir
 from chronolake.storage.small_writer import (
@@ -40,29 +44,59 @@ __all__ = ["RID_PHYSICAL", "physical_name", "write_data_files", "write_small_tab
 
 def write_data_files(
     duck: duckdb.DuckDBPyConnection,
-    root: Path,
+    io: FileIO,
     table_id: int,
     columns: Sequence[ColumnInfo],
     select_sql: str,
     with_row_ids: bool,
     settings: Settings,
     query_id: str | None = None,
+    staging: Path | None = None,
 ) -> list[DataFile]:
     """Run ``select_sql`` (columns named c<id>, plus c_rowid) into new data files.
 
     A small result is written by pyarrow (see ``small_writer``), a large one by DuckDB's COPY
-    (streaming, parallel, split at ``target_file_size``)."""
-    small = _write_small(duck, root, table_id, columns, select_sql, with_row_ids, query_id)
+    (streaming, parallel, split at ``target_file_size``); on S3 the COPY writes below the
+    local ``staging`` folder and the files are uploaded."""
+    small = _write_small(duck, io, table_id, columns, select_sql, with_row_ids, query_id)
     if small is not None:
         return small
     rel_dir = table_dir(table_id)
     tag = uuid.uuid4().hex[:12]
-    (root / rel_dir).mkdir(parents=True, exist_ok=True)
+    if io.is_local:
+        target = io.local_dir(rel_dir)
+    elif staging is not None:
+        target = staging / f"copy-{tag}"
+        target.mkdir()
+    else:
+        raise InternalError("Writing to S3 storage needs a local staging folder.")
+    try:
+        return _copy(
+            duck, io, target, rel_dir, columns, select_sql, with_row_ids, settings, tag, query_id
+        )
+    finally:
+        if not io.is_local:
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def _copy(
+    duck: duckdb.DuckDBPyConnection,
+    io: FileIO,
+    target: Path,
+    rel_dir: str,
+    columns: Sequence[ColumnInfo],
+    select_sql: str,
+    with_row_ids: bool,
+    settings: Settings,
+    tag: str,
+    query_id: str | None,
+) -> list[DataFile]:
+    """The COPY into ``target`` (the table's folder, or a staging folder for S3)."""
     ids = ", ".join(f"{physical_name(c.column_id)}: {c.column_id}" for c in columns)
     if with_row_ids:
         ids += f", {RID_PHYSICAL}: {ROW_ID_FIELD}"
     rows = duck.execute(
-        f"COPY ({select_sql}) TO {sql_string(str(root / rel_dir))} (FORMAT parquet, "
+        f"COPY ({select_sql}) TO {sql_string(str(target))} (FORMAT parquet, "
         "COMPRESSION snappy, PARQUET_VERSION V2, "
         f"FIELD_IDS {{{ids}}}, FILE_SIZE_BYTES {int(settings.target_file_size)}, "
         f"ROW_GROUP_SIZE {int(settings.row_group_size)}, "
@@ -71,9 +105,11 @@ def write_data_files(
     out = []
     by_name = {physical_name(c.column_id): c.column_id for c in columns}
     for path, count, size, _footer, col_stats, *_ in rows:
+        rel = f"{rel_dir}/{os.path.basename(path)}"
         if int(count) == 0:
-            os.unlink(path)
-            continue
+            if io.is_local:
+                io.delete(rel)
+            continue  # (a staged file goes with its staging folder)
         stats = []
         for key, st in (col_stats or {}).items():
             cid = by_name.get(key.strip('"'))
@@ -81,7 +117,8 @@ def write_data_files(
                 continue
             nulls = st.get("null_count")
             stats.append((cid, st.get("min"), st.get("max"), None if nulls is None else int(nulls)))
-        rel = os.path.relpath(path, root)
+        if not io.is_local:
+            io.upload(path, rel)
         out.append(
             DataFile(
                 file_id=new_id(),
@@ -99,7 +136,7 @@ def write_data_files(
 
 def _write_small(
     duck: duckdb.DuckDBPyConnection,
-    root: Path,
+    io: FileIO,
     table_id: int,
     columns: Sequence[ColumnInfo],
     select_sql: str,
@@ -112,11 +149,11 @@ def _write_small(
     table = fetch_small(duck, select_sql)
     if table is None:
         return None
-    return write_small_table(root, table_id, columns, table, with_row_ids, query_id)
+    return write_small_table(io, table_id, columns, table, with_row_ids, query_id)
 
 
 def write_small_table(
-    root: Path,
+    io: FileIO,
     table_id: int,
     columns: Sequence[ColumnInfo],
     table: pa.Table,
@@ -135,14 +172,14 @@ def write_small_table(
     if with_row_ids:
         field_ids[RID_PHYSICAL] = ROW_ID_FIELD
     tag = uuid.uuid4().hex[:12]
-    written = write_small_file(table, root / table_dir(table_id), tag, field_ids)
+    written = write_small_file(table, io, table_dir(table_id), tag, field_ids)
     if written is None:
         return None
-    path, size = written
+    rel, size = written
     return [
         DataFile(
             file_id=new_id(),
-            path=os.path.relpath(path, root),
+            path=rel,
             row_count=table.num_rows,
             byte_size=size,
             first_row_id=None,

@@ -7,15 +7,14 @@ transaction as it was before it.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.commit import CommitRequest
 from chronolake.catalog.model import DataFile, Namespace, Snapshot, TableDelta, TableInfo
+from chronolake.io.file_io import FileIO
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,10 @@ class Transaction:
     def savepoint(self) -> _State:
         return _State(self.ns, dict(self.deltas), dict(self.ops), self.written, self.operation)
 
-    def restore(self, sp: _State, root: Path) -> None:
+    def restore(self, sp: _State, io: FileIO) -> None:
         """Undo a failed statement, deleting the files only it wrote."""
         for rel in self.written[len(sp.written) :]:
-            with contextlib.suppress(FileNotFoundError):
-                (root / rel).unlink()
+            io.delete(rel)
         self.ns, self.deltas, self.ops = sp.ns, sp.deltas, sp.ops
         self.written, self.operation = sp.written, sp.operation
         self._version += 1
@@ -177,9 +175,8 @@ class Transaction:
             table_ops=dict(self.ops),
         )
 
-    def discard_files(self, root: Path) -> None:
+    def discard_files(self, io: FileIO) -> None:
         """Remove files only this (rolled back) transaction wrote: they are nobody's."""
         for rel in self.written:
-            with contextlib.suppress(FileNotFoundError):
-                (root / rel).unlink()
+            io.delete(rel)
         self.written = ()

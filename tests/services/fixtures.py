@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.postgres import Database, PostgresServer, PostgresUnavailable
+from services.s3 import S3Server, start_s3
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,19 @@ def pg_database(postgres_server: PostgresServer) -> Database:
 def pg_catalog(pg_database: Database) -> str:
     """The catalog URL of a new, empty PostgreSQL catalog."""
     return pg_database.url
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One S3-compatible server (SeaweedFS) for the whole session, killed at its end."""
+    server = start_s3()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_bucket(s3_server: S3Server) -> str:
+    """A new, empty bucket for the test module."""
+    return s3_server.create_bucket()

@@ -57,13 +57,14 @@ def append_query(ctx: Ctx, table: TableInfo, select_sql: str, op: str, row_ids: 
     session = ctx.session
     files = write_data_files(
         session.duck,
-        session.root,
+        session.io,
         table.table_id,
         table.columns,
         select_sql,
         row_ids,
         session.settings,
         ctx.query_id,
+        session.engine_dir,
     )
     return _add_files(ctx, table, files, op)
 
@@ -94,7 +95,7 @@ def _insert_constants(
     if rows is None:
         return None
     s = ctx.session
-    files = write_small_table(s.root, table.table_id, table.columns, rows, False, ctx.query_id)
+    files = write_small_table(s.io, table.table_id, table.columns, rows, False, ctx.query_id)
     return None if files is None else _add_files(ctx, table, files, "INSERT")
 
 
@@ -183,7 +184,7 @@ def _find_rows(
     where = node.args.get("where")
     if where is not None and not _cannot_fail(where.this):
         return None  # it would also run on deleted rows: the row view applies deletes first
-    view = all_rows_view(duck, ctx.session.root, table.columns, txn.table_files(table.table_id))
+    view = all_rows_view(duck, ctx.session.io, table.columns, txn.table_files(table.table_id))
     if view is None:
         return None
     ctx.extra.setdefault("reads", []).append((table.table_id, txn.read.snapshot_id))
@@ -193,7 +194,7 @@ def _find_rows(
     duck.execute(f"CREATE OR REPLACE TEMP TABLE {FOUND} AS {bind(ctx, sel).sql('duckdb')}")
     touched = _touched_files(ctx, table, FOUND)
     if any(f.delete is not None for f in touched):
-        duck.register(DELETED, deleted_positions(ctx.session.root, touched))
+        duck.register(DELETED, deleted_positions(ctx.session.io, touched))
         try:
             duck.execute(
                 f"DELETE FROM {FOUND} USING {DELETED} "
@@ -270,9 +271,9 @@ def _apply_deletes(ctx: Ctx, table: TableInfo, work: str, where_sql: str, op: st
     starts = np.flatnonzero(np.r_[True, fids[1:] != fids[:-1]])
     new = {int(fids[a]): pos[a:b] for a, b in zip(starts, [*starts[1:], len(fids)], strict=True)}
     files = [f for f in ctx.txn.table_files(table.table_id) if f.file_id in new]
-    root = ctx.session.root
-    parts = {f.file_id: merged(root, f, new[f.file_id], ctx.query_id) for f in files}
-    written = write_delete_file(root, table.table_id, parts)
+    io = ctx.session.io
+    parts = {f.file_id: merged(io, f, new[f.file_id], ctx.query_id) for f in files}
+    written = write_delete_file(io, table.table_id, parts)
     ctx.txn.add_written(sorted({d.path for d in written.values()}))
     out: list[DataFile] = [replace(f, delete=written[f.file_id]) for f in files]
     ctx.txn.replace_files(table.table_id, out, op)

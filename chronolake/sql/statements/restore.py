@@ -123,7 +123,7 @@ def _undelete(
 ) -> tuple[list[DataFile], int]:
     """The files statement ``qid`` deleted from (``touched``) with its positions undeleted,
     all of them in one new delete file, and how many positions that brings back."""
-    root = ctx.session.root
+    io = ctx.session.io
     parts: dict[int, pa.Table] = {}
     kept: dict[int, DataFile] = {}  # files keeping some positions, by id
     out: list[DataFile] = []
@@ -133,14 +133,14 @@ def _undelete(
             raise _later(qid, name)
         if cur.delete is None or cur.file_id in mine:
             continue
-        n, keep = without_query(root, cur.delete, qid)
+        n, keep = without_query(io, cur.delete, qid)
         back += n
         if n and keep.num_rows:
             parts[cur.file_id], kept[cur.file_id] = keep, cur
         elif n:
             out.append(replace(cur, delete=None))
     if parts:
-        written = write_delete_file(root, table_id, parts)
+        written = write_delete_file(io, table_id, parts)
         ctx.txn.add_written(sorted({d.path for d in written.values()}))
         out += [replace(kept[fid], delete=dl) for fid, dl in written.items()]
     return out, back

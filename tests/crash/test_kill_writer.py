@@ -29,13 +29,14 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 from child_events import kill_at
+from sqlalchemy import create_engine, text
 
 import chronolake
 
@@ -62,9 +63,9 @@ def apply(model: Model, op: dict[str, Any]) -> Model:
     return b, c
 
 
-def read_state(lake: Path) -> tuple[Model, list[tuple[Any, ...]]]:
+def read_state(lake: Path, url: str | None) -> tuple[Model, list[tuple[Any, ...]]]:
     """(model as read, batches of B that are not exactly 100 rows with one value)."""
-    with chronolake.connect(lake) as con:
+    with chronolake.connect(lake, catalog=url) as con:
         rows = con.execute(
             "SELECT batch, count(*), count(DISTINCT v), min(v), count(DISTINCT i) "
             "FROM B GROUP BY batch"
@@ -74,15 +75,17 @@ def read_state(lake: Path) -> tuple[Model, list[tuple[Any, ...]]]:
     return ({r[0]: r[3] for r in rows}, {r[0]: r[1] for r in c_rows}), bad
 
 
-def catalog_rows(lake: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    cat = sqlite3.connect(f"file:{lake / 'catalog.sqlite'}?mode=ro", uri=True)
+def catalog_rows(lake: Path, url: str | None, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on the lake's catalog database (``:name`` parameters)."""
+    engine = create_engine(url or f"sqlite:///{lake / 'catalog.sqlite'}")
     try:
-        return cat.execute(sql, params).fetchall()
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
     finally:
-        cat.close()
+        engine.dispose()
 
 
-def check_files(lake: Path) -> set[str]:
+def check_files(lake: Path, url: str | None) -> set[str]:
     """Referenced files exist and are complete; returns the orphans."""
     root = lake / "data" / "default"
     on_disk = {
@@ -91,10 +94,11 @@ def check_files(lake: Path) -> set[str]:
         if p.is_file() and ".tmp" not in p.relative_to(root).parts
     }
     data = catalog_rows(
-        lake, "SELECT path, row_count FROM cl_data_files WHERE tenant_id = 'default'"
+        lake, url, "SELECT path, row_count FROM cl_data_files WHERE tenant_id = 'default'"
     )
     deletes = catalog_rows(
         lake,
+        url,
         "SELECT path, delete_count, part FROM cl_delete_files WHERE tenant_id = 'default'",
     )
     referenced = {p for p, _ in data} | {p for p, _, _ in deletes}
@@ -126,15 +130,26 @@ def point(event: dict[str, Any]) -> str:
 
 
 def run_round(
-    lake: Path, first_batch: int, seed: int, target: tuple[str, str], skip: int, log: Path
+    lake: Path,
+    url: str | None,
+    first_batch: int,
+    seed: int,
+    target: tuple[str, str],
+    skip: int,
+    log: Path,
 ) -> list[dict[str, Any]]:
     """Run a writer and kill it at the ``skip``+1-th step ``target`` = (kind, where)."""
-    return kill_at(WRITER, [str(lake), str(first_batch), str(seed)], log, target, skip, point)
+    args = [str(lake), str(first_batch), str(seed), url or ""]
+    return kill_at(WRITER, args, log, target, skip, point)
 
 
-def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sigkill_leaves_a_committed_snapshot(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("pg_catalog") if backend == "postgresql" else None
     lake = tmp_path / "lake"
-    with chronolake.connect(lake) as con:
+    with chronolake.connect(lake, catalog=url) as con:
         con.execute("CREATE TABLE B (batch INT, i INT, v VARCHAR)")
         con.execute("CREATE TABLE C (batch INT, i INT)")
     model: Model = ({}, {})
@@ -152,7 +167,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         seed = rng.randrange(1 << 30)
         ctx = f"(seed {seed0}, round {rnd}, killed at {kind} {where} after {skip} like it)"
         events = run_round(
-            lake, (rnd + 1) * 10_000, seed, (kind, where), skip, tmp_path / f"writer{rnd}.log"
+            lake, url, (rnd + 1) * 10_000, seed, (kind, where), skip, tmp_path / f"writer{rnd}.log"
         )
         in_flight: dict[str, Any] | None = None
         for ev in events:
@@ -166,7 +181,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
                 reported.append((ev["qid"], model))
                 in_flight = None
         assert point(events[-1]) == where, ctx
-        state, bad = read_state(lake)
+        state, bad = read_state(lake, url)
         assert not bad, f"partially applied statements {ctx}: {bad}"
         # exactly the committed operations: nothing of one killed before its commit ended
         assert state == model, (
@@ -177,6 +192,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         # snapshots: contiguous, strictly increasing times, one per committed operation
         snaps = catalog_rows(
             lake,
+            url,
             "SELECT snapshot_id, commit_time FROM cl_snapshots WHERE tenant_id = 'default' "
             "ORDER BY snapshot_id",
         )
@@ -192,15 +208,16 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         for qid, _ in reported:
             row = catalog_rows(
                 lake,
+                url,
                 "SELECT produced_snapshot FROM cl_statements "
-                "WHERE tenant_id = 'default' AND query_id = ?",
-                (qid,),
+                "WHERE tenant_id = 'default' AND query_id = :qid",
+                qid=qid,
             )
             assert row and row[0][0] is not None, f"statement {qid} not recorded {ctx}"
             produced.append(row[0][0])
         assert produced == sorted(set(produced)), ctx
 
-        orphans = check_files(lake)
+        orphans = check_files(lake, url)
         new_orphans = orphans - known_orphans
         known_orphans = orphans
         # only an operation killed after writing files and before committing leaves files
@@ -214,7 +231,7 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
         stats.append(f"{kind}@{where}:{len(new_orphans)}")
 
         # time travel to the last few reported statements shows exactly their state
-        with chronolake.connect(lake) as con:
+        with chronolake.connect(lake, catalog=url) as con:
             for qid, expected in reported[-3:]:
                 got = con.execute(
                     "SELECT batch, min(v) FROM B AT(STATEMENT => ?) GROUP BY batch", [qid]
@@ -225,9 +242,9 @@ def test_sigkill_leaves_a_committed_snapshot(tmp_path: Path) -> None:
     print("killed at (kind@step:new orphans)", stats, len(reported), "reported")
 
     # the lake still takes writes after the last kill, and the orphans do not get in the way
-    with chronolake.connect(lake) as con:
+    with chronolake.connect(lake, catalog=url) as con:
         con.execute("INSERT INTO C VALUES (-1, 0)")
         assert con.execute("SELECT count(*) FROM C WHERE batch = -1").fetchone() == (1,)
-    state, bad = read_state(lake)
+    state, bad = read_state(lake, url)
     assert not bad
     assert state == (model[0], {**model[1], -1: 1})

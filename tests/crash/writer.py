@@ -42,9 +42,10 @@ def on_step(name: str) -> None:
 
 def main() -> None:
     lake, first_batch, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    url = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None  # catalog URL
     rng = random.Random(seed)
     settings = chronolake.Settings(autocommit_retries=0, on_step=on_step)
-    con = chronolake.connect(lake, settings=settings)
+    con = chronolake.connect(lake, settings=settings, catalog=url)
     cur = con.cursor()
     live = sorted(b for (b,) in cur.execute("SELECT DISTINCT batch FROM B").fetchall())
     next_batch = first_batch

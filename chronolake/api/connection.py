@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,8 @@ class Connection:
         self._session = session
         self._executor = Executor(session)
         self._closed = False
+        # a connection dropped without close() still hands its catalog connections back
+        weakref.finalize(self, cat.engine.dispose)
 
     @property
     def tenant(self) -> str:

@@ -1,8 +1,8 @@
 """The small base class of catalog backends: only what differs between catalog databases.
 
 The portable catalog (``base.py``, ``commit.py``) calls these hooks inside its own
-transactions; the defaults suit a database that already serialises every writer (SQLite's
-``BEGIN IMMEDIATE``) and has no clock of its own to offer.
+transactions. Each backend module (``sqlite.py``, ``postgres.py``) subclasses it; the defaults
+here are the portable behaviour.
 """
 
 from __future__ import annotations
@@ -11,18 +11,19 @@ from sqlalchemy import Connection
 
 
 class CatalogBackend:
-    """Hooks with the defaults of the embedded (SQLite) catalog."""
+    """Hooks the portable catalog calls; subclasses say how their database serialises."""
 
-    name = "sqlite"
+    name = ""
 
     def lock_tenant(self, conn: Connection, tenant: str) -> None:
-        """Serialise the commits of ``tenant``: called first in a commit's transaction.
-
-        The default does nothing: the transaction holds the database's only write lock."""
+        """Serialise the commits of ``tenant``: called first in a commit's transaction, held
+        until it ends."""
+        raise NotImplementedError
 
     def lock_catalog(self, conn: Connection) -> None:
         """Serialise catalog creation and migrations across processes (inside ``conn``'s
-        transaction); the default relies on the write lock as well."""
+        transaction)."""
+        raise NotImplementedError
 
     def clock_us(self, conn: Connection) -> int | None:
         """The database's clock in microseconds since the epoch, read inside the commit's
@@ -32,5 +33,5 @@ class CatalogBackend:
     def take_row_ids(self, conn: Connection, tenant: str, table_id: int, count: int) -> int | None:
         """Advance a table's row id counter by ``count`` in one statement and return where it
         stood before; None: no single statement for it here, use the portable read-then-write
-        (safe under the write lock)."""
+        (safe while the transaction holds the tenant's lock)."""
         return None

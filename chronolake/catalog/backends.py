@@ -11,12 +11,12 @@ from sqlalchemy.exc import ArgumentError
 
 from chronolake.catalog.backend import CatalogBackend
 from chronolake.catalog.postgres import PostgresBackend, create_postgres_engine
-from chronolake.catalog.sqlite import create_sqlite_engine
+from chronolake.catalog.sqlite import SqliteBackend, create_sqlite_engine
 from chronolake.errors import InterfaceError
 from chronolake.settings import Settings
 
 _BACKENDS: dict[str, CatalogBackend] = {
-    "sqlite": CatalogBackend(),
+    "sqlite": SqliteBackend(),
     "postgresql": PostgresBackend(),
 }
 _FORMS = "sqlite:///path/to/catalog.sqlite or postgresql+psycopg://user:password@host:port/db"

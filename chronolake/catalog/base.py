@@ -175,7 +175,12 @@ class Catalog:
         one would need an upgrade, which writes); True if it holds ``tenant``."""
         with self.engine.connect() as conn:
             if not inspect(conn).has_table(s.catalog_meta.name):
-                raise NotFound("This path holds no chronolake catalog: check the lake path.")
+                if backend_of(conn).name == "sqlite":
+                    raise NotFound("This path holds no chronolake catalog: check the lake path.")
+                raise NotFound(
+                    "This database holds no chronolake catalog: check the catalog URL (opening "
+                    "read-only never creates one)."
+                )
             row = conn.execute(
                 select(s.catalog_meta.c.value).where(s.catalog_meta.c.key == "schema_version")
             ).first()

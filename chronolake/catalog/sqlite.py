@@ -13,7 +13,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from chronolake.catalog.backend import CatalogBackend
+
+
+class SqliteBackend(CatalogBackend):
+    """One write lock for the whole file, taken at BEGIN by every writing transaction."""
+
+    name = "sqlite"
+
+    def lock_tenant(self, conn: Connection, tenant: str) -> None:
+        """Nothing more to take: ``BEGIN IMMEDIATE`` already serialises every writer."""
+
+    def lock_catalog(self, conn: Connection) -> None:
+        """Nothing more to take: migrations run under ``BEGIN IMMEDIATE`` too."""
 
 
 def _open_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:

@@ -13,12 +13,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from child_events import SAFETY_TIMEOUT_S
+from lake_forms import connect_at
+from sqlalchemy import text
 
 import chronolake
 from chronolake.maintenance import compact_table, compaction
@@ -28,29 +32,36 @@ def _files_on_disk(lake: Path) -> set[str]:
     return {str(p.relative_to(lake / "data" / "default")) for p in lake.rglob("*.parquet")}
 
 
+Connect = Callable[..., chronolake.Connection]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def connect(request: pytest.FixtureRequest) -> Connect:
+    """``chronolake.connect`` on a lake whose catalog is SQLite, or a new PostgreSQL database."""
+    url = request.getfixturevalue("pg_catalog") if request.param == "postgresql" else None
+    return functools.partial(connect_at, catalog=url)
+
+
 def _referenced(con: Any) -> set[str]:
-    import sqlite3
-
-    cat = sqlite3.connect(Path(con._session.layout.catalog_path))
-    try:
-        rows = cat.execute("SELECT path FROM cl_data_files UNION SELECT path FROM cl_delete_files")
-        return {r[0] for r in rows}
-    finally:
-        cat.close()
+    sql = text("SELECT path FROM cl_data_files UNION SELECT path FROM cl_delete_files")
+    with con._session.catalog.engine.connect() as c:
+        return {r[0] for r in c.execute(sql)}
 
 
-def _setup(lake: Path, **kw: Any) -> Any:
-    con = chronolake.connect(lake, **kw)
+def _setup(connect: Connect, lake: Path, **kw: Any) -> Any:
+    con = connect(lake, **kw)
     con.execute("CREATE TABLE c (k INT, val INT)")
     for k in range(4):
         con.execute("INSERT INTO c VALUES (?, 0)", [k])
     return con
 
 
-def test_compaction_retries_when_a_writer_wins(tmp_path: Path, monkeypatch: Any) -> None:
+def test_compaction_retries_when_a_writer_wins(
+    connect: Connect, tmp_path: Path, monkeypatch: Any
+) -> None:
     lake = tmp_path / "lake"
-    con = _setup(lake)
-    other = chronolake.connect(lake)
+    con = _setup(connect, lake)
+    other = connect(lake)
     real = compaction._write
     calls = []
 
@@ -77,10 +88,12 @@ def test_compaction_retries_when_a_writer_wins(tmp_path: Path, monkeypatch: Any)
     con.close()
 
 
-def test_compaction_gives_up_and_leaves_nothing(tmp_path: Path, monkeypatch: Any) -> None:
+def test_compaction_gives_up_and_leaves_nothing(
+    connect: Connect, tmp_path: Path, monkeypatch: Any
+) -> None:
     lake = tmp_path / "lake"
-    con = _setup(lake)
-    other = chronolake.connect(lake)
+    con = _setup(connect, lake)
+    other = connect(lake)
     real = compaction._write
 
     def interfering(*args: Any) -> Any:
@@ -98,9 +111,9 @@ def test_compaction_gives_up_and_leaves_nothing(tmp_path: Path, monkeypatch: Any
     con.close()
 
 
-def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+def test_dry_run_writes_nothing(connect: Connect, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    con = _setup(lake)
+    con = _setup(connect, lake)
     files = _files_on_disk(lake)
     history = con.table_history("c")
     report = con.compact_table("c", min_age_s=0, dry_run=True)
@@ -109,7 +122,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert _files_on_disk(lake) == files and con.table_history("c") == history
 
 
-def test_recent_files_are_left_alone(tmp_path: Path) -> None:
+def test_recent_files_are_left_alone(connect: Connect, tmp_path: Path) -> None:
     now = [dt.datetime(2025, 1, 1, tzinfo=dt.UTC)]
 
     def clock() -> dt.datetime:
@@ -117,7 +130,7 @@ def test_recent_files_are_left_alone(tmp_path: Path) -> None:
         return now[0]
 
     lake = tmp_path / "lake"
-    con = _setup(lake, clock=clock)
+    con = _setup(connect, lake, clock=clock)
     report = compact_table(con, "c")  # default min_age_s: everything was just written
     assert report.snapshot_id is None and report.skipped_recent == 4
     now[0] += dt.timedelta(minutes=5)
@@ -128,11 +141,11 @@ def test_recent_files_are_left_alone(tmp_path: Path) -> None:
     assert con.execute("SELECT sum(val), count(*) FROM c").fetchone() == (7, 4)
 
 
-def test_explicit_transaction_across_a_compaction(tmp_path: Path) -> None:
+def test_explicit_transaction_across_a_compaction(connect: Connect, tmp_path: Path) -> None:
     """The known limit: the transaction read files the compaction replaced."""
     lake = tmp_path / "lake"
-    con = _setup(lake)
-    user = chronolake.connect(lake)
+    con = _setup(connect, lake)
+    user = connect(lake)
     user.execute("BEGIN")
     user.execute("UPDATE c SET val = 5 WHERE k = 3")
     assert compact_table(con, "c", min_age_s=0).snapshot_id is not None
@@ -146,18 +159,18 @@ def test_explicit_transaction_across_a_compaction(tmp_path: Path) -> None:
     con.close()
 
 
-def test_writer_thread_loses_nothing(tmp_path: Path) -> None:
+def test_writer_thread_loses_nothing(connect: Connect, tmp_path: Path) -> None:
     """A writer thread and a compaction loop run at once; half way, the writer waits until a
     compaction committed, so the two surely interleave however the threads are scheduled."""
     lake = tmp_path / "lake"
-    con = _setup(lake)
+    con = _setup(connect, lake)
     n_ops = 60
     errors: list[BaseException] = []
     done = threading.Event()
     compacted = threading.Event()
 
     def writer() -> None:
-        w = chronolake.connect(lake, settings=chronolake.Settings(autocommit_retries=50))
+        w = connect(lake, settings=chronolake.Settings(autocommit_retries=50))
         try:
             for i in range(n_ops):
                 if i == n_ops // 2 and not compacted.wait(SAFETY_TIMEOUT_S):

@@ -129,7 +129,6 @@ def test_commits_of_one_tenant_wait_for_the_lock(tmp_path: Path, pg_database: Da
                 "the second commit of the tenant never waited for the lock"
             )
             assert not second  # still waiting: neither a result nor an error
-
             gate.release.set()
     assert "error" not in first and "error" not in second, (first, second)
     snaps = sql(
@@ -138,8 +137,29 @@ def test_commits_of_one_tenant_wait_for_the_lock(tmp_path: Path, pg_database: Da
         "ORDER BY snapshot_id",
     )
     # the held commit took snapshot 2, the one that waited for it snapshot 3
-    assert [s[0] for s in snaps] == [1, 2, 3]
+    assert snaps[1:] == [(2, first["result"].sfqid), (3, second["result"].sfqid)]
     assert sorted(c.execute("SELECT id FROM t").fetchall()) == [(1,), (2,)]
+    a.close()
+    c.close()
+
+
+def test_a_commit_waiting_too_long_for_the_lock_is_busy(tmp_path: Path, pg_catalog: str) -> None:
+    a, gate = held_commit(tmp_path, pg_catalog, "acme")
+    settings = chronolake.Settings(catalog_busy_timeout_s=0.2, autocommit_retries=0)
+    c = connect(tmp_path, pg_catalog, tenant="acme", settings=settings)
+    with in_thread(lambda: a.execute("INSERT INTO t VALUES (1)")) as first:
+        assert gate.held.wait(SAFETY_TIMEOUT_S)
+        # the lock stays held until the release below, however long the wait takes
+        with pytest.raises(chronolake.CatalogBusy) as info:
+            c.execute("INSERT INTO t VALUES (2)")
+        gate.release.set()
+    assert info.value.retryable
+    assert str(info.value) == (
+        "The tenant's commit lock in the PostgreSQL catalog is held by another writer: retry, "
+        "or raise the catalog_busy_timeout_s setting."
+    )
+    assert "error" not in first, first
+    assert c.execute("SELECT id FROM t").fetchall() == [(1,)]  # nothing of the busy one
     a.close()
     c.close()
 
@@ -306,8 +326,12 @@ def test_an_older_catalog_is_migrated(tmp_path: Path, pg_database: Database) -> 
 
 
 def test_read_only(tmp_path: Path, pg_database: Database) -> None:
-    with pytest.raises(chronolake.NotFound):  # an empty database holds no catalog
+    with pytest.raises(chronolake.NotFound) as info:  # an empty database holds no catalog
         chronolake.connect(pg_database.url, tmp_path / "lake", read_only=True)
+    assert str(info.value) == (
+        "This database holds no chronolake catalog: check the catalog URL (opening read-only "
+        "never creates one)."
+    )
     with connect(tmp_path, pg_database.url) as con:
         con.execute("CREATE TABLE t (id INT)")
         con.execute("INSERT INTO t VALUES (1)")

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from child_events import kill_at
 from lake_forms import LakeSpec
 
@@ -78,12 +77,7 @@ def catalog_rows(lake: LakeSpec, sql: str, **params: Any) -> list[tuple[Any, ...
 
 def check_files(lake: LakeSpec) -> set[str]:
     """Referenced files exist and are complete; returns the orphans."""
-    root = lake.files / "data" / "default"
-    on_disk = {
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and ".tmp" not in p.relative_to(root).parts
-    }
+    on_disk = {p for p in lake.list_files() if ".tmp" not in p.split("/")}
     data = catalog_rows(
         lake, "SELECT path, row_count FROM cl_data_files WHERE tenant_id = 'default'"
     )
@@ -95,10 +89,10 @@ def check_files(lake: LakeSpec) -> set[str]:
     missing = sorted(referenced - on_disk)
     assert not missing, f"the catalog references files that do not exist: {missing}"
     for path, count in data:
-        meta = pq.read_metadata(root / path)  # a torn file has no valid footer
+        meta = lake.parquet_metadata(path)  # a torn file has no valid footer
         assert meta.num_rows == count, (path, meta.num_rows, count)
     for path, count, part in deletes:  # a statement's delete file: a part per data file
-        parts = pq.read_table(root / path, columns=["f"]).column("f")
+        parts = lake.parquet_table(path, ["f"]).column("f")
         assert pc.sum(pc.equal(parts, part)).as_py() == count, (path, part, count)
     orphans = on_disk - referenced
     # an orphan is exactly a file no catalog row (current or historical) names

@@ -26,6 +26,36 @@ from psycopg import sql
 SUPERUSER = "postgres"
 
 
+PREFIX = "chronolake-pg-"
+OWNER = "owner.pid"  # the test process that started the server
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_abandoned(bindir: Path) -> None:
+    """Stop and remove the servers of test processes that died without stopping them (a
+    killed pytest cannot run its teardown, and pg_ctl's server outlives it)."""
+    for folder in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            owner = int((folder / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        run_as = ["runuser", "-u", SUPERUSER, "--"] if os.geteuid() == 0 else []
+        pg_ctl = [str(bindir / "pg_ctl"), "-D", str(folder / "data"), "stop", "-m", "immediate"]
+        subprocess.run([*run_as, *pg_ctl], capture_output=True, check=False, cwd=folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class PostgresUnavailable(RuntimeError):
     """No PostgreSQL binaries on this machine (``make services`` installs them)."""
 
@@ -91,7 +121,9 @@ class PostgresServer:
         """A new server; ``settings`` override the test defaults in postgresql.conf (e.g.
         ``{"synchronous_commit": "on"}`` for a test that kills the server)."""
         bindir = find_bindir()
-        folder = Path(tempfile.mkdtemp(prefix="chronolake-pg-"))
+        _stop_abandoned(bindir)
+        folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (folder / OWNER).write_text(str(os.getpid()))
         run_as: list[str] = []
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             shutil.chown(folder, SUPERUSER, SUPERUSER)

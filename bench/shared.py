@@ -5,7 +5,10 @@
   (AT(VERSION => mid)) on each catalog; the difference is what the PostgreSQL round trips
   add to a query;
 * tenants apart: one tenant's commit rate alone, then while two other tenants (processes of
-  their own) commit as fast as they can, on each catalog.
+  their own) commit as fast as they can, on each catalog;
+* reads over S3: W1's Q1 and Q2 at the latest state on a lake whose files are on an
+  S3-compatible server (SeaweedFS on loopback; the W1 lake copied there by copy-lake) against
+  the same lake on local files, warm, taking turns.
 
 The PostgreSQL server is started by the benchmark (the tests' own starter), on loopback, with
 its durable settings (``synchronous_commit`` and ``fsync`` on), and killed at the end.
@@ -17,6 +20,7 @@ import multiprocessing as mp
 import shutil
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench import workloads as wl
-from bench.measure import Mismatch, timed_interleaved
+from bench.measure import Mismatch, check, timed_interleaved
 
 Result = dict[str, Any]
 FORMS = ("embedded", "shared")
@@ -100,6 +104,52 @@ def _queries(location: str, storage: str | None, n: int) -> tuple[Any, Any]:
     return con, (latest, asof)
 
 
+def _rows(con: Any, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in con.execute(sql).fetchall()]
+
+
+def _s3_reads(scale: wl.Scale, root: Path) -> dict[str, Any]:
+    """W1's queries at the latest state: local files vs the same lake's files on S3."""
+    import chronolake
+    from bench.systems import Chronolake
+    from chronolake.backup.copy_lake import copy_lake
+    from tests.services.s3 import start_s3
+
+    data = wl.w1(scale)
+    local = Chronolake(root / "w1")
+    for op in data.ops:
+        local.apply(op)
+    local.close()
+    server = start_s3()
+    try:
+        storage = f"s3://{server.create_bucket('bench')}/w1"
+        catalog = f"sqlite:///{root / 's3-catalog.sqlite'}"
+        with (
+            chronolake.Lake(root / "w1" / "lake", read_only=True) as a,
+            chronolake.Lake(catalog, storage, storage_options=server.options) as b,
+        ):
+            copy_lake(a, b)
+        on_disk = chronolake.connect(root / "w1" / "lake", read_only=True)
+        on_s3 = chronolake.connect(catalog, storage, storage_options=server.options)
+        out = {}
+        for name, sql in wl.QUERIES.items():
+            text = sql.format(t="orders")
+            runs = timed_interleaved(
+                [
+                    partial(_rows, on_disk, text),
+                    partial(_rows, on_s3, text),
+                ],
+                scale.reps,
+            )
+            check(runs[0][2], runs[1][2], f"W1 {name} over S3 against local files")
+            out[name] = (runs[0][0] * 1000, runs[1][0] * 1000)
+        on_disk.close()
+        on_s3.close()
+        return out
+    finally:
+        server.stop()
+
+
 def run_shared(scale: wl.Scale, root: Path, progress: Progress) -> Result:
     from tests.services.postgres import PostgresServer
 
@@ -108,7 +158,7 @@ def run_shared(scale: wl.Scale, root: Path, progress: Progress) -> Result:
     try:
         catalog = server.create_database("bench").url
         out: Result = {"commits": n, "forms": {}}
-        task = progress.add_task("shared lake", total=len(FORMS) * 3)
+        task = progress.add_task("shared lake", total=len(FORMS) * 3 + 1)
         cons = []
         runs: list[Any] = []
         for form in FORMS:
@@ -136,6 +186,8 @@ def run_shared(scale: wl.Scale, root: Path, progress: Progress) -> Result:
         for con in cons:
             con.close()
         out["postgres"] = server_version(catalog)
+        out["s3"] = _s3_reads(scale, root / "s3")
+        progress.advance(task)
         return out
     finally:
         server.stop()
@@ -205,6 +257,16 @@ def rows(res: Result) -> list[tuple[str, str, str, str, str]]:
             ">= 0.90x (shared)",
         )
     )
+    for name, (disk, s3) in res.get("s3", {}).items():
+        out.append(
+            (
+                f"W1 {name} latest, files on S3 (warm) vs local files",
+                f"{disk:.1f} ms",
+                f"{s3:.1f} ms",
+                f"{s3 / disk:.2f}x",
+                "<= 1.50x",
+            )
+        )
     return out
 
 
@@ -223,7 +285,8 @@ def rich_table(res: Result) -> Table:
 def markdown(res: Result) -> str:
     lines = [
         f"Shared lake: PostgreSQL {res['postgres']} on loopback (fsync and synchronous_commit "
-        "on) beside the embedded SQLite catalog; data files local in both.",
+        "on) beside the embedded SQLite catalog, data files local in both; the S3 rows read W1's "
+        "lake copied to SeaweedFS on loopback (embedded column: the same lake on local files).",
         "",
         "| " + " | ".join(HEAD) + " |",
         "|" + "---|" * len(HEAD),

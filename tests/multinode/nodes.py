@@ -65,3 +65,27 @@ def until(child: Child, key: str, log: list[tuple[int, dict[str, Any]]], node: i
         log.append((node, event))
         if key in event:
             return event[key]
+
+
+def quit_all(children: list[Child]) -> None:
+    """Ask every node to exit; each must end cleanly."""
+    for child in children:
+        child.send("quit")
+    for child in children:
+        assert child.wait() == 0
+
+
+def check_replay(
+    lake: LakeSpec, events: list[tuple[int, dict[str, Any]]], tenants: list[str] = TENANTS
+) -> list[tuple[int, dict[str, Any]]]:
+    """No operation failed, no statement is partly applied, every tenant's rows equal the
+    replay of the acknowledged operations and its counter their increments; returns them."""
+    done = [(k, e["done"]) for k, e in events if "done" in e]
+    assert not [e for _, e in events if "failed" in e]
+    state, counters, bad = read(lake, tenants)
+    assert not bad, f"partially applied statements: {bad}"
+    assert state == replay(done, tenants)
+    for t in tenants:  # no increment lost, none counted twice
+        bumps = sum(1 for _, op in done if op["kind"] == "bump" and op["tenant"] == t)
+        assert counters[t] == [(bumps,)], t
+    return done

@@ -140,3 +140,48 @@ def test_lake_cannot_be_pickled(tmp_path):
 
     with chronolake.Lake(tmp_path) as lake, pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(lake)
+
+
+@pytest.mark.parametrize(
+    ("location", "storage", "options", "error", "message"),
+    [
+        ("{tmp}/lake", "{tmp}/files", None, chronolake.ProgrammingError, "goes with a catalog URL"),
+        ("sqlite:///{tmp}/c.sqlite", None, None, chronolake.ProgrammingError, "needs storage="),
+        (
+            "sqlite:///{tmp}/c.sqlite",
+            "gs://bucket/x",
+            None,
+            chronolake.NotSupportedError,
+            "Storage gs:// is not supported",
+        ),
+        (
+            "sqlite:///{tmp}/c.sqlite",
+            "{tmp}/files",
+            {"endpoint_url": "http://x"},
+            chronolake.ProgrammingError,
+            "storage_options go with S3 storage",
+        ),
+        ("mysql://u@h/db", "{tmp}/files", None, chronolake.InterfaceError, "Unsupported catalog"),
+    ],
+)
+def test_bad_addresses_are_refused_and_create_nothing(
+    tmp_path, location, storage, options, error, message
+):
+    def fill(text):
+        return text.format(tmp=tmp_path) if isinstance(text, str) else text
+
+    with pytest.raises(error, match=message):
+        chronolake.Lake(fill(location), fill(storage), storage_options=options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sqlite_catalog_url_with_files_elsewhere(tmp_path):
+    catalog = f"sqlite:///{tmp_path / 'meta' / 'catalog.sqlite'}"
+    (tmp_path / "meta").mkdir()
+    with chronolake.Lake(catalog, tmp_path / "files") as lake:
+        lake.connect().execute("CREATE TABLE t AS SELECT 1 AS x")
+        assert catalog.removeprefix("sqlite:///") in lake.location
+    assert (tmp_path / "meta" / "catalog.sqlite").is_file()
+    assert (tmp_path / "files" / "data" / "default").is_dir()
+    with chronolake.connect(catalog, tmp_path / "files", read_only=True) as con:
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]

@@ -4,6 +4,7 @@ catalog table, in primary-key order, and the check that both hold the same rows.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, select, tuple_
@@ -64,24 +65,16 @@ def differences(source: Engine, dest: Engine) -> list[str]:
     """Tables whose rows differ between the two catalogs (empty when they are the same)."""
     found = []
     for table in COPIED:
-        pairs = zip(_flat(_rows(source, table)), _flat(_rows(dest, table)), strict=False)
+        pairs = zip_longest(_flat(_rows(source, table)), _flat(_rows(dest, table)))
         mismatch = next(((x, y) for x, y in pairs if x != y), None)
-        if mismatch is not None:
+        if mismatch is not None:  # a row missing on one side pairs with None
             found.append(f"{table.name}: {mismatch[0]} != {mismatch[1]}")
-        else:
-            if _count(source, table) != _count(dest, table):
-                found.append(f"{table.name}: row counts differ")
     return found
 
 
 def _flat(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
     for chunk in chunks:
         yield from chunk
-
-
-def _count(engine: Engine, table: Table) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def tenant_ids(engine: Engine) -> list[str]:

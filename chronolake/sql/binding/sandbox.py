@@ -50,16 +50,17 @@ _ENGINE_NODES = (
     exp.Summarize,
 )
 _LEAD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|//[^\n]*(?:\n|$)|/\*.*?\*/|\()*([A-Za-z_]+)", re.S)
-# Snowflake functions chronolake replaces with constants before DuckDB runs (substitute.py)
-_BOUND_BY_CHRONOLAKE = (
+# the session's functions: chronolake replaces them with constants per statement (substitute.py)
+SESSION_FUNCTIONS = (
     exp.CurrentTimestamp,
     exp.CurrentDate,
     exp.CurrentTime,
     exp.CurrentDatabase,
     exp.CurrentSchema,
     exp.CurrentUser,
-    exp.DynamicIdentifier,
 )
+# what chronolake binds itself before DuckDB runs, so the allow-list need not name it
+_BOUND_BY_CHRONOLAKE = (*SESSION_FUNCTIONS, exp.DynamicIdentifier)
 _BOUND_NAMES = frozenset({"LAST_QUERY_ID"})
 # a call as DuckDB's SQL writes it: NAME( or "NAME"( or a bare keyword such as CURRENT_DATE
 _CALL_TEXT = re.compile(r'^\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*(?:\(|$)')

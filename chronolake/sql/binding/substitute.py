@@ -22,6 +22,7 @@ from chronolake.errors import DataError, ProgrammingError, SqlError
 from chronolake.sql.binding.dynamic_names import resolve_one, variable
 from chronolake.sql.binding.flatten import rewrite_flatten
 from chronolake.sql.binding.output_names import TEXT_KEY, name_projections
+from chronolake.sql.binding.sandbox import SESSION_FUNCTIONS
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.session import Session
 
@@ -189,16 +190,7 @@ def substitute(
 
 
 # what changes from one statement to the next: a view's body keeps these as written
-PER_QUERY = (
-    exp.Parameter,
-    exp.Anonymous,
-    exp.CurrentTimestamp,
-    exp.CurrentDate,
-    exp.CurrentTime,
-    exp.CurrentDatabase,
-    exp.CurrentSchema,
-    exp.CurrentUser,
-)
+PER_QUERY = (exp.Parameter, exp.Anonymous, *SESSION_FUNCTIONS)
 
 
 def _per_query_value(session: Session, node: exp.Expr, start: dt.datetime) -> exp.Expr | None:

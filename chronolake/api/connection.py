@@ -13,7 +13,7 @@ import pyarrow as pa
 from chronolake.api.opening import start_namespace, table_node
 from chronolake.api.points import clause, parse_point
 from chronolake.engine.errors import arrow_error
-from chronolake.errors import InterfaceError, NotFound, ProgrammingError, ReadOnlyError
+from chronolake.errors import InterfaceError, NotFound, ProgrammingError
 from chronolake.settings import Settings
 from chronolake.sql.binding.names import resolve_table
 from chronolake.sql.executor import Executor
@@ -133,6 +133,13 @@ class Connection:
     @property
     def tenant(self) -> str:
         return self._session.tenant
+
+    @property
+    def session(self) -> Session:
+        """The connection's session: its tenant, catalog, file IO, clock and transaction (what
+        ``chronolake.maintenance`` works on). An open connection only."""
+        self._check()
+        return self._session
 
     @property
     def read_only(self) -> bool:
@@ -347,16 +354,9 @@ class Connection:
         >>> con.execute("SELECT count(*) FROM t").fetchone()
         (3,)
         """
-        self._check()
-        from chronolake.maintenance.compaction import compact_session
+        from chronolake.maintenance.compaction import compact_table
 
-        if self.read_only:
-            raise ReadOnlyError(
-                "This connection is read-only: compaction is not allowed. Connect without "
-                "read_only=True to change the lake."
-            )
-        with translated(self._session.root):
-            return compact_session(self._session, name, **options)
+        return compact_table(self, name, **options)
 
     def storage_metrics(self) -> Any:
         """How the tenant's file bytes split per table now (by the connection's clock), and

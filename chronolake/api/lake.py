@@ -20,6 +20,7 @@ from chronolake.api.opening import check_clock, create_catalog, lake_address, te
 from chronolake.catalog.backends import safe_url
 from chronolake.catalog.base import Catalog
 from chronolake.errors import InterfaceError, ProgrammingError
+from chronolake.maintenance.task import open_folders_with
 from chronolake.settings import Settings
 from chronolake.storage.layout import check_tenant
 
@@ -173,3 +174,6 @@ class Lake:
 
     def __reduce__(self) -> Any:
         raise TypeError("A Lake cannot be pickled: open it again in the other process.")
+
+
+open_folders_with(Lake)  # a MaintenanceTask given a folder opens it as a Lake

@@ -10,9 +10,10 @@ from chronolake.maintenance.orphans import OrphanReport as OrphanReport
 from chronolake.maintenance.orphans import remove_orphans as remove_orphans
 from chronolake.maintenance.policy import MaintenancePolicy as MaintenancePolicy
 from chronolake.maintenance.policy import MaintenanceRun as MaintenanceRun
-from chronolake.maintenance.policy import MaintenanceTask as MaintenanceTask
 from chronolake.maintenance.policy import maintenance_runs as maintenance_runs
 from chronolake.maintenance.policy import run_maintenance as run_maintenance
 from chronolake.maintenance.policy import tables_to_compact as tables_to_compact
 from chronolake.maintenance.purge import purge as purge
 from chronolake.maintenance.purge import purge_steps as purge_steps
+from chronolake.maintenance.target import HasSession as HasSession
+from chronolake.maintenance.task import MaintenanceTask as MaintenanceTask

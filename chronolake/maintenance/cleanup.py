@@ -17,17 +17,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-
-from chronolake.catalog import schema as s
+from chronolake.catalog.expiry_marks import pending_marks, record_deleted
 from chronolake.io.file_io import FileIO
 from chronolake.maintenance.reach import reachability
+from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import to_us
-
-if TYPE_CHECKING:
-    from chronolake.api.connection import Connection
 
 BATCH = 64  # marks recorded per catalog transaction
 
@@ -48,13 +43,13 @@ def _unlink(io: FileIO, rel: str) -> None:  # a seam for the crash test
 
 
 def cleanup(
-    con: Connection,
+    con: Target,
     grace: float | None = None,
     dry_run: bool = False,
     on_deleted: Callable[[str], None] | None = None,
 ) -> CleanupReport:
     """Delete the files expiry marked at least ``grace`` seconds ago that nothing reachable
-    needs now.
+    needs now. ``con``: a connection or its session.
 
     >>> import chronolake
     >>> from chronolake.maintenance import cleanup, expire
@@ -68,20 +63,11 @@ def cleanup(
     (1, True)
     """
     started = time.monotonic()
-    session = con._session
+    session = session_of(con)
     catalog, tenant = session.catalog, session.tenant
     grace_s = session.settings.cleanup_grace_s if grace is None else float(grace)
     now_us = to_us(session.now())
-    e = s.expired_files
-    with catalog.engine.connect() as conn:
-        marks = [
-            (str(p), int(t))
-            for p, t in conn.execute(
-                select(e.c.path, e.c.expired_time)
-                .where(e.c.tenant_id == tenant, e.c.deleted_time.is_(None))
-                .order_by(e.c.path)
-            )
-        ]
+    marks = pending_marks(catalog, tenant)
     reach = reachability(catalog, tenant, now_us)
     cut = now_us - round(grace_s * 1_000_000)
     due = [p for p, t in marks if t <= cut and p not in reach.needed]
@@ -93,14 +79,7 @@ def cleanup(
     done: list[str] = []
 
     def record() -> None:
-        if not done:
-            return
-        with catalog.engine.connect().execution_options(write=True) as w, w.begin():
-            w.execute(
-                update(e)
-                .where(e.c.tenant_id == tenant, e.c.path.in_(list(done)))
-                .values(deleted_time=now_us)
-            )
+        record_deleted(catalog, tenant, done, now_us)
         done.clear()
 
     for rel in due:

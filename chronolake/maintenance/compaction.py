@@ -34,22 +34,26 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
 from sqlglot import exp
 
-from chronolake.catalog import schema as s
 from chronolake.catalog.commit import commit as catalog_commit
 from chronolake.catalog.model import DataFile, TableInfo, stored_bytes
+from chronolake.catalog.recent_files import files_changed_after
 from chronolake.engine.scan import RID_COL
-from chronolake.errors import ConflictError, InternalError, ProgrammingError, SqlError
+from chronolake.errors import (
+    ConflictError,
+    InternalError,
+    ProgrammingError,
+    ReadOnlyError,
+    SqlError,
+)
+from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import Session, to_us
+from chronolake.sql.translate import translated
 from chronolake.storage.writer import RID_PHYSICAL, physical_name, write_data_files
 from chronolake.txn.transaction import Transaction
-
-if TYPE_CHECKING:
-    from chronolake.api.connection import Connection
 
 COMPACT = "COMPACT"
 
@@ -110,35 +114,11 @@ def _recent(session: Session, files: tuple[DataFile, ...], min_age_s: float) -> 
         return set()
     cutoff_us = to_us(session.now()) - int(min_age_s * 1_000_000)
     old = session.catalog.snapshot_at_time(session.tenant, cutoff_us, inclusive=True)
-    f, d = s.data_files, s.delete_files
-    ids = [x.file_id for x in files]
     del_ids = {x.delete.delete_file_id: x.file_id for x in files if x.delete is not None}
-    out: set[int] = set()
-    with session.catalog.engine.connect() as conn:
-        for i in range(0, len(ids), 500):
-            out |= {
-                int(r[0])
-                for r in conn.execute(
-                    select(f.c.file_id).where(
-                        f.c.tenant_id == session.tenant,
-                        f.c.file_id.in_(ids[i : i + 500]),
-                        f.c.begin_snapshot > old,
-                    )
-                )
-            }
-        dids = list(del_ids)
-        for i in range(0, len(dids), 500):
-            out |= {
-                del_ids[int(r[0])]
-                for r in conn.execute(
-                    select(d.c.delete_file_id).where(
-                        d.c.tenant_id == session.tenant,
-                        d.c.delete_file_id.in_(dids[i : i + 500]),
-                        d.c.begin_snapshot > old,
-                    )
-                )
-            }
-    return out
+    data, deletes = files_changed_after(
+        session.catalog, session.tenant, old, [x.file_id for x in files], list(del_ids)
+    )
+    return data | {del_ids[d] for d in deletes}
 
 
 # Small files are merged in size tiers (files under TIER_BASE bytes, then each factor of
@@ -357,7 +337,7 @@ def compact_session(
 
 
 def compact_table(
-    con: Connection,
+    con: Target,
     name: str,
     *,
     min_files: int = 2,
@@ -375,14 +355,23 @@ def compact_table(
     (:func:`plan_files`), into files of about that size. Files whose data or delete file
     changed less than ``min_age_s`` seconds ago are left alone. Losing a
     conflict to a concurrent writer makes the compaction retry (``retries`` times) and then
-    give up, never the writer. Nothing is ever deleted from storage.
+    give up, never the writer. Nothing is ever deleted from storage. ``con``: a connection
+    or its session.
     """
-    return con.compact_table(
-        name,
-        min_files=min_files,
-        target_file_size=target_file_size,
-        max_deleted_ratio=max_deleted_ratio,
-        min_age_s=min_age_s,
-        dry_run=dry_run,
-        retries=retries,
-    )
+    session = session_of(con)
+    if session.read_only:
+        raise ReadOnlyError(
+            "This connection is read-only: compaction is not allowed. Connect without "
+            "read_only=True to change the lake."
+        )
+    with translated(session.root):
+        return compact_session(
+            session,
+            name,
+            min_files=min_files,
+            target_file_size=target_file_size,
+            max_deleted_ratio=max_deleted_ratio,
+            min_age_s=min_age_s,
+            dry_run=dry_run,
+            retries=retries,
+        )

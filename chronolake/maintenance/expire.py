@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert, select
-
-from chronolake.catalog import schema as s
-from chronolake.catalog.backends import backend_of
+from chronolake.catalog.expiry_marks import update_marks
 from chronolake.maintenance.reach import reachability
+from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import to_us
-
-if TYPE_CHECKING:
-    from chronolake.api.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -38,7 +32,7 @@ class ExpiryReport:
         return 0  # expiry deletes nothing
 
 
-def expire(con: Connection, dry_run: bool = False) -> ExpiryReport:
+def expire(con: Target, dry_run: bool = False) -> ExpiryReport:
     """Mark the tenant's files that no retained snapshot, latest state, clone or undroppable
     table needs any more; ``cleanup`` deletes them later.
 
@@ -52,39 +46,12 @@ def expire(con: Connection, dry_run: bool = False) -> ExpiryReport:
     (1, 1)
     """
     started = time.monotonic()
-    session = con._session
+    session = session_of(con)
     catalog, tenant = session.catalog, session.tenant
     now_us = to_us(session.now())
     reach = reachability(catalog, tenant, now_us)
-    e = s.expired_files
-    with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
-        backend_of(conn).lock_tenant(conn, tenant)  # one expiry at a time marks the files
-        marks = {
-            str(p): d
-            for p, d in conn.execute(
-                select(e.c.path, e.c.deleted_time).where(e.c.tenant_id == tenant)
-            )
-        }
-        new = sorted(p for p in reach.unneeded if p not in marks)
-        back = sorted(p for p, d in marks.items() if d is None and p in reach.needed)
-        if not dry_run:
-            if new:
-                conn.execute(
-                    insert(e),
-                    [
-                        {
-                            "tenant_id": tenant,
-                            "path": p,
-                            "kind": reach.referenced[p][0],
-                            "byte_size": reach.referenced[p][1],
-                            "expired_time": now_us,
-                            "deleted_time": None,
-                        }
-                        for p in new
-                    ],
-                )
-            for p in back:
-                conn.execute(delete(e).where(e.c.tenant_id == tenant, e.c.path == p))
+    unneeded = {p: reach.referenced[p] for p in reach.unneeded}
+    new, back = update_marks(catalog, tenant, unneeded, reach.needed, now_us, dry_run)
     return ExpiryReport(
         dry_run=dry_run,
         files=len(new),

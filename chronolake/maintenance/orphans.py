@@ -16,14 +16,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from chronolake.catalog import schema as s
-
-if TYPE_CHECKING:
-    from chronolake.api.connection import Connection
+from chronolake.catalog.reach_inputs import referenced_paths
+from chronolake.maintenance.target import Target, session_of
 
 LEGACY_SPILL_DIR = ".tmp"
 
@@ -38,22 +33,15 @@ class OrphanReport:
     paths: tuple[str, ...]
 
 
-def remove_orphans(
-    con: Connection, grace: float | None = None, dry_run: bool = False
-) -> OrphanReport:
-    """Delete unreferenced files older than ``grace`` seconds below the tenant's prefix."""
+def remove_orphans(con: Target, grace: float | None = None, dry_run: bool = False) -> OrphanReport:
+    """Delete unreferenced files older than ``grace`` seconds below the tenant's prefix
+    (``con``: a connection or its session)."""
     started = time.monotonic()
-    session = con._session
-    catalog, tenant = session.catalog, session.tenant
+    session = session_of(con)
     grace_s = session.settings.orphan_grace_s if grace is None else float(grace)
     io = session.io
     listing = io.list()
-    referenced: set[str] = set()
-    with catalog.engine.connect() as conn:
-        for ft in (s.data_files, s.delete_files):
-            referenced.update(
-                str(p) for (p,) in conn.execute(select(ft.c.path).where(ft.c.tenant_id == tenant))
-            )
+    referenced = referenced_paths(session.catalog, session.tenant)  # after the listing
     cut = time.time() - grace_s
     removed: list[str] = []
     reclaimed = recent = 0

@@ -12,33 +12,27 @@ The policy's thresholds (documented in docs/configuration.md):
 
 A run compacts the tables the policy picks, then runs the storage steps other modules
 register (expiry, cleanup, orphan removal) and writes one ``cl_maintenance_runs`` row: what
-each step did, the bytes reclaimed and the seconds taken. ``MaintenanceTask`` repeats runs on a
-background thread, for a server to host.
+each step did, the bytes reclaimed and the seconds taken (``catalog/maintenance_runs.py``).
+``MaintenanceTask`` (``task.py``) repeats runs on a background thread, for a server to host.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import insert, select
-
-from chronolake.catalog import schema as s
+from chronolake.catalog.maintenance_runs import recent_runs, record_run
 from chronolake.errors import Error
-from chronolake.maintenance.compaction import plan_files
+from chronolake.maintenance.compaction import compact_table, plan_files
+from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import from_us, to_us
 
-if TYPE_CHECKING:
-    from chronolake.api.connection import Connection
-
-# A storage step: (connection, dry_run) -> a JSON-able report with "bytes_reclaimed".
-Step = Callable[["Connection", bool], dict[str, Any]]
+# A storage step: (what run_maintenance was given, dry_run) -> a JSON-able report with
+# "bytes_reclaimed".
+Step = Callable[[Target, bool], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -60,9 +54,9 @@ class MaintenanceRun:
     steps: dict[str, Any] = field(default_factory=dict)
 
 
-def tables_to_compact(con: Connection, policy: MaintenancePolicy) -> list[str]:
+def tables_to_compact(con: Target, policy: MaintenancePolicy) -> list[str]:
     """Fully qualified names of the tables the policy says to compact now."""
-    session = con._session
+    session = session_of(con)
     catalog = session.catalog
     snap = catalog.latest_snapshot(session.tenant)
     ns = catalog.namespace(session.tenant, snap)
@@ -85,13 +79,14 @@ def tables_to_compact(con: Connection, policy: MaintenancePolicy) -> list[str]:
 
 
 def run_maintenance(
-    con: Connection,
+    con: Target,
     policy: MaintenancePolicy | None = None,
     *,
     dry_run: bool = False,
     steps: dict[str, Step] | None = None,
 ) -> MaintenanceRun:
-    """Compact what the policy picks, run the storage ``steps``, record the run.
+    """Compact what the policy picks, run the storage ``steps`` (each is given ``con``, a
+    connection or a session), record the run.
 
     >>> import chronolake
     >>> from chronolake.maintenance import run_maintenance
@@ -101,11 +96,10 @@ def run_maintenance(
     >>> run.dry_run, run.compactions
     (True, [])
     """
-    from chronolake.maintenance.compaction import compact_table
-
+    session = session_of(con)
     policy = policy or MaintenancePolicy()
     started = time.monotonic()
-    start_us = to_us(con._session.now())
+    start_us = to_us(session.now())
     compactions = []
     for name in tables_to_compact(con, policy):
         try:
@@ -135,85 +129,23 @@ def run_maintenance(
         compactions=compactions,
         steps=results,
     )
-    session = con._session
-    with session.catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
-        conn.execute(
-            insert(s.maintenance_runs).values(
-                tenant_id=session.tenant,
-                run_id=run.run_id,
-                started_time=start_us,
-                seconds=run.seconds,
-                dry_run=dry_run,
-                bytes_reclaimed=reclaimed,
-                summary=json.dumps(
-                    {"compactions": compactions, "steps": results}, default=str, sort_keys=True
-                ),
-            )
-        )
+    record_run(
+        session.catalog,
+        session.tenant,
+        run_id=run.run_id,
+        started_us=start_us,
+        seconds=run.seconds,
+        dry_run=dry_run,
+        bytes_reclaimed=reclaimed,
+        summary={"compactions": compactions, "steps": results},
+    )
     return run
 
 
-def maintenance_runs(con: Connection, limit: int = 50) -> list[dict[str, Any]]:
+def maintenance_runs(con: Target, limit: int = 50) -> list[dict[str, Any]]:
     """The tenant's recorded maintenance runs, newest first."""
-    t = s.maintenance_runs
-    session = con._session
-    q = (
-        select(t)
-        .where(t.c.tenant_id == session.tenant)
-        .order_by(t.c.started_time.desc())
-        .limit(limit)
-    )
-    with session.catalog.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
+    session = session_of(con)
+    rows = recent_runs(session.catalog, session.tenant, limit)
     for r in rows:
         r["started_time"] = from_us(int(r["started_time"]))
-        r["summary"] = json.loads(r["summary"])
-        r.pop("tenant_id", None)
     return rows
-
-
-class MaintenanceTask:
-    """Runs maintenance for one tenant every ``policy.interval_s`` seconds on a thread."""
-
-    def __init__(
-        self,
-        path: str | Path,
-        tenant: str = "default",
-        policy: MaintenancePolicy | None = None,
-        steps: dict[str, Step] | None = None,
-    ) -> None:
-        self.path, self.tenant = path, tenant
-        from chronolake.maintenance.purge import purge_steps
-
-        self.policy = policy or MaintenancePolicy()
-        self.steps = steps if steps is not None else purge_steps()  # expiry, cleanup, orphans
-        self.runs: list[MaintenanceRun] = []
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name="chronolake-maintenance", daemon=True
-        )
-
-    def start(self) -> MaintenanceTask:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float | None = 30.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def run_once(self) -> MaintenanceRun:
-        import chronolake
-
-        with chronolake.connect(self.path, tenant=self.tenant) as con:
-            run = run_maintenance(con, self.policy, steps=self.steps)
-        self.runs.append(run)
-        return run
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception as e:  # a background task reports, never dies
-                self.errors.append(f"{type(e).__name__}: {e}")
-            self._stop.wait(self.policy.interval_s)

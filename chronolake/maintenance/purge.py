@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from chronolake.maintenance.cleanup import CleanupReport, cleanup
 from chronolake.maintenance.expire import ExpiryReport, expire
 from chronolake.maintenance.orphans import OrphanReport, remove_orphans
+from chronolake.maintenance.target import Target
 
 if TYPE_CHECKING:
-    from chronolake.api.connection import Connection
     from chronolake.maintenance.policy import Step
 
 
 def purge(
-    con: Connection,
+    con: Target,
     dry_run: bool = False,
     cleanup_grace: float | None = None,
     orphan_grace: float | None = None,

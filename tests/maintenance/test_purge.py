@@ -12,10 +12,9 @@ import os
 import time
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
-from lake_forms import connect_at
-from purge_helpers import Clock, answers, brute_needed, build_history, catalog, referenced
+from lake_forms import LakeSpec
+from purge_helpers import Clock, answers, brute_needed, build_history, referenced
 from sqlalchemy import text
 
 import chronolake
@@ -31,21 +30,16 @@ def _on_disk(root: Path) -> set[str]:
     }
 
 
-def _catalog_url(backend: str, request: pytest.FixtureRequest) -> str | None:
-    return request.getfixturevalue("pg_catalog") if backend == "postgresql" else None
-
-
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_expire_and_cleanup_delete_exactly_the_unreachable_files(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
+def test_expire_and_cleanup_delete_exactly_the_unreachable_files(lake_spec: LakeSpec) -> None:
     clock = Clock()
-    url = _catalog_url(backend, request)
-    con = connect_at(tmp_path, clock=clock, catalog=url)
+    con = lake_spec.connect(clock=clock)
     build_history(con, clock)
-    root = con._session.layout.tenant_root(con.tenant)
-    cat = con._session.catalog if url else catalog(tmp_path)
-    before_disk = _on_disk(root)
+    cat = con.session.catalog
+
+    def stored() -> set[str]:
+        return set(lake_spec.list_files())
+
+    before_disk = stored()
     refs = referenced(cat, "default")
     assert refs <= before_disk
     now = int(clock.now.timestamp() * 1_000_000)
@@ -56,7 +50,7 @@ def test_expire_and_cleanup_delete_exactly_the_unreachable_files(
     dry = expire(con, dry_run=True)
     assert set(dry.paths) == expected_gone and dry.files == len(expected_gone)
     assert cleanup(con, grace=0, dry_run=True).files == 0  # nothing marked yet
-    assert _on_disk(root) == before_disk
+    assert stored() == before_disk
     with cat.engine.connect() as c:
         assert c.execute(text("SELECT COUNT(*) FROM cl_expired_files")).scalar() == 0
 
@@ -71,11 +65,11 @@ def test_expire_and_cleanup_delete_exactly_the_unreachable_files(
     # cleanup re-checks reachability; only files marked at expiry are candidates
     dry_clean = cleanup(con, dry_run=True)
     assert set(dry_clean.paths) == expected_gone
-    assert _on_disk(root) == before_disk
+    assert stored() == before_disk
     done = cleanup(con)
     assert set(done.paths) == expected_gone
     assert done.bytes_reclaimed > 0
-    assert _on_disk(root) == before_disk - expected_gone
+    assert stored() == before_disk - expected_gone
     assert cleanup(con).files == 0
     # every query at every point reachable now still answers the same
     after = answers(con, later)
@@ -87,12 +81,9 @@ def test_expire_and_cleanup_delete_exactly_the_unreachable_files(
     con.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_raised_retention_takes_marks_back(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
+def test_raised_retention_takes_marks_back(lake_spec: LakeSpec) -> None:
     clock = Clock()
-    con = connect_at(tmp_path, clock=clock, catalog=_catalog_url(backend, request))
+    con = lake_spec.connect(clock=clock)
     build_history(con, clock)
     marked = expire(con)
     assert marked.files
@@ -109,7 +100,7 @@ def test_orphans_removed_referenced_and_outside_files_never(tmp_path: Path) -> N
     con = chronolake.connect(tmp_path)
     con.execute("CREATE TABLE t (x INT)")
     con.execute("INSERT INTO t VALUES (1), (2)")
-    root = con._session.layout.tenant_root(con.tenant)
+    root = con.session.layout.tenant_root(con.tenant)
     refs = _on_disk(root)
     table_dir = next(root.joinpath("tables").iterdir())
     old_orphan = table_dir / "data-crashed.parquet"
@@ -137,26 +128,36 @@ def test_orphans_removed_referenced_and_outside_files_never(tmp_path: Path) -> N
     con.close()
 
 
-def test_cli_maintain(tmp_path: Path) -> None:
+def _lake_args(spec: LakeSpec) -> list[str]:
+    """The CLI options naming the lake of ``spec``."""
+    if spec.storage is None:
+        return ["--lake", spec.location]
+    options = [f"--storage-option={k}={v}" for k, v in (spec.storage_options or {}).items()]
+    return ["--catalog", spec.location, "--storage", spec.storage, *options]
+
+
+def test_cli_maintain(lake_spec: LakeSpec) -> None:
     clock = Clock()
-    con = chronolake.connect(tmp_path, clock=clock)
+    con = lake_spec.connect(clock=clock)
     build_history(con, clock)
     con.close()
     runner = CliRunner()
-    res = runner.invoke(cli, ["maintain", "--lake", str(tmp_path), "--dry-run", "--format", "json"])
+    lake = _lake_args(lake_spec)
+    res = runner.invoke(cli, ["maintain", *lake, "--dry-run", "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["dry_run"] is True
     assert set(out["steps"]) == {"expire", "cleanup", "orphans"}
     # the system clock is years after the fake one: everything but latest states is expired
     assert out["steps"]["expire"]["files"] > 0
-    res = runner.invoke(cli, ["maintain", "--lake", str(tmp_path), "--cleanup-grace", "0"])
+    res = runner.invoke(cli, ["maintain", *lake, "--cleanup-grace", "0"])
     assert res.exit_code == 0, res.output
     assert "cleanup" in res.output and "reclaimed" in res.output
-    with chronolake.connect(tmp_path) as con2:
+    with lake_spec.connect() as con2:
         assert con2.execute("SELECT COUNT(*) FROM a").fetchone()[0] > 0
         exp, cln, _ = purge(con2, dry_run=True)
         assert exp.files == 0 and cln.files == 0
         runs = maintenance_runs(con2)  # both CLI runs are recorded, newest first
         assert [r["dry_run"] for r in runs] == [False, True]
-        assert runs[0]["summary"]["steps"]["cleanup"]["files"] > 0
+        deleted = set(runs[0]["summary"]["steps"]["cleanup"]["paths"])
+        assert deleted and not deleted & set(lake_spec.list_files())  # gone from storage

@@ -13,55 +13,46 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from child_events import SAFETY_TIMEOUT_S
-from lake_forms import connect_at
+from lake_forms import LakeSpec
 from sqlalchemy import text
 
 import chronolake
 from chronolake.maintenance import compact_table, compaction
 
 
-def _files_on_disk(lake: Path) -> set[str]:
-    return {str(p.relative_to(lake / "data" / "default")) for p in lake.rglob("*.parquet")}
+def _stored(lake: LakeSpec) -> set[str]:
+    """The tenant's files in storage (a folder, or an S3 prefix)."""
+    return set(lake.list_files())
 
 
-Connect = Callable[..., chronolake.Connection]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def connect(request: pytest.FixtureRequest) -> Connect:
-    """``chronolake.connect`` on a lake whose catalog is SQLite, or a new PostgreSQL database."""
-    url = request.getfixturevalue("pg_catalog") if request.param == "postgresql" else None
-    return functools.partial(connect_at, catalog=url)
+@pytest.fixture
+def lake(lake_spec: LakeSpec) -> LakeSpec:
+    """A new lake, embedded and shared (PostgreSQL + S3) in turn (lake_forms.py)."""
+    return lake_spec
 
 
 def _referenced(con: Any) -> set[str]:
     sql = text("SELECT path FROM cl_data_files UNION SELECT path FROM cl_delete_files")
-    with con._session.catalog.engine.connect() as c:
+    with con.session.catalog.engine.connect() as c:
         return {r[0] for r in c.execute(sql)}
 
 
-def _setup(connect: Connect, lake: Path, **kw: Any) -> Any:
-    con = connect(lake, **kw)
+def _setup(lake: LakeSpec, **kw: Any) -> Any:
+    con = lake.connect(**kw)
     con.execute("CREATE TABLE c (k INT, val INT)")
     for k in range(4):
         con.execute("INSERT INTO c VALUES (?, 0)", [k])
     return con
 
 
-def test_compaction_retries_when_a_writer_wins(
-    connect: Connect, tmp_path: Path, monkeypatch: Any
-) -> None:
-    lake = tmp_path / "lake"
-    con = _setup(connect, lake)
-    other = connect(lake)
+def test_compaction_retries_when_a_writer_wins(lake: LakeSpec, monkeypatch: Any) -> None:
+    con = _setup(lake)
+    other = lake.connect()
     real = compaction._write
     calls = []
 
@@ -83,17 +74,14 @@ def test_compaction_retries_when_a_writer_wins(
     ]
     assert [r["operation"] for r in con.table_history("c")][-2:] == ["UPDATE", "COMPACT"]
     # the losing attempt's files are gone; everything else is referenced
-    assert _files_on_disk(lake) == _referenced(con)
+    assert _stored(lake) == _referenced(con)
     other.close()
     con.close()
 
 
-def test_compaction_gives_up_and_leaves_nothing(
-    connect: Connect, tmp_path: Path, monkeypatch: Any
-) -> None:
-    lake = tmp_path / "lake"
-    con = _setup(connect, lake)
-    other = connect(lake)
+def test_compaction_gives_up_and_leaves_nothing(lake: LakeSpec, monkeypatch: Any) -> None:
+    con = _setup(lake)
+    other = lake.connect()
     real = compaction._write
 
     def interfering(*args: Any) -> Any:
@@ -106,31 +94,29 @@ def test_compaction_gives_up_and_leaves_nothing(
     assert "gave up" in report.message
     assert con.execute("SELECT val FROM c WHERE k = 1").fetchone() == (3,)
     assert "COMPACT" not in [r["operation"] for r in con.table_history("c")]
-    assert _files_on_disk(lake) == _referenced(con)
+    assert _stored(lake) == _referenced(con)
     other.close()
     con.close()
 
 
-def test_dry_run_writes_nothing(connect: Connect, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    con = _setup(connect, lake)
-    files = _files_on_disk(lake)
+def test_dry_run_writes_nothing(lake: LakeSpec) -> None:
+    con = _setup(lake)
+    files = _stored(lake)
     history = con.table_history("c")
     report = con.compact_table("c", min_age_s=0, dry_run=True)
     assert report.dry_run and report.files_in == 4 and report.rows == 4
     assert report.snapshot_id is None
-    assert _files_on_disk(lake) == files and con.table_history("c") == history
+    assert _stored(lake) == files and con.table_history("c") == history
 
 
-def test_recent_files_are_left_alone(connect: Connect, tmp_path: Path) -> None:
+def test_recent_files_are_left_alone(lake: LakeSpec) -> None:
     now = [dt.datetime(2025, 1, 1, tzinfo=dt.UTC)]
 
     def clock() -> dt.datetime:
         now[0] += dt.timedelta(milliseconds=1)
         return now[0]
 
-    lake = tmp_path / "lake"
-    con = _setup(connect, lake, clock=clock)
+    con = _setup(lake, clock=clock)
     report = compact_table(con, "c")  # default min_age_s: everything was just written
     assert report.snapshot_id is None and report.skipped_recent == 4
     now[0] += dt.timedelta(minutes=5)
@@ -141,11 +127,10 @@ def test_recent_files_are_left_alone(connect: Connect, tmp_path: Path) -> None:
     assert con.execute("SELECT sum(val), count(*) FROM c").fetchone() == (7, 4)
 
 
-def test_explicit_transaction_across_a_compaction(connect: Connect, tmp_path: Path) -> None:
+def test_explicit_transaction_across_a_compaction(lake: LakeSpec) -> None:
     """The known limit: the transaction read files the compaction replaced."""
-    lake = tmp_path / "lake"
-    con = _setup(connect, lake)
-    user = connect(lake)
+    con = _setup(lake)
+    user = lake.connect()
     user.execute("BEGIN")
     user.execute("UPDATE c SET val = 5 WHERE k = 3")
     assert compact_table(con, "c", min_age_s=0).snapshot_id is not None
@@ -159,18 +144,17 @@ def test_explicit_transaction_across_a_compaction(connect: Connect, tmp_path: Pa
     con.close()
 
 
-def test_writer_thread_loses_nothing(connect: Connect, tmp_path: Path) -> None:
+def test_writer_thread_loses_nothing(lake: LakeSpec) -> None:
     """A writer thread and a compaction loop run at once; half way, the writer waits until a
     compaction committed, so the two surely interleave however the threads are scheduled."""
-    lake = tmp_path / "lake"
-    con = _setup(connect, lake)
+    con = _setup(lake)
     n_ops = 60
     errors: list[BaseException] = []
     done = threading.Event()
     compacted = threading.Event()
 
     def writer() -> None:
-        w = connect(lake, settings=chronolake.Settings(autocommit_retries=50))
+        w = lake.connect(settings=chronolake.Settings(autocommit_retries=50))
         try:
             for i in range(n_ops):
                 if i == n_ops // 2 and not compacted.wait(SAFETY_TIMEOUT_S):
@@ -202,5 +186,5 @@ def test_writer_thread_loses_nothing(connect: Connect, tmp_path: Path) -> None:
     assert con.execute("SELECT k, val FROM c WHERE k < 4 ORDER BY k").fetchall() == expected
     assert con.execute("SELECT count(*) FROM c WHERE k >= 100").fetchone() == (n_ops // 5,)
     # every value every snapshot shows is still readable, and nothing was deleted from disk
-    assert _referenced(con) <= _files_on_disk(lake)
+    assert _referenced(con) <= _stored(lake)
     con.close()

@@ -1,7 +1,7 @@
 """Child process of test_purge_crash.py: runs a cleanup, one deleted file at a time, until it
 is killed.
 
-Usage: python cleaner.py LAKE NOW_ISO
+Usage: python cleaner.py LAKE_SPEC NOW_ISO   (LAKE_SPEC: a lake_forms.LakeSpec as JSON)
 
 Reports {"deleted": PATH} after each file it removed from disk and waits for a line on stdin
 (child_events.step), so the parent kills it after exactly the deletions it chose. Marks are
@@ -15,8 +15,8 @@ import datetime as dt
 import sys
 
 from child_events import report, step
+from lake_forms import LakeSpec
 
-import chronolake
 from chronolake.maintenance import cleanup as cleanup_module
 
 mod = sys.modules["chronolake.maintenance.cleanup"]
@@ -31,7 +31,7 @@ def main() -> None:
         return now[0]
 
     mod.BATCH = 2
-    with chronolake.connect(lake, clock=clock) as con:
+    with LakeSpec.from_arg(lake).connect(clock=clock) as con:
         cleanup_module(con, on_deleted=lambda path: step({"deleted": path}))
     report({"finished": True})
 

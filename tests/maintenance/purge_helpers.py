@@ -4,7 +4,6 @@ and a brute-force reachability computed from the catalog, independent of mainten
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -14,8 +13,6 @@ from chronolake.catalog import schema as s
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.history import dropped
 from chronolake.catalog.retention import DAY_US, table_retention_days
-from chronolake.catalog.sqlite import create_sqlite_engine
-from chronolake.storage.layout import LakeLayout
 
 
 class Clock:
@@ -28,10 +25,6 @@ class Clock:
 
     def sleep(self, days: float) -> None:
         self.now += dt.timedelta(days=days)
-
-
-def catalog(path: Path) -> Catalog:
-    return Catalog(create_sqlite_engine(LakeLayout(path).catalog_path, 5.0))
 
 
 def build_history(con: chronolake.Connection, clock: Clock) -> None:
@@ -142,7 +135,7 @@ def brute_needed(cat: Catalog, tenant: str, now_us: int) -> set[str]:
 
 def answers(con: chronolake.Connection, now_us: int) -> dict[tuple[str, int], list[Any]]:
     """Every live table's rows at every version reachable now (and the latest state)."""
-    cat, tenant = con._session.catalog, con.tenant
+    cat, tenant = con.session.catalog, con.tenant
     latest = cat.latest_snapshot(tenant).snapshot_id
     out: dict[tuple[str, int], list[Any]] = {}
     ns = cat.namespace(tenant, cat.latest_snapshot(tenant))

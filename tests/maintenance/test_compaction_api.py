@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lake_forms import LakeSpec
 
 import chronolake
 from chronolake.catalog.model import DataFile, DeleteFile
@@ -14,15 +15,18 @@ from chronolake.maintenance.compaction import plan_files, size_tier
 
 
 def _lake(tmp_path: Path) -> chronolake.Connection:
-    con = chronolake.connect(tmp_path / "lake")
+    return _fill(chronolake.connect(tmp_path / "lake"))
+
+
+def _fill(con: chronolake.Connection) -> chronolake.Connection:
     con.execute("CREATE TABLE t (k INT, v VARCHAR)")
     for k in range(6):
         con.execute("INSERT INTO t VALUES (?, 'a'), (? + 100, 'b')", [k, k])
     return con
 
 
-def test_report_history_and_query_log(tmp_path: Path) -> None:
-    con = _lake(tmp_path)
+def test_report_history_and_query_log(lake_spec: LakeSpec) -> None:
+    con = _fill(lake_spec.connect())
     con.execute("DELETE FROM t WHERE k >= 100")
     report = compact_table(con, "t", min_age_s=0)
     assert isinstance(report, CompactionReport)
@@ -42,6 +46,7 @@ def test_report_history_and_query_log(tmp_path: Path) -> None:
     assert compact_table(con, "t", min_age_s=0, max_deleted_ratio=0.5).files_in == 0
     assert compact_table(con, "t", min_age_s=0, max_deleted_ratio=0.1).files_in == 1
     assert con.execute("SELECT count(*) FROM t").fetchone() == (5,)
+    con.close()
 
 
 def test_a_fully_deleted_file_disappears(tmp_path: Path) -> None:
@@ -126,7 +131,7 @@ def test_compaction_leaves_a_big_file_alone(tmp_path: Path) -> None:
     con.execute("INSERT INTO t SELECT range, random() FROM range(300000)")
     for k in range(3):
         con.execute("INSERT INTO t VALUES (?, 0.5)", [-1 - k])
-    s = con._session
+    s = con.session
     ns = s.catalog.namespace(s.tenant, s.catalog.latest_snapshot(s.tenant))
     (tid,) = [t.table_id for t in ns.tables.values()]
 

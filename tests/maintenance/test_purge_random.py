@@ -7,7 +7,8 @@ import random
 from pathlib import Path
 
 import pytest
-from purge_helpers import Clock, answers, brute_needed, catalog, referenced
+from lake_forms import make_spec
+from purge_helpers import Clock, answers, brute_needed, referenced
 
 import chronolake
 from chronolake.errors import Error
@@ -60,14 +61,22 @@ def _step(con: chronolake.Connection, clock: Clock, rng: random.Random, n: int) 
         pass  # a table that does not exist, a point out of retention: fine
 
 
-@pytest.mark.parametrize("seed", list(range(1, 11)))
-def test_expiry_matches_brute_force(tmp_path: Path, seed: int) -> None:
+# every seed on the embedded form; one on the shared form (PostgreSQL + S3), where the same
+# reachability runs on another catalog database and the files go from an S3 prefix
+CASES = [("local", seed) for seed in range(1, 11)] + [("shared", 3)]
+
+
+@pytest.mark.parametrize(("form", "seed"), CASES)
+def test_expiry_matches_brute_force(
+    tmp_path: Path, form: str, seed: int, request: pytest.FixtureRequest
+) -> None:
     rng = random.Random(seed)
     clock = Clock()
-    con = chronolake.connect(tmp_path, clock=clock)
+    lake = make_spec(form, tmp_path / "lake", request)
+    con = lake.connect(clock=clock)
     for name in NAMES:
         con.execute(f"CREATE TABLE {name} (id INT, v VARCHAR)")
-    cat = catalog(tmp_path)
+    cat = con.session.catalog
     marked = 0
     for n in range(80):
         _step(con, clock, rng, n)
@@ -80,13 +89,12 @@ def test_expiry_matches_brute_force(tmp_path: Path, seed: int) -> None:
             marked += len(expected)
     assert marked > 0
     # and a real expiry + cleanup deletes exactly those, with every reachable answer unchanged
-    root = con._session.layout.tenant_root(con.tenant)
-    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*.parquet")}
+    on_disk = set(lake.list_files())
     now = int(clock.now.timestamp() * 1_000_000)
     expected = referenced(cat, "default") - brute_needed(cat, "default", now)
     before = answers(con, now)
     expire(con)
     assert set(cleanup(con, grace=0).paths) == expected
-    assert {p.relative_to(root).as_posix() for p in root.rglob("*.parquet")} == on_disk - expected
+    assert set(lake.list_files()) == on_disk - expected
     assert answers(con, now) == before
     con.close()

@@ -63,7 +63,16 @@ class MaintenanceTask:
 
     ``lake`` is a ``chronolake.Lake`` (either form; it stays the caller's to close) or an
     embedded lake's folder (opened for each run and closed after it). ``steps`` default to
-    expiry, cleanup and orphan removal (``purge_steps()``).
+    expiry, cleanup and orphan removal (``purge_steps()``). ``start()`` runs it every
+    ``policy.interval_s`` seconds until ``stop()``; ``run_once()`` runs it now.
+
+    >>> import chronolake
+    >>> from chronolake.maintenance import MaintenanceTask
+    >>> with chronolake.Lake(lake) as shared:
+    ...     _ = shared.connect(tenant="acme").execute("CREATE TABLE t (id INT)")
+    ...     run = MaintenanceTask(shared, tenant="acme").run_once()
+    >>> run.compactions, sorted(run.steps)
+    ([], ['cleanup', 'expire', 'orphans'])
     """
 
     def __init__(

@@ -80,9 +80,11 @@ class LakeSpec:
         with fs.open_input_file(f"{base}/{rel}") as f:
             return pq.read_metadata(f)
 
-    def parquet_table(self, rel: str, columns: list[str], tenant: str = "default") -> Any:
+    def parquet_table(
+        self, rel: str, columns: list[str], tenant: str = "default", **kw: Any
+    ) -> Any:
         fs, base = self.tenant_files(tenant)
-        return pq.read_table(f"{base}/{rel}", columns=columns, filesystem=fs)
+        return pq.read_table(f"{base}/{rel}", columns=columns, filesystem=fs, **kw)
 
     @property
     def catalog_url(self) -> str:

@@ -80,9 +80,11 @@ class LakeSpec:
         with fs.open_input_file(f"{base}/{rel}") as f:
             return pq.read_metadata(f)
 
-    def parquet_table(self, rel: str, columns: list[str], tenant: str = "default") -> Any:
+    def parquet_table(
+        self, rel: str, columns: list[str], tenant: str = "default", **kw: Any
+    ) -> Any:
         fs, base = self.tenant_files(tenant)
-        return pq.read_table(f"{base}/{rel}", columns=columns, filesystem=fs)
+        return pq.read_table(f"{base}/{rel}", columns=columns, filesystem=fs, **kw)
 
     @property
     def catalog_url(self) -> str:
@@ -98,6 +100,36 @@ class LakeSpec:
                 return [tuple(r) for r in conn.execute(sqlalchemy.text(sql), params)]
         finally:
             engine.dispose()
+
+    def cli_args(self) -> list[str]:
+        """The CLI's options naming this lake."""
+        if self.storage is None:
+            return ["--lake", self.location]
+        options = [f"{k}={v}" for k, v in (self.storage_options or {}).items()]
+        return [
+            "--catalog",
+            self.location,
+            "--storage",
+            self.storage,
+            *[arg for o in options for arg in ("--storage-option", o)],
+        ]
+
+    def catalog_execute(self, sql: str, **params: Any) -> None:
+        """Run and commit one statement on the lake's catalog database (to stage races)."""
+        engine = sqlalchemy.create_engine(self.catalog_url, poolclass=sqlalchemy.NullPool)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sqlalchemy.text(sql), params)
+        finally:
+            engine.dispose()
+
+    def delete_files(self, suffix: str, tenant: str = "default") -> int:
+        """Delete the tenant's files whose names end in ``suffix``; how many there were."""
+        fs, base = self.tenant_files(tenant)
+        names = [p for p in self.list_files(tenant) if p.endswith(suffix)]
+        for rel in names:
+            fs.delete_file(f"{base}/{rel}")
+        return len(names)
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
+from lake_forms import LakeSpec
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
@@ -24,8 +25,8 @@ INTERNALS = ("None", "s0", "Python int", "SET ", "PRAGMA", "Traceback", "sqlalch
 
 
 @pytest.fixture
-def con(tmp_path: Path) -> Any:
-    c = chronolake.connect(tmp_path / "lake")
+def con(lake_spec: LakeSpec) -> Any:
+    c = lake_spec.connect()
     c.execute("CREATE TABLE t (id INT, d DATE)")
     c.execute("INSERT INTO t VALUES (1, '2024-01-01')")
     yield c
@@ -198,15 +199,14 @@ def test_engine_hints_to_run_set_are_removed(con: Any) -> None:
     clean(info.value)
 
 
-def test_missing_data_file(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    con = chronolake.connect(lake)
+def test_missing_data_file(lake_spec: LakeSpec) -> None:
+    con = lake_spec.connect()
     con.execute("CREATE TABLE t AS SELECT 1 AS a")
-    for parquet in lake.rglob("*.parquet"):
-        parquet.unlink()
+    assert lake_spec.delete_files(".parquet") == 1
     with pytest.raises(chronolake.OperationalError, match="restore the lake's data") as info:
         con.execute("SELECT * FROM t")
-    assert str(lake) not in str(info.value)  # no absolute path of the lake
+    assert lake_spec.location not in str(info.value)  # no absolute path of the lake
+    assert str(lake_spec.storage) not in str(info.value)
     assert failed(con) == [("SELECT * FROM t", str(info.value))]
     con.close()
 
@@ -214,20 +214,19 @@ def test_missing_data_file(tmp_path: Path) -> None:
 # -- the catalog during a statement -------------------------------------------------------
 
 
-def test_lost_snapshot_race_is_a_retryable_conflict(con: Any, tmp_path: Path) -> None:
+def test_lost_snapshot_race_is_a_retryable_conflict(con: Any, lake_spec: LakeSpec) -> None:
     # Another writer took the next snapshot's key for this table first.
     table_id, latest = con.execute(
         "SELECT t.table_id, max(s.snapshot_id) FROM INFORMATION_SCHEMA.TABLES t, "
         "INFORMATION_SCHEMA.SNAPSHOTS s WHERE t.table_name = 'T' GROUP BY t.table_id"
     ).fetchone()
-    raw = sqlite3.connect(tmp_path / "lake" / "catalog.sqlite")
-    with raw:
-        raw.execute(
-            "INSERT INTO cl_table_changes (tenant_id, table_id, snapshot_id, ddl, operation, "
-            "rows_added, rows_removed) VALUES ('default', ?, ?, 0, 'INSERT', 0, 0)",
-            (table_id, latest + 1),
-        )
-    raw.close()
+    lake_spec.catalog_execute(
+        "INSERT INTO cl_table_changes (tenant_id, table_id, snapshot_id, ddl, operation, "
+        "rows_added, rows_removed) VALUES ('default', :t, :s, :ddl, 'INSERT', 0, 0)",
+        t=table_id,
+        s=latest + 1,
+        ddl=False,
+    )
     with pytest.raises(chronolake.ConflictError, match="retry it") as info:
         con.execute("INSERT INTO t VALUES (2, NULL)")
     assert info.value.retryable and info.value.http_status == 409

@@ -5,23 +5,24 @@ from __future__ import annotations
 import threading
 
 import pytest
+from lake_forms import LakeSpec
 
 import chronolake
 
 
-def test_connections_of_one_lake_see_each_others_commits(tmp_path):
-    with chronolake.Lake(tmp_path) as lake:
+def test_connections_of_one_lake_see_each_others_commits(lake_spec: LakeSpec) -> None:
+    with lake_spec.lake() as lake:
         a, b = lake.connect(), lake.connect()
         a.execute("CREATE TABLE t (id INT)")
         a.execute("INSERT INTO t VALUES (1), (2)")
         assert b.execute("SELECT count(*) FROM t").fetchone() == (2,)
         # and one opened later by the shortcut sees them too: same files, same catalog
-    with chronolake.connect(tmp_path) as c:
+    with lake_spec.connect() as c:
         assert c.execute("SELECT sum(id) FROM t").fetchone() == (3,)
 
 
-def test_tenants_of_one_lake_are_apart(tmp_path):
-    with chronolake.Lake(tmp_path) as lake:
+def test_tenants_of_one_lake_are_apart(lake_spec: LakeSpec) -> None:
+    with lake_spec.lake() as lake:
         acme, globex = lake.connect(tenant="acme"), lake.connect(tenant="globex")
         acme.execute("CREATE TABLE orders (id INT)")
         with pytest.raises(chronolake.NotFound, match="ORDERS"):
@@ -29,8 +30,8 @@ def test_tenants_of_one_lake_are_apart(tmp_path):
         assert globex.execute("SHOW TABLES").fetchall() == []
 
 
-def test_user_names_the_sessions_user(tmp_path):
-    with chronolake.Lake(tmp_path) as lake:
+def test_user_names_the_sessions_user(lake_spec: LakeSpec) -> None:
+    with lake_spec.lake() as lake:
         con = lake.connect(user="alice")
         con.execute("CREATE TABLE t (id INT)")
         assert con.execute("SELECT CURRENT_USER()").fetchone() == ("alice",)
@@ -62,8 +63,8 @@ def test_bad_tenant_is_refused_and_creates_nothing(tmp_path):
     assert not (tmp_path / "lake" / "data").exists()
 
 
-def test_closing_the_lake_closes_its_connections_and_rolls_back(tmp_path):
-    lake = chronolake.Lake(tmp_path)
+def test_closing_the_lake_closes_its_connections_and_rolls_back(lake_spec: LakeSpec) -> None:
+    lake = lake_spec.lake()
     con = lake.connect()
     con.execute("CREATE TABLE t (id INT)")
     con.execute("BEGIN")
@@ -75,15 +76,15 @@ def test_closing_the_lake_closes_its_connections_and_rolls_back(tmp_path):
     with pytest.raises(chronolake.InterfaceError, match="lake is closed"):
         lake.connect()
     lake.close()  # twice is harmless
-    with chronolake.connect(tmp_path) as again:
+    with lake_spec.connect() as again:
         assert again.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
-def test_read_only_lake_needs_the_tenant_and_writes_nothing(tmp_path):
-    with chronolake.connect(tmp_path, tenant="acme") as con:
+def test_read_only_lake_needs_the_tenant_and_writes_nothing(lake_spec: LakeSpec) -> None:
+    with lake_spec.connect(tenant="acme") as con:
         con.execute("CREATE TABLE t (id INT)")
     with (
-        chronolake.Lake(tmp_path, read_only=True) as lake,
+        lake_spec.lake(read_only=True) as lake,
         pytest.raises(chronolake.NotFound, match="Tenant 'globex' does not exist"),
     ):
         lake.connect(tenant="globex")
@@ -91,7 +92,8 @@ def test_read_only_lake_needs_the_tenant_and_writes_nothing(tmp_path):
         with pytest.raises(chronolake.ReadOnlyError):
             ro.execute("INSERT INTO t VALUES (1)")
         assert ro.execute("SELECT count(*) FROM t").fetchone() == (0,)
-    assert not (tmp_path / "data" / "globex").exists()
+    assert lake_spec.list_files("globex") == {}
+    assert lake_spec.catalog_rows("SELECT 1 FROM cl_tenants WHERE tenant_id = 'globex'") == []
 
 
 def test_read_only_lake_needs_a_lake(tmp_path):
@@ -100,11 +102,11 @@ def test_read_only_lake_needs_a_lake(tmp_path):
     assert not (tmp_path / "nothing").exists()
 
 
-def test_threads_share_one_lake(tmp_path):
+def test_threads_share_one_lake(lake_spec: LakeSpec) -> None:
     """Eight threads, each with its own connection, commit into two tenants of one Lake;
     conflicts are retried by autocommit, so every insert lands exactly once."""
     per_thread, threads = 15, 8
-    with chronolake.Lake(tmp_path) as lake:
+    with lake_spec.lake() as lake:
         for tenant in ("acme", "globex"):
             lake.connect(tenant=tenant).execute("CREATE TABLE t (thread INT, n INT)")
         failures: list[BaseException] = []

@@ -3,12 +3,16 @@ code calls (expiry, cleanup, storage metrics), and the catalog migration adding 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from lake_forms import LakeSpec
+
 import chronolake
+from chronolake.catalog.backends import open_catalog_engine
 from chronolake.catalog.base import Catalog
 from chronolake.catalog.retention import (
     DAY_US,
@@ -16,7 +20,7 @@ from chronolake.catalog.retention import (
     table_retention_days,
 )
 from chronolake.catalog.schema import CATALOG_SCHEMA_VERSION
-from chronolake.catalog.sqlite import create_sqlite_engine
+from chronolake.settings import Settings
 from chronolake.storage.layout import LakeLayout
 
 
@@ -33,13 +37,18 @@ def _clock() -> tuple[Callable[[], dt.datetime], Callable[[float], None]]:
     return clock, sleep
 
 
-def _catalog(path: Path) -> Catalog:
-    return Catalog(create_sqlite_engine(LakeLayout(path).catalog_path, 5.0))
+@contextlib.contextmanager
+def _catalog(lake: LakeSpec) -> Iterator[Catalog]:
+    engine = open_catalog_engine(lake.catalog_url, Settings(), read_only=True)
+    try:
+        yield Catalog(engine)
+    finally:
+        engine.dispose()
 
 
-def test_changes_are_snapshots_and_versioned(tmp_path: Path) -> None:
+def test_changes_are_snapshots_and_versioned(lake_spec: LakeSpec) -> None:
     clock, sleep = _clock()
-    con = chronolake.connect(tmp_path, clock=clock)
+    con = lake_spec.connect(clock=clock)
     con.execute("CREATE TABLE t (id INT)")
     before = con.execute("SELECT MAX(snapshot_id) FROM information_schema.snapshots").fetchone()
     con.execute("ALTER ACCOUNT SET DATA_RETENTION_TIME_IN_DAYS = 7")
@@ -55,19 +64,20 @@ def test_changes_are_snapshots_and_versioned(tmp_path: Path) -> None:
     mid_us = int((clock() - dt.timedelta(hours=12)).timestamp() * 1_000_000)
     con.close()
 
-    catalog, tenant = _catalog(tmp_path), "default"
-    latest = catalog.latest_snapshot(tenant)
-    ns = catalog.namespace(tenant, latest)
-    table = next(t for t in ns.tables.values() if t.name == "T")
-    assert table_retention_days(catalog, tenant, table.table_id) == 3
-    # as the catalog said half a day ago: the account's 7 (the schema had no value yet)
-    assert table_retention_days(catalog, tenant, table.table_id, mid_us) == 7
+    tenant = "default"
+    with _catalog(lake_spec) as catalog:
+        latest = catalog.latest_snapshot(tenant)
+        ns = catalog.namespace(tenant, latest)
+        table = next(t for t in ns.tables.values() if t.name == "T")
+        assert table_retention_days(catalog, tenant, table.table_id) == 3
+        # as the catalog said half a day ago: the account's 7 (the schema had no value yet)
+        assert table_retention_days(catalog, tenant, table.table_id, mid_us) == 7
     assert oldest_reachable_us(10 * DAY_US, 3) == 7 * DAY_US
 
 
-def test_dropped_table_retention_follows_its_schema(tmp_path: Path) -> None:
+def test_dropped_table_retention_follows_its_schema(lake_spec: LakeSpec) -> None:
     clock, _ = _clock()
-    con = chronolake.connect(tmp_path, clock=clock)
+    con = lake_spec.connect(clock=clock)
     con.execute("CREATE SCHEMA s DATA_RETENTION_TIME_IN_DAYS = 4")
     con.execute("CREATE TABLE s.t (id INT)")
     con.execute("CREATE TABLE s.u (id INT) DATA_RETENTION_TIME_IN_DAYS = 2")
@@ -75,14 +85,11 @@ def test_dropped_table_retention_follows_its_schema(tmp_path: Path) -> None:
     con.execute("DROP SCHEMA s")  # u dropped with its schema
     con.execute("ALTER ACCOUNT SET MIN_DATA_RETENTION_TIME_IN_DAYS = 3")
     con.close()
-    catalog, tenant = _catalog(tmp_path), "default"
-    ids = dict(
-        sqlite3.connect(LakeLayout(tmp_path).catalog_path)
-        .execute("SELECT name, table_id FROM cl_tables")
-        .fetchall()
-    )
-    assert table_retention_days(catalog, tenant, ids["T"]) == 4  # the dropped schema's value
-    assert table_retention_days(catalog, tenant, ids["U"]) == 3  # its own 2, raised to 3
+    ids = dict(lake_spec.catalog_rows("SELECT name, table_id FROM cl_tables"))
+    with _catalog(lake_spec) as catalog:
+        # the dropped schema's value; u's own 2, raised to 3
+        assert table_retention_days(catalog, "default", ids["T"]) == 4
+        assert table_retention_days(catalog, "default", ids["U"]) == 3
 
 
 def test_catalog_migration_adds_retention(tmp_path: Path) -> None:

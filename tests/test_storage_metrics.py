@@ -5,18 +5,15 @@ the table that first wrote it, also when clones and restores share files."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
+from lake_forms import LakeSpec
 
 import chronolake
-from chronolake.catalog.base import Catalog
-from chronolake.catalog.sqlite import create_sqlite_engine
 from chronolake.maintenance import cleanup, expire
 from chronolake.maintenance.reach import reachability
 from chronolake.sql.session import to_us
-from chronolake.storage.layout import LakeLayout
 
 BYTES = ("active_bytes", "time_travel_bytes", "failsafe_bytes", "retained_for_clone_bytes")
 
@@ -39,8 +36,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def con(tmp_path: Path, clock: Clock) -> Any:
-    c = chronolake.connect(tmp_path / "lake", clock=clock)
+def con(lake_spec: LakeSpec, clock: Clock) -> Any:
+    c = lake_spec.connect(clock=clock)
     yield c
     c.close()
 
@@ -58,20 +55,15 @@ def metrics(con: Any) -> dict[tuple[str, bool], dict[str, Any]]:
     return out
 
 
-def referenced_bytes_on_disk(lake: Path) -> int:
+def referenced_bytes_on_disk(lake: LakeSpec) -> int:
     """Sum of the sizes of the files under the tenant prefix that the catalog references."""
-    catalog = Catalog(create_sqlite_engine(LakeLayout(lake).catalog_path, 5.0))
-    root = LakeLayout(lake).tenant_root("default")
-    try:
-        with catalog.engine.connect() as c:
-            paths = {r[0] for r in c.exec_driver_sql("SELECT path FROM cl_data_files")}
-            paths |= {r[0] for r in c.exec_driver_sql("SELECT path FROM cl_delete_files")}
-    finally:
-        catalog.engine.dispose()
-    return sum((root / p).stat().st_size for p in paths if (root / p).exists())
+    paths = {r[0] for r in lake.catalog_rows("SELECT path FROM cl_data_files")}
+    paths |= {r[0] for r in lake.catalog_rows("SELECT path FROM cl_delete_files")}
+    files = lake.list_files()
+    return sum(files[p] for p in paths if p in files)
 
 
-def check_partition(con: Any, lake: Path) -> dict[tuple[str, bool], dict[str, Any]]:
+def check_partition(con: Any, lake: LakeSpec) -> dict[tuple[str, bool], dict[str, Any]]:
     rows = metrics(con)
     total = sum(r[b] for r in rows.values() for b in BYTES)
     assert total == referenced_bytes_on_disk(lake)
@@ -83,8 +75,8 @@ def check_partition(con: Any, lake: Path) -> dict[tuple[str, bool], dict[str, An
         return rows
     session = con._session
     found = reachability(session.catalog, session.tenant, to_us(session.now()))
-    root = LakeLayout(lake).tenant_root("default")
-    unneeded = sum(found.referenced[p][1] for p in found.unneeded if (root / p).exists())
+    files = lake.list_files()
+    unneeded = sum(found.referenced[p][1] for p in found.unneeded if p in files)
     assert unneeded == sum(r["failsafe_bytes"] for r in rows.values())
     return rows
 
@@ -127,9 +119,9 @@ def test_columns_are_snowflakes(con: Any) -> None:
 
 
 def test_updates_move_bytes_from_time_travel_to_failsafe(
-    con: Any, clock: Clock, tmp_path: Path
+    con: Any, clock: Clock, lake_spec: LakeSpec
 ) -> None:
-    lake = tmp_path / "lake"
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT, v VARCHAR)")
     con.execute("INSERT INTO t SELECT range, 'v' || range FROM range(1000)")
     first = check_partition(con, lake)[("T", False)]
@@ -148,22 +140,22 @@ def test_updates_move_bytes_from_time_travel_to_failsafe(
     assert after["active_bytes"] == r["active_bytes"]
 
 
-def test_longer_retention_keeps_time_travel(con: Any, clock: Clock, tmp_path: Path) -> None:
+def test_longer_retention_keeps_time_travel(con: Any, clock: Clock, lake_spec: LakeSpec) -> None:
     con.execute("CREATE TABLE t (id INT) DATA_RETENTION_TIME_IN_DAYS = 5")
     con.execute("INSERT INTO t VALUES (1), (2), (3)")
     con.execute("DELETE FROM t WHERE id = 1")
     con.execute("DELETE FROM t WHERE id = 2")  # replaces the first delete file
-    before = check_partition(con, tmp_path / "lake")[("T", False)]
+    before = check_partition(con, lake_spec)[("T", False)]
     clock.days(3)
-    r = check_partition(con, tmp_path / "lake")[("T", False)]
+    r = check_partition(con, lake_spec)[("T", False)]
     assert r == before and r["time_travel_bytes"] > 0
     con.execute("ALTER TABLE t SET DATA_RETENTION_TIME_IN_DAYS = 1")
-    r = check_partition(con, tmp_path / "lake")[("T", False)]
+    r = check_partition(con, lake_spec)[("T", False)]
     assert r["time_travel_bytes"] == 0 and r["failsafe_bytes"] == before["time_travel_bytes"]
 
 
-def test_clone_shares_files_counted_once(con: Any, clock: Clock, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_clone_shares_files_counted_once(con: Any, clock: Clock, lake_spec: LakeSpec) -> None:
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT, v VARCHAR)")
     con.execute("INSERT INTO t SELECT range, 'v' || range FROM range(1000)")
     con.execute("DELETE FROM t WHERE id < 10")
@@ -209,8 +201,8 @@ def test_clone_shares_files_counted_once(con: Any, clock: Clock, tmp_path: Path)
     assert t["retained_for_clone_bytes"] == 0 and t["failsafe_bytes"] >= shared
 
 
-def test_drop_and_create_or_replace(con: Any, clock: Clock, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_drop_and_create_or_replace(con: Any, clock: Clock, lake_spec: LakeSpec) -> None:
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(100)")
     old = check_partition(con, lake)[("T", False)]
@@ -236,8 +228,8 @@ def test_drop_and_create_or_replace(con: Any, clock: Clock, tmp_path: Path) -> N
         con.execute("UNDROP TABLE gone")
 
 
-def test_restore_shares_files_within_the_table(con: Any, clock: Clock, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_restore_shares_files_within_the_table(con: Any, clock: Clock, lake_spec: LakeSpec) -> None:
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(100)")
     good = con.execute("SELECT MAX(snapshot_id) FROM information_schema.snapshots").fetchone()
@@ -251,7 +243,7 @@ def test_restore_shares_files_within_the_table(con: Any, clock: Clock, tmp_path:
     assert after["failsafe_bytes"] == r["time_travel_bytes"]
 
 
-def test_timeline_and_api(con: Any, tmp_path: Path) -> None:
+def test_timeline_and_api(con: Any, lake_spec: LakeSpec) -> None:
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(100)")
     con.execute("INSERT INTO t SELECT range FROM range(100)")
@@ -261,26 +253,26 @@ def test_timeline_and_api(con: Any, tmp_path: Path) -> None:
     assert [p.snapshot_id for p in points] == sorted(p.snapshot_id for p in points)
     assert points[-1].active_bytes == 0
     assert points[-2].active_bytes == sum(p.bytes_added for p in points[:-1]) > 0
-    assert points[-1].referenced_bytes == referenced_bytes_on_disk(tmp_path / "lake")
+    assert points[-1].referenced_bytes == referenced_bytes_on_disk(lake_spec)
     assert sum(p.new_file_bytes for p in points) == points[-1].referenced_bytes
     (t,) = report.tables
-    assert t.total == referenced_bytes_on_disk(tmp_path / "lake")
+    assert t.total == referenced_bytes_on_disk(lake_spec)
 
 
-def test_undrop_within_retention_makes_bytes_active_again(con: Any, tmp_path: Path) -> None:
+def test_undrop_within_retention_makes_bytes_active_again(con: Any, lake_spec: LakeSpec) -> None:
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(10)")
-    active = check_partition(con, tmp_path / "lake")[("T", False)]["active_bytes"]
+    active = check_partition(con, lake_spec)[("T", False)]["active_bytes"]
     con.execute("DROP TABLE t")
-    r = check_partition(con, tmp_path / "lake")[("T", True)]
+    r = check_partition(con, lake_spec)[("T", True)]
     assert (r["active_bytes"], r["time_travel_bytes"], r["deleted"]) == (0, active, False)
     con.execute("UNDROP TABLE t")
-    rows = check_partition(con, tmp_path / "lake")
+    rows = check_partition(con, lake_spec)
     assert list(rows) == [("T", False)] and rows[("T", False)]["active_bytes"] == active
 
 
-def test_files_cleanup_removed_count_nowhere(con: Any, clock: Clock, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_files_cleanup_removed_count_nowhere(con: Any, clock: Clock, lake_spec: LakeSpec) -> None:
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(100)")
     con.execute("CREATE TABLE c CLONE t")
@@ -312,9 +304,9 @@ def file_sizes(con: Any, sql: str) -> int:
 
 
 def test_fully_deleted_file_is_time_travel_not_active(
-    con: Any, clock: Clock, tmp_path: Path
+    con: Any, clock: Clock, lake_spec: LakeSpec
 ) -> None:
-    lake = tmp_path / "lake"
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(1000)")
     con.execute("INSERT INTO t SELECT range FROM range(1000, 1010)")
@@ -334,9 +326,9 @@ def test_fully_deleted_file_is_time_travel_not_active(
 
 
 def test_rows_a_clone_still_reads_are_retained_for_it(
-    con: Any, clock: Clock, tmp_path: Path
+    con: Any, clock: Clock, lake_spec: LakeSpec
 ) -> None:
-    lake = tmp_path / "lake"
+    lake = lake_spec
     con.execute("CREATE TABLE t (id INT)")
     con.execute("INSERT INTO t SELECT range FROM range(1000)")
     shared = file_sizes(con, "SELECT byte_size FROM cl_data_files")

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from lake_forms import LakeSpec
 
-import chronolake
 from chronolake.cli.main import cli
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Path:
-    path = tmp_path / "lake"
-    with chronolake.connect(path) as con:
+def lake(lake_spec: LakeSpec) -> LakeSpec:
+    with lake_spec.connect() as con:
         con.execute("CREATE TABLE orders (id INT, v VARCHAR)")
         con.execute("INSERT INTO orders SELECT range, 'v' || range FROM range(1000)")
         con.execute("CREATE TABLE orders_dev CLONE orders")
@@ -24,11 +23,11 @@ def lake(tmp_path: Path) -> Path:
         con.execute("DELETE FROM orders WHERE id < 200")
         con.execute("CREATE TABLE tmp AS SELECT * FROM orders")
         con.execute("DROP TABLE tmp")
-    return path
+    return lake_spec
 
 
-def test_table_view_has_totals_and_bars(lake: Path) -> None:
-    result = CliRunner().invoke(cli, ["storage", "--lake", str(lake)], env={"COLUMNS": "200"})
+def test_table_view_has_totals_and_bars(lake: LakeSpec) -> None:
+    result = CliRunner().invoke(cli, ["storage", *lake.cli_args()], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     out = result.output
     for word in ("MAIN.PUBLIC.ORDERS", "MAIN.PUBLIC.ORDERS_DEV", "MAIN.PUBLIC.TMP", "dropped"):
@@ -37,9 +36,9 @@ def test_table_view_has_totals_and_bars(lake: Path) -> None:
         assert word in out
 
 
-def test_json_and_csv(lake: Path) -> None:
+def test_json_and_csv(lake: LakeSpec) -> None:
     runner = CliRunner()
-    result = runner.invoke(cli, ["storage", "--lake", str(lake), "--format", "json"])
+    result = runner.invoke(cli, ["storage", *lake.cli_args(), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     tables = {t["table_name"]: t for t in data["tables"]}
@@ -53,14 +52,14 @@ def test_json_and_csv(lake: Path) -> None:
     assert data["totals"]["total_bytes"] == sum(data["totals"][b] for b in buckets)
     assert [s["snapshot_id"] for s in data["snapshots"]] == list(range(1, 8))
     assert data["snapshots"][2]["new_file_bytes"] == 0  # the clone writes no file
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         rows = con.execute(
             "SELECT SUM(active_bytes + time_travel_bytes + failsafe_bytes "
             "+ retained_for_clone_bytes) FROM information_schema.table_storage_metrics"
         ).fetchone()
     assert rows[0] == data["totals"]["total_bytes"]
 
-    result = runner.invoke(cli, ["storage", "--lake", str(lake), "--format", "csv"])
+    result = runner.invoke(cli, ["storage", *lake.cli_args(), "--format", "csv"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("table_catalog,table_schema,table_name,id,")
@@ -68,10 +67,10 @@ def test_json_and_csv(lake: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
-def test_chart(lake: Path, tmp_path: Path, suffix: str) -> None:
+def test_chart(lake: LakeSpec, tmp_path: Path, suffix: str) -> None:
     chart = tmp_path / "out" / f"storage{suffix}"
     result = CliRunner().invoke(
-        cli, ["storage", "--lake", str(lake), "--chart", str(chart), "--format", "csv"]
+        cli, ["storage", *lake.cli_args(), "--chart", str(chart), "--format", "csv"]
     )
     assert result.exit_code == 0, result.output
     data = chart.read_bytes()
@@ -85,8 +84,8 @@ def test_chart(lake: Path, tmp_path: Path, suffix: str) -> None:
         assert b"<svg" in data
 
 
-def test_chart_needs_png_or_svg(lake: Path, tmp_path: Path) -> None:
+def test_chart_needs_png_or_svg(lake: LakeSpec, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["storage", "--lake", str(lake), "--chart", str(tmp_path / "x.jpg")]
+        cli, ["storage", *lake.cli_args(), "--chart", str(tmp_path / "x.jpg")]
     )
     assert result.exit_code == 2 and ".png or .svg" in result.output

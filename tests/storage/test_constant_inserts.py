@@ -3,12 +3,11 @@ files, same statistics as the general path; anything else takes the general path
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
-from table_files import column_stats, paths
+from lake_forms import LakeSpec
+from table_files import arrow_schema, column_stats, parquet_files, paths
 
 import chronolake
 from chronolake.sql.statements import dml
@@ -40,10 +39,10 @@ def _fetches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_constants_skip_duckdb_and_write_what_the_general_path_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lake_spec: LakeSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fetches = _fetches(monkeypatch)
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     con.execute(DDL.format(t="fast"))
     con.execute(DDL.format(t="general"))
     for sql, params in INSERTS:
@@ -61,11 +60,11 @@ def test_constants_skip_duckdb_and_write_what_the_general_path_writes(
     assert con.execute("SELECT * FROM fast WHERE id = 1").fetchone() == (
         1, -7, 3, 127, True, "é", None,
     )  # fmt: skip
-    assert column_stats(tmp_path, "FAST") == column_stats(tmp_path, "GENERAL")
-    for a, b in zip(paths(tmp_path, "FAST"), paths(tmp_path, "GENERAL"), strict=True):
-        fast, general = pq.ParquetFile(a), pq.ParquetFile(b)
-        assert fast.schema_arrow == general.schema_arrow
-        assert [f.metadata for f in fast.schema_arrow] == [f.metadata for f in general.schema_arrow]
+    assert column_stats(lake_spec, "FAST") == column_stats(lake_spec, "GENERAL")
+    for a, b in zip(paths(lake_spec, "FAST"), paths(lake_spec, "GENERAL"), strict=True):
+        fast, general = arrow_schema(lake_spec, a), arrow_schema(lake_spec, b)
+        assert fast == general
+        assert [f.metadata for f in fast] == [f.metadata for f in general]
 
 
 @pytest.mark.parametrize(
@@ -78,9 +77,9 @@ def test_constants_skip_duckdb_and_write_what_the_general_path_writes(
     ],
 )
 def test_values_that_need_duckdb_take_the_general_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: str, expected: tuple[object, ...]
+    lake_spec: LakeSpec, monkeypatch: pytest.MonkeyPatch, sql: str, expected: tuple[object, ...]
 ) -> None:
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     con.execute("CREATE TABLE t (id BIGINT NOT NULL, v VARCHAR(3), d INT DEFAULT 4, e TINYINT)")
     fetches = _fetches(monkeypatch)
     con.execute(sql)
@@ -100,11 +99,11 @@ def test_values_that_need_duckdb_take_the_general_path(
     ],
 )
 def test_bad_constants_fail_as_before_and_write_nothing(
-    tmp_path: Path, sql: str, message: str
+    lake_spec: LakeSpec, sql: str, message: str
 ) -> None:
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     con.execute("CREATE TABLE t (id BIGINT NOT NULL, v VARCHAR(3), d INT DEFAULT 4, e TINYINT)")
     with pytest.raises(chronolake.Error, match=message):
         con.execute(sql)
     assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
-    assert not list((tmp_path / "data").rglob("*.parquet"))
+    assert not parquet_files(lake_spec)

@@ -10,19 +10,27 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from lake_forms import LakeSpec
 
 import chronolake
 
 _ROOT = Path("data") / "default"
 
 
-def _db(lake: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def _db(lake: Path | LakeSpec, sql: str) -> list[tuple[object, ...]]:
+    if isinstance(lake, LakeSpec):
+        return lake.catalog_rows(sql)
     with sqlite3.connect(lake / "catalog.sqlite") as db:
-        return db.execute(sql, params).fetchall()
+        return db.execute(sql).fetchall()
 
 
-def _three_files(lake: Path) -> chronolake.Connection:
-    con = chronolake.connect(lake)
+def _parquet(lake: LakeSpec) -> dict[str, int]:
+    """The tenant's Parquet files (relative path -> size), local or on S3."""
+    return {p: n for p, n in lake.list_files().items() if p.endswith(".parquet")}
+
+
+def _three_files(lake: Path | LakeSpec) -> chronolake.Connection:
+    con = lake.connect() if isinstance(lake, LakeSpec) else chronolake.connect(lake)
     con.execute("CREATE TABLE t (id INT, v VARCHAR)")
     for i in range(3):
         con.execute(f"INSERT INTO t SELECT range, 'v{i}' FROM range({i * 5000}, {i * 5000 + 5000})")
@@ -33,42 +41,45 @@ def _rows(con: chronolake.Connection, sql: str, params: list[object] | None = No
     return sorted(con.execute(sql, params).fetchall())
 
 
-def test_a_delete_touching_three_files_writes_one_file_with_three_parts(tmp_path: Path) -> None:
-    con = _three_files(tmp_path)
-    before = {p for p in (tmp_path / _ROOT).rglob("*.parquet")}
+def test_a_delete_touching_three_files_writes_one_file_with_three_parts(
+    lake_spec: LakeSpec,
+) -> None:
+    con = _three_files(lake_spec)
+    before = set(_parquet(lake_spec))
     con.execute("DELETE FROM t WHERE id % 1000 = 7")
-    added = {p for p in (tmp_path / _ROOT).rglob("*.parquet")} - before
+    sizes = _parquet(lake_spec)
+    added = set(sizes) - before
     assert len(added) == 1
     (path,) = added
     rows = _db(
-        tmp_path,
+        lake_spec,
         "SELECT d.path, d.part, d.data_file_id, d.delete_count, d.byte_size "
         "FROM cl_delete_files d ORDER BY d.part",
     )
     assert len(rows) == 3
-    assert {r[0] for r in rows} == {path.relative_to(tmp_path / _ROOT).as_posix()}
+    assert {r[0] for r in rows} == {path}
     assert all(r[1] == r[2] for r in rows)  # a part is its data file's id
     assert [r[3] for r in rows] == [5, 5, 5]
-    assert {r[4] for r in rows} == {path.stat().st_size}
-    stored = pq.read_table(path)
+    assert {r[4] for r in rows} == {sizes[path]}
+    stored = lake_spec.parquet_table(path, ["f"])
     for _, part, _, count, _ in rows:
         assert pc.sum(pc.equal(stored.column("f"), part)).as_py() == count
     assert con.execute("SELECT count(*) FROM t").fetchone() == (14_985,)
     assert con.execute("SELECT count(*) FROM t WHERE id % 1000 = 7").fetchone() == (0,)
     # sizes count the shared file once
-    data = _db(tmp_path, "SELECT sum(byte_size) FROM cl_data_files")[0][0]
-    expected = int(data) + path.stat().st_size  # type: ignore[call-overload]
+    data = _db(lake_spec, "SELECT sum(byte_size) FROM cl_data_files")[0][0]
+    expected = int(data) + sizes[path]  # type: ignore[call-overload]
     assert con.execute(
         "SELECT bytes FROM information_schema.tables WHERE table_name = 'T'"
     ).fetchone() == (expected,)
     added_bytes = con.execute(
         "SELECT bytes_added FROM information_schema.snapshots ORDER BY snapshot_id DESC LIMIT 1"
     ).fetchone()
-    assert added_bytes == (path.stat().st_size,)
+    assert added_bytes == (sizes[path],)
 
 
-def test_every_version_changes_revert_and_clone_read_the_parts(tmp_path: Path) -> None:
-    con = _three_files(tmp_path)
+def test_every_version_changes_revert_and_clone_read_the_parts(lake_spec: LakeSpec) -> None:
+    con = _three_files(lake_spec)
     model = {i: f"v{i // 5000}" for i in range(15_000)}
     states = []
     statements = [
@@ -92,8 +103,8 @@ def test_every_version_changes_revert_and_clone_read_the_parts(tmp_path: Path) -
     for qid, state in states:
         assert _rows(con, "SELECT id, v FROM t AT(STATEMENT => ?)", [qid]) == state
     # every delete file row names a part that holds exactly its count
-    for path, part, count in _db(tmp_path, "SELECT path, part, delete_count FROM cl_delete_files"):
-        f = pq.read_table(tmp_path / _ROOT / str(path), columns=["f"]).column("f")
+    for path, part, count in _db(lake_spec, "SELECT path, part, delete_count FROM cl_delete_files"):
+        f = lake_spec.parquet_table(str(path), ["f"]).column("f")
         assert pc.sum(pc.equal(f, part)).as_py() == count
 
     # the change feed between the first and third statement: the rows the later two changed
@@ -112,9 +123,9 @@ def test_every_version_changes_revert_and_clone_read_the_parts(tmp_path: Path) -
     assert changes == expected
 
     # REVERT the second DELETE (three files): one new file, the rows come back
-    before = {p for p in (tmp_path / _ROOT).rglob("*.parquet")}
+    before = set(_parquet(lake_spec))
     con.execute(f"REVERT STATEMENT '{states[2][0]}'")
-    assert len({p for p in (tmp_path / _ROOT).rglob("*.parquet")} - before) == 1
+    assert len(set(_parquet(lake_spec)) - before) == 1
     back = dict(states[3][1])
     back.update({i: v for i, v in states[1][1] if 4990 <= i <= 5010})
     assert _rows(con, "SELECT id, v FROM t") == sorted(back.items())
@@ -167,8 +178,8 @@ def test_a_lake_with_one_delete_file_per_data_file_still_reads_and_writes(tmp_pa
     assert _rows(con, "SELECT id, v FROM t") == final
 
 
-def test_a_delete_file_lists_only_the_statements_its_positions_name(tmp_path: Path) -> None:
-    con = _three_files(tmp_path)
+def test_a_delete_file_lists_only_the_statements_its_positions_name(lake_spec: LakeSpec) -> None:
+    con = _three_files(lake_spec)
     # statements touching different sets of files: a part copied from a shared file must not
     # carry the other parts' statements along
     for sql in (
@@ -179,8 +190,8 @@ def test_a_delete_file_lists_only_the_statements_its_positions_name(tmp_path: Pa
         "UPDATE t SET v = 'u' WHERE id IN (4, 10005)",
     ):
         con.execute(sql)
-    for (path,) in _db(tmp_path, "SELECT DISTINCT path FROM cl_delete_files"):
-        q = pq.read_table(tmp_path / _ROOT / str(path), read_dictionary=["q"]).column("q")
+    for (path,) in _db(lake_spec, "SELECT DISTINCT path FROM cl_delete_files"):
+        q = lake_spec.parquet_table(str(path), ["q"], read_dictionary=["q"]).column("q")
         listed = set(q.combine_chunks().dictionary.to_pylist())
         assert listed == set(q.to_pylist()), path
     assert con.execute("SELECT count(*) FROM t").fetchone() == (14_994,)

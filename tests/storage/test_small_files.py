@@ -4,9 +4,9 @@ reading every file: time travel, deletes, schema changes, clones, row ids and ch
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from lake_forms import LakeSpec
 
 import chronolake
 from chronolake.engine import small_files
@@ -33,8 +33,8 @@ def _small_inserts(con: chronolake.Connection, n: int) -> list[str]:
     return qids
 
 
-def test_every_version_of_many_small_commits(tmp_path: Path, mode: str) -> None:
-    con = chronolake.connect(tmp_path)
+def test_every_version_of_many_small_commits(lake_spec: LakeSpec, mode: str) -> None:
+    con = lake_spec.connect()
     qids = _small_inserts(con, 12)
     for k in (0, 5, 11):
         q = "SELECT count(*), sum(id) FROM ev AT(STATEMENT => ?)"
@@ -45,8 +45,8 @@ def test_every_version_of_many_small_commits(tmp_path: Path, mode: str) -> None:
     assert con.execute("SELECT typeof(doc) FROM ev LIMIT 1").fetchone()[0] in ("JSON", "VARIANT")
 
 
-def test_deletes_updates_and_row_ids(tmp_path: Path, mode: str) -> None:
-    con = chronolake.connect(tmp_path)
+def test_deletes_updates_and_row_ids(lake_spec: LakeSpec, mode: str) -> None:
+    con = lake_spec.connect()
     qids = _small_inserts(con, 10)
     con.execute("DELETE FROM ev WHERE id IN (2, 3)")
     con.execute("UPDATE ev SET payload = 'changed' WHERE id = 5")
@@ -68,8 +68,8 @@ def test_deletes_updates_and_row_ids(tmp_path: Path, mode: str) -> None:
     ]
 
 
-def test_schema_changes_map_old_small_files(tmp_path: Path, mode: str) -> None:
-    con = chronolake.connect(tmp_path)
+def test_schema_changes_map_old_small_files(lake_spec: LakeSpec, mode: str) -> None:
+    con = lake_spec.connect()
     _small_inserts(con, 9)
     con.execute("ALTER TABLE ev ADD COLUMN score INT DEFAULT 7")
     con.execute("ALTER TABLE ev RENAME COLUMN payload TO body")
@@ -78,8 +78,8 @@ def test_schema_changes_map_old_small_files(tmp_path: Path, mode: str) -> None:
     assert rows.fetchall() == [(0, "p0", 7), (8, "p8", 7), (100, "new", 1)]
 
 
-def test_clone_and_restore_share_small_files(tmp_path: Path, mode: str) -> None:
-    con = chronolake.connect(tmp_path)
+def test_clone_and_restore_share_small_files(lake_spec: LakeSpec, mode: str) -> None:
+    con = lake_spec.connect()
     qids = _small_inserts(con, 10)
     con.execute("CREATE TABLE ev2 CLONE ev AT(STATEMENT => ?)", [qids[5]])
     con.execute("DELETE FROM ev2 WHERE id < 3")
@@ -89,11 +89,11 @@ def test_clone_and_restore_share_small_files(tmp_path: Path, mode: str) -> None:
     assert con.execute("SELECT count(*) FROM ev").fetchone() == (4,)
 
 
-def test_the_cache_is_shared_and_bounded(tmp_path: Path, mode: str) -> None:
-    con = chronolake.connect(tmp_path)
+def test_the_cache_is_shared_and_bounded(lake_spec: LakeSpec, mode: str) -> None:
+    con = lake_spec.connect()
     _small_inserts(con, 10)
     con.execute("SELECT count(*) FROM ev").fetchall()
-    other = chronolake.connect(tmp_path)
+    other = lake_spec.connect()
     assert other.execute("SELECT count(*) FROM ev").fetchone() == (10,)
     small_files.CACHE.rows.max_weight = 0  # all but the newest evicted; reads still answer
     try:
@@ -104,9 +104,9 @@ def test_the_cache_is_shared_and_bounded(tmp_path: Path, mode: str) -> None:
 
 
 def test_views_of_many_versions_keep_their_memory_bounded(
-    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+    lake_spec: LakeSpec, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     qids = _small_inserts(con, 12)
     views = con._session.views
     held = views._memory

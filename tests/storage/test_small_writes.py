@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
-from table_files import column_stats, paths
+from lake_forms import LakeSpec
+from table_files import arrow_schema, column_stats, parquet_files, paths
 
 import chronolake
 from chronolake.sql.grammar.parse import parse_statement
@@ -38,10 +37,10 @@ def _copy_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_small_insert_matches_what_a_copy_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lake_spec: LakeSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written = _spy(monkeypatch, "write_small_file")
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     for t in ("A", "B"):
         con.execute(DDL.format(t=t))
     con.execute(ROWS.format(t="A"))  # pyarrow
@@ -49,23 +48,23 @@ def test_small_insert_matches_what_a_copy_writes(
     with monkeypatch.context() as m:
         _copy_only(m)
         con.execute(ROWS.format(t="B"))  # DuckDB COPY
-    assert column_stats(tmp_path, "A") == column_stats(tmp_path, "B")
-    assert len(column_stats(tmp_path, "A")) == 6
-    (a,), (b,) = paths(tmp_path, "A"), paths(tmp_path, "B")
-    fa, fb = pq.ParquetFile(a), pq.ParquetFile(b)
-    assert fa.schema_arrow.names == fb.schema_arrow.names
-    ids_a = [f.metadata[b"PARQUET:field_id"] for f in fa.schema_arrow]
-    ids_b = [f.metadata[b"PARQUET:field_id"] for f in fb.schema_arrow]
+    assert column_stats(lake_spec, "A") == column_stats(lake_spec, "B")
+    assert len(column_stats(lake_spec, "A")) == 6
+    (a,), (b,) = paths(lake_spec, "A"), paths(lake_spec, "B")
+    sa, sb = arrow_schema(lake_spec, a), arrow_schema(lake_spec, b)
+    assert sa.names == sb.names
+    ids_a = [f.metadata[b"PARQUET:field_id"] for f in sa]
+    ids_b = [f.metadata[b"PARQUET:field_id"] for f in sb]
     assert ids_a == ids_b
-    assert fa.metadata.row_group(0).column(0).compression == "SNAPPY"
+    assert lake_spec.parquet_metadata(a).row_group(0).column(0).compression == "SNAPPY"
     assert (
         con.execute("SELECT * FROM a ORDER BY id").fetchall()
         == con.execute("SELECT * FROM b ORDER BY id").fetchall()
     )
 
 
-def test_small_writes_keep_row_ids_through_updates_and_deletes(tmp_path: Path) -> None:
-    con = chronolake.connect(tmp_path)
+def test_small_writes_keep_row_ids_through_updates_and_deletes(lake_spec: LakeSpec) -> None:
+    con = lake_spec.connect()
     con.execute("CREATE TABLE t (id BIGINT, v VARCHAR)")
     for i in range(5):
         con.execute("INSERT INTO t VALUES (?, ?)", [i, f"v{i}"])
@@ -82,11 +81,11 @@ def test_small_writes_keep_row_ids_through_updates_and_deletes(tmp_path: Path) -
 
 
 def test_more_rows_than_the_small_limit_go_through_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lake_spec: LakeSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(small_writer, "SMALL_ROWS", 10)
     written = _spy(monkeypatch, "write_small_file")
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     con.execute("CREATE TABLE t (id BIGINT)")
     con.execute("INSERT INTO t SELECT range FROM range(11)")
     assert written == []
@@ -102,9 +101,9 @@ def test_more_rows_than_the_small_limit_go_through_copy(
 
 
 def test_other_types_and_long_strings_go_through_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lake_spec: LakeSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    con = chronolake.connect(tmp_path)
+    con = lake_spec.connect()
     con.execute("CREATE TABLE d (x DOUBLE)")
     con.execute("CREATE TABLE s (x VARCHAR)")
     fetched = _spy(monkeypatch, "fetch_small")
@@ -116,19 +115,19 @@ def test_other_types_and_long_strings_go_through_copy(
     _copy_only(monkeypatch)
     con.execute("CREATE TABLE s2 (x VARCHAR)")
     con.execute("INSERT INTO s2 VALUES (?), ('a')", [long])
-    assert column_stats(tmp_path, "S") == column_stats(tmp_path, "S2")
+    assert column_stats(lake_spec, "S") == column_stats(lake_spec, "S2")
     assert con.execute("SELECT max(x) FROM s").fetchone() == (long,)
 
 
-def test_a_failing_small_insert_writes_nothing(tmp_path: Path) -> None:
-    con = chronolake.connect(tmp_path)
+def test_a_failing_small_insert_writes_nothing(lake_spec: LakeSpec) -> None:
+    con = lake_spec.connect()
     con.execute("CREATE TABLE t (id INT, v VARCHAR(2))")
     with pytest.raises(chronolake.Error):
         con.execute("INSERT INTO t VALUES (1, 'abc')")
     with pytest.raises(chronolake.Error):
         con.execute("INSERT INTO t VALUES ('x', 'a')")
     assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
-    assert not list((tmp_path / "data").rglob("*.parquet"))
+    assert not parquet_files(lake_spec)
     con.execute("INSERT INTO t VALUES (1, 'ab')")
     assert con.execute("SELECT * FROM t").fetchall() == [(1, "ab")]
 

@@ -128,21 +128,13 @@ def test_orphans_removed_referenced_and_outside_files_never(tmp_path: Path) -> N
     con.close()
 
 
-def _lake_args(spec: LakeSpec) -> list[str]:
-    """The CLI options naming the lake of ``spec``."""
-    if spec.storage is None:
-        return ["--lake", spec.location]
-    options = [f"--storage-option={k}={v}" for k, v in (spec.storage_options or {}).items()]
-    return ["--catalog", spec.location, "--storage", spec.storage, *options]
-
-
 def test_cli_maintain(lake_spec: LakeSpec) -> None:
     clock = Clock()
     con = lake_spec.connect(clock=clock)
     build_history(con, clock)
     con.close()
     runner = CliRunner()
-    lake = _lake_args(lake_spec)
+    lake = lake_spec.cli_args()
     res = runner.invoke(cli, ["maintain", *lake, "--dry-run", "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)

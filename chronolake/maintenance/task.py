@@ -82,12 +82,7 @@ class MaintenanceTask:
         policy: MaintenancePolicy | None = None,
         steps: dict[str, Step] | None = None,
     ) -> None:
-        self.path: Folder | None = None  # a folder: opened for each run
-        self.lake: LakeLike | None = None  # a lake: the caller's to close
-        if isinstance(lake, str | os.PathLike):
-            self.path = lake
-        else:
-            self.lake = lake
+        self._source = lake
         self.tenant = tenant
         self.policy = policy or MaintenancePolicy()
         self.steps = steps if steps is not None else purge_steps()
@@ -106,16 +101,27 @@ class MaintenanceTask:
         self._stop.set()
         self._thread.join(timeout)
 
+    @property
+    def lake(self) -> LakeLike | None:
+        """The lake the task was given (None: it was given a folder)."""
+        return None if isinstance(self._source, str | os.PathLike) else self._source
+
+    @property
+    def path(self) -> Folder | None:
+        """The folder the task was given (None: it was given a lake)."""
+        return self._source if isinstance(self._source, str | os.PathLike) else None
+
     def run_once(self) -> MaintenanceRun:
         """One run now, on the calling thread; recorded in ``runs``."""
-        if self.lake is not None:
-            run = self._run_on(self.lake)
-        else:
-            lake = _open_folder(self.path or ".")
+        source = self._source
+        if isinstance(source, str | os.PathLike):
+            lake = _open_folder(source)  # opened for this run alone
             try:
                 run = self._run_on(lake)
             finally:
                 lake.close()
+        else:
+            run = self._run_on(source)
         self.runs.append(run)
         return run
 

@@ -23,6 +23,7 @@ from chronolake.io.file_io import FileIO
 from chronolake.maintenance.reach import reachability
 from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import to_us
+from chronolake.sql.translate import translated
 
 BATCH = 64  # marks recorded per catalog transaction
 
@@ -64,47 +65,48 @@ def cleanup(
     """
     started = time.monotonic()
     session = session_of(con)
-    catalog, tenant = session.catalog, session.tenant
-    grace_s = session.settings.cleanup_grace_s if grace is None else float(grace)
-    now_us = to_us(session.now())
-    marks = pending_marks(catalog, tenant)
-    reach = reachability(catalog, tenant, now_us)
-    cut = now_us - round(grace_s * 1_000_000)
-    due = [p for p, t in marks if t <= cut and p not in reach.needed]
-    pending = sum(1 for p, t in marks if t > cut and p not in reach.needed)
-    kept = sum(1 for p, _ in marks if p in reach.needed)
-    io = session.io
-    deleted: list[str] = []
-    reclaimed = 0
-    done: list[str] = []
+    with translated(session.root):  # catalog and file failures as chronolake errors
+        catalog, tenant = session.catalog, session.tenant
+        grace_s = session.settings.cleanup_grace_s if grace is None else float(grace)
+        now_us = to_us(session.now())
+        marks = pending_marks(catalog, tenant)
+        reach = reachability(catalog, tenant, now_us)
+        cut = now_us - round(grace_s * 1_000_000)
+        due = [p for p, t in marks if t <= cut and p not in reach.needed]
+        pending = sum(1 for p, t in marks if t > cut and p not in reach.needed)
+        kept = sum(1 for p, _ in marks if p in reach.needed)
+        io = session.io
+        deleted: list[str] = []
+        reclaimed = 0
+        done: list[str] = []
 
-    def record() -> None:
-        record_deleted(catalog, tenant, done, now_us)
-        done.clear()
+        def record() -> None:
+            record_deleted(catalog, tenant, done, now_us)
+            done.clear()
 
-    for rel in due:
-        size = 0
-        if io.contains(rel):
-            size = io.size(rel) if io.exists(rel) else 0
-            if not dry_run:
-                _unlink(io, rel)
-        deleted.append(rel)
-        reclaimed += size
-        if dry_run:
-            continue
-        if on_deleted is not None:
-            on_deleted(rel)
-        done.append(rel)
-        if len(done) >= BATCH:
+        for rel in due:
+            size = 0
+            if io.contains(rel):
+                size = io.size(rel) if io.exists(rel) else 0
+                if not dry_run:
+                    _unlink(io, rel)
+            deleted.append(rel)
+            reclaimed += size
+            if dry_run:
+                continue
+            if on_deleted is not None:
+                on_deleted(rel)
+            done.append(rel)
+            if len(done) >= BATCH:
+                record()
+        if not dry_run:
             record()
-    if not dry_run:
-        record()
-    return CleanupReport(
-        dry_run=dry_run,
-        files=len(deleted),
-        bytes_reclaimed=reclaimed,
-        pending=pending,
-        kept=kept,
-        seconds=time.monotonic() - started,
-        paths=tuple(deleted),
-    )
+        return CleanupReport(
+            dry_run=dry_run,
+            files=len(deleted),
+            bytes_reclaimed=reclaimed,
+            pending=pending,
+            kept=kept,
+            seconds=time.monotonic() - started,
+            paths=tuple(deleted),
+        )

@@ -16,6 +16,7 @@ from chronolake.catalog.expiry_marks import update_marks
 from chronolake.maintenance.reach import reachability
 from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import to_us
+from chronolake.sql.translate import translated
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,17 @@ def expire(con: Target, dry_run: bool = False) -> ExpiryReport:
     """
     started = time.monotonic()
     session = session_of(con)
-    catalog, tenant = session.catalog, session.tenant
-    now_us = to_us(session.now())
-    reach = reachability(catalog, tenant, now_us)
-    unneeded = {p: reach.referenced[p] for p in reach.unneeded}
-    new, back = update_marks(catalog, tenant, unneeded, reach.needed, now_us, dry_run)
-    return ExpiryReport(
-        dry_run=dry_run,
-        files=len(new),
-        bytes=sum(reach.referenced[p][1] for p in new),
-        unmarked=len(back),
-        seconds=time.monotonic() - started,
-        paths=tuple(new),
-    )
+    with translated(session.root):  # catalog and file failures as chronolake errors
+        catalog, tenant = session.catalog, session.tenant
+        now_us = to_us(session.now())
+        reach = reachability(catalog, tenant, now_us)
+        unneeded = {p: reach.referenced[p] for p in reach.unneeded}
+        new, back = update_marks(catalog, tenant, unneeded, reach.needed, now_us, dry_run)
+        return ExpiryReport(
+            dry_run=dry_run,
+            files=len(new),
+            bytes=sum(reach.referenced[p][1] for p in new),
+            unmarked=len(back),
+            seconds=time.monotonic() - started,
+            paths=tuple(new),
+        )

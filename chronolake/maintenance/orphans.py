@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from chronolake.catalog.reach_inputs import referenced_paths
 from chronolake.maintenance.target import Target, session_of
+from chronolake.sql.translate import translated
 
 LEGACY_SPILL_DIR = ".tmp"
 
@@ -38,30 +39,31 @@ def remove_orphans(con: Target, grace: float | None = None, dry_run: bool = Fals
     (``con``: a connection or its session)."""
     started = time.monotonic()
     session = session_of(con)
-    grace_s = session.settings.orphan_grace_s if grace is None else float(grace)
-    io = session.io
-    listing = io.list()
-    referenced = referenced_paths(session.catalog, session.tenant)  # after the listing
-    cut = time.time() - grace_s
-    removed: list[str] = []
-    reclaimed = recent = 0
-    for entry in listing:
-        if entry.path in referenced:
-            continue
-        if entry.modified.timestamp() > cut:
-            recent += 1
-            continue
-        if not dry_run and not io.delete(entry.path):
-            continue
-        removed.append(entry.path)
-        reclaimed += entry.size
-    if not dry_run:  # only when empty: a file younger than the grace keeps it
-        io.remove_empty_dir(LEGACY_SPILL_DIR)
-    return OrphanReport(
-        dry_run=dry_run,
-        files=len(removed),
-        bytes_reclaimed=reclaimed,
-        recent=recent,
-        seconds=time.monotonic() - started,
-        paths=tuple(removed),
-    )
+    with translated(session.root):  # catalog and file failures as chronolake errors
+        grace_s = session.settings.orphan_grace_s if grace is None else float(grace)
+        io = session.io
+        listing = io.list()
+        referenced = referenced_paths(session.catalog, session.tenant)  # after the listing
+        cut = time.time() - grace_s
+        removed: list[str] = []
+        reclaimed = recent = 0
+        for entry in listing:
+            if entry.path in referenced:
+                continue
+            if entry.modified.timestamp() > cut:
+                recent += 1
+                continue
+            if not dry_run and not io.delete(entry.path):
+                continue
+            removed.append(entry.path)
+            reclaimed += entry.size
+        if not dry_run:  # only when empty: a file younger than the grace keeps it
+            io.remove_empty_dir(LEGACY_SPILL_DIR)
+        return OrphanReport(
+            dry_run=dry_run,
+            files=len(removed),
+            bytes_reclaimed=reclaimed,
+            recent=recent,
+            seconds=time.monotonic() - started,
+            paths=tuple(removed),
+        )

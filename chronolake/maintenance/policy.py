@@ -29,6 +29,7 @@ from chronolake.errors import Error
 from chronolake.maintenance.compaction import compact_table, plan_files
 from chronolake.maintenance.target import Target, session_of
 from chronolake.sql.session import from_us, to_us
+from chronolake.sql.translate import translated
 
 # A storage step: (what run_maintenance was given, dry_run) -> a JSON-able report with
 # "bytes_reclaimed".
@@ -57,25 +58,26 @@ class MaintenanceRun:
 def tables_to_compact(con: Target, policy: MaintenancePolicy) -> list[str]:
     """Fully qualified names of the tables the policy says to compact now."""
     session = session_of(con)
-    catalog = session.catalog
-    snap = catalog.latest_snapshot(session.tenant)
-    ns = catalog.namespace(session.tenant, snap)
-    small = session.settings.target_file_size * policy.small_file_fraction
-    out = []
-    for t in ns.tables.values():
-        if t.view_sql is not None:
-            continue
-        files = catalog.table_files(session.tenant, t.table_id, snap.snapshot_id)
-        if plan_files(
-            files,
-            min_files=policy.small_file_count,
-            small_bytes=int(small),
-            max_deleted_ratio=policy.max_deleted_ratio,
-        ):
-            sc = ns.schemas[t.schema_id]
-            db = ns.databases[sc.database_id]
-            out.append(".".join(f'"{x}"' for x in (db.name, sc.name, t.name)))
-    return out
+    with translated(session.root):  # catalog and file failures as chronolake errors
+        catalog = session.catalog
+        snap = catalog.latest_snapshot(session.tenant)
+        ns = catalog.namespace(session.tenant, snap)
+        small = session.settings.target_file_size * policy.small_file_fraction
+        out = []
+        for t in ns.tables.values():
+            if t.view_sql is not None:
+                continue
+            files = catalog.table_files(session.tenant, t.table_id, snap.snapshot_id)
+            if plan_files(
+                files,
+                min_files=policy.small_file_count,
+                small_bytes=int(small),
+                max_deleted_ratio=policy.max_deleted_ratio,
+            ):
+                sc = ns.schemas[t.schema_id]
+                db = ns.databases[sc.database_id]
+                out.append(".".join(f'"{x}"' for x in (db.name, sc.name, t.name)))
+        return out
 
 
 def run_maintenance(
@@ -129,23 +131,25 @@ def run_maintenance(
         compactions=compactions,
         steps=results,
     )
-    record_run(
-        session.catalog,
-        session.tenant,
-        run_id=run.run_id,
-        started_us=start_us,
-        seconds=run.seconds,
-        dry_run=dry_run,
-        bytes_reclaimed=reclaimed,
-        summary={"compactions": compactions, "steps": results},
-    )
+    with translated(session.root):  # a catalog failure as a chronolake error
+        record_run(
+            session.catalog,
+            session.tenant,
+            run_id=run.run_id,
+            started_us=start_us,
+            seconds=run.seconds,
+            dry_run=dry_run,
+            bytes_reclaimed=reclaimed,
+            summary={"compactions": compactions, "steps": results},
+        )
     return run
 
 
 def maintenance_runs(con: Target, limit: int = 50) -> list[dict[str, Any]]:
     """The tenant's recorded maintenance runs, newest first."""
     session = session_of(con)
-    rows = recent_runs(session.catalog, session.tenant, limit)
-    for r in rows:
-        r["started_time"] = from_us(int(r["started_time"]))
-    return rows
+    with translated(session.root):  # catalog and file failures as chronolake errors
+        rows = recent_runs(session.catalog, session.tenant, limit)
+        for r in rows:
+            r["started_time"] = from_us(int(r["started_time"]))
+        return rows

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from lake_forms import LakeSpec
 from purge_helpers import Clock, answers, brute_needed, build_history, referenced
@@ -19,7 +21,15 @@ from sqlalchemy import text
 
 import chronolake
 from chronolake.cli.main import cli
-from chronolake.maintenance import cleanup, expire, maintenance_runs, purge, remove_orphans
+from chronolake.maintenance import (
+    cleanup,
+    expire,
+    maintenance_runs,
+    purge,
+    purge_steps,
+    remove_orphans,
+    run_maintenance,
+)
 
 
 def _on_disk(root: Path) -> set[str]:
@@ -153,3 +163,22 @@ def test_cli_maintain(lake_spec: LakeSpec) -> None:
         assert [r["dry_run"] for r in runs] == [False, True]
         deleted = set(runs[0]["summary"]["steps"]["cleanup"]["paths"])
         assert deleted and not deleted & set(lake_spec.list_files())  # gone from storage
+
+
+def test_a_busy_catalog_is_a_clear_error_and_changes_nothing(tmp_path: Path) -> None:
+    settings = chronolake.Settings(catalog_busy_timeout_s=0.1)
+    con = chronolake.connect(tmp_path, settings=settings)
+    con.execute("CREATE TABLE t (id INT) DATA_RETENTION_TIME_IN_DAYS = 0")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.execute("DROP TABLE t")
+    lock = sqlite3.connect(tmp_path / "catalog.sqlite", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")  # another writer holds the catalog
+    with pytest.raises(chronolake.CatalogBusy, match="locked by another writer"):
+        expire(con)
+    with pytest.raises(chronolake.CatalogBusy):  # the run cannot be recorded either
+        run_maintenance(con, steps=purge_steps())
+    lock.execute("ROLLBACK")
+    lock.close()
+    assert expire(con).files == 1  # the failed expiry marked nothing
+    assert maintenance_runs(con) == []
+    con.close()

@@ -36,10 +36,11 @@ class Scale:
     w3_versions: int  # small commits for W3's history-length part
     w3_rows: int  # rows for W3's data-size part
     reps: int = 5
+    load_rounds: int = 3  # turns of the tenants-apart measurement (same lake / another lake)
 
 
 FULL = Scale("full", 2_000_000, 30, 20_000, 2_000, 1_000, 2_000, 10_000, 20_000_000)
-QUICK = Scale("quick", 50_000, 3, 500, 50, 25, 200, 100, 500_000)
+QUICK = Scale("quick", 50_000, 3, 500, 50, 25, 200, 100, 500_000, load_rounds=1)
 
 
 def orders_rows(rng: np.random.Generator, first_id: int, n: int) -> pa.Table:

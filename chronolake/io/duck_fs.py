@@ -8,29 +8,59 @@ an HTTP layer could normalise past the prefix) or outside the tenant's root.
 
 Data and delete files are immutable and their paths never reused, so what a HEAD request
 says about a file is cached for the process (``_INFO``): a query over files already seen
-sends no HEAD request, and none ever lists the bucket (scans name their files). One file
-system per (endpoint, credentials, tenant root) is kept by fsspec's instance cache, so a new
-connection does not pay for a new S3 client.
+sends no HEAD request, and none ever lists the bucket (scans name their files). DuckDB asks
+for that information through fsspec's sync methods; a cached answer is given on the calling
+thread, never through fsspec's event loop (about 0.3 ms a trip, some 250 trips per query
+over 60 files). Reads go through the storage's ``BlockCache`` (shared by the Lake's
+connections and tenants, the tenant's prefix checked first); one file system per tenant
+root is kept by ``TenantFileSystems``, so a new connection does not pay for a new S3 client.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from chronolake.errors import ProgrammingError
+from chronolake.io.block_cache import BlockCache
 from chronolake.lru import LRU
 
 _INFO: LRU[dict[str, Any]] = LRU(100_000)  # (endpoint, bucket/key) -> s3fs file info
 _WILDCARDS = frozenset("*?[")  # what makes fsspec's glob a pattern rather than a path
 
 
-def tenant_s3fs(conf: Mapping[str, str | None], root: str) -> Any:
+class TenantFileSystems:
+    """The fsspec file systems of one storage, one per tenant root, made on first use and
+    kept (a new connection does not pay for a new S3 client); all read through one block
+    cache of ``read_cache_bytes`` (0: none). Owned by the storage's FileIO, so the cache
+    goes when the Lake does (fsspec's own instance cache would keep it for the process)."""
+
+    def __init__(self, conf: Mapping[str, str | None], read_cache_bytes: int) -> None:
+        self._conf = dict(conf)
+        self.block_cache = BlockCache(read_cache_bytes) if read_cache_bytes > 0 else None
+        self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, root: str) -> Any:
+        """The file system that serves only the keys below ``root`` (``bucket/prefix``)."""
+        with self._lock:
+            fs = self._made.get(root)
+            if fs is None:
+                fs = self._made[root] = tenant_s3fs(self._conf, root, self.block_cache)
+            return fs
+
+
+def tenant_s3fs(
+    conf: Mapping[str, str | None], root: str, block_cache: BlockCache | None = None
+) -> Any:
     """An s3fs file system with ``conf``'s endpoint and credentials that serves only the
-    keys below ``root`` (``bucket/prefix``)."""
+    keys below ``root`` (``bucket/prefix``), reading through ``block_cache`` if given."""
     return _tenant_class()(
         tenant_root=root.strip("/"),
+        block_cache=block_cache,
+        skip_instance_cache=True,
         key=conf["access_key_id"],
         secret=conf["secret_access_key"],
         endpoint_url=conf["endpoint_url"],
@@ -56,10 +86,21 @@ def _tenant_class() -> type:
 
         retries = 2  # s3fs's own retries of a failed request (on top of the client's)
 
-        def __init__(self, *args: Any, tenant_root: str, **kwargs: Any) -> None:
+        def __init__(
+            self, *args: Any, tenant_root: str, block_cache: BlockCache | None, **kwargs: Any
+        ) -> None:
             super().__init__(*args, **kwargs)
             self.tenant_base = tenant_root + "/"
             self.endpoint = str(kwargs.get("endpoint_url") or "")
+            self.block_cache = block_cache
+
+        def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            if mode != "rb" or self.block_cache is None or kwargs.get("version_id"):
+                return super()._open(path, mode, **kwargs)
+            # fsspec's own read-ahead off: each read is served by the shared block cache
+            return CachedS3File(
+                self, path, "rb", block_size=self.block_cache.block_size, cache_type="none"
+            )
 
         def split_path(self, path: str) -> tuple[str, str, str | None]:
             stripped = self._strip_protocol(path)
@@ -116,5 +157,14 @@ def _tenant_class() -> type:
             if out.get("type") == "file":
                 _INFO.put(cache_key, dict(out))
             return out
+
+    class CachedS3File(s3fs.core.S3File):
+        """A file opened for reading whose bytes come through the file system's block cache
+        (the path was checked against the tenant's root when the file was opened)."""
+
+        def _fetch_range(self, start: int, end: int) -> bytes:
+            cache: BlockCache = self.fs.block_cache
+            key = (self.fs.endpoint, self.path)
+            return cache.read(key, self.size, start, end, super()._fetch_range)
 
     return TenantS3FileSystem

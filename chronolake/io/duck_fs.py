@@ -103,13 +103,18 @@ def _tenant_class() -> type:
             )
 
         def split_path(self, path: str) -> tuple[str, str, str | None]:
+            self._inside(path)
+            return super().split_path(path)
+
+        def _inside(self, path: str) -> str:
+            """``path`` without its protocol; PermissionError if outside the tenant's root."""
             stripped = self._strip_protocol(path)
             parts = stripped.split("/")
             if any(p in (".", "..") for p in parts) or not (stripped + "/").startswith(
                 self.tenant_base
             ):
                 raise PermissionError(f"Access to {path!r} is outside this tenant's storage.")
-            return super().split_path(path)
+            return stripped
 
         # DuckDB calls the sync methods once or more per file per query; a cached answer is
         # given here, on the calling thread (a trip through fsspec's event loop costs ~0.3 ms)
@@ -131,13 +136,12 @@ def _tenant_class() -> type:
             found = None if _WILDCARDS & set(path) or kwargs.get("refresh") else self._known(path)
             if found is None:
                 return sync(self.loop, self._glob, path, maxdepth=maxdepth, **kwargs)
-            name = self._strip_protocol(path)
+            name = self._inside(path)
             return {name: found} if kwargs.get("detail") else [name]
 
         def _known(self, path: str) -> dict[str, Any] | None:
             """The cached information of the file ``path`` (None if not seen yet)."""
-            self.split_path(path)  # refuses paths outside the tenant's root
-            found = _INFO.get((self.endpoint, self._strip_protocol(path)))
+            found = _INFO.get((self.endpoint, self._inside(path)))
             return None if found is None else dict(found)
 
         async def _info(
@@ -148,8 +152,7 @@ def _tenant_class() -> type:
             refresh: bool = False,
             version_id: str | None = None,
         ) -> dict[str, Any]:
-            self.split_path(path)  # refuses paths outside the tenant's root
-            cache_key = (self.endpoint, self._strip_protocol(path))
+            cache_key = (self.endpoint, self._inside(path))
             found = None if refresh or version_id else _INFO.get(cache_key)
             if found is not None:
                 return dict(found)

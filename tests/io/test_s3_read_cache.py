@@ -29,9 +29,12 @@ def _lake(tmp_path: Path, server: S3Server, bucket: str, **settings: Any) -> chr
     )
 
 
-def _fill(con: chronolake.Connection) -> list[tuple[Any, ...]]:
+def _fill(con: chronolake.Connection, rows: int = ROWS) -> list[tuple[Any, ...]]:
     con.execute("CREATE TABLE t (k BIGINT, v DOUBLE, s VARCHAR)")
-    con.execute(f"INSERT INTO t SELECT range, range * 1.5, 'x' || range FROM range({ROWS})")
+    con.execute(
+        "INSERT INTO t SELECT range, range * 1.5, 'x' || (range * 7919 % 1000003) "
+        f"FROM range({rows})"
+    )
     con.execute("DELETE FROM t WHERE k % 10 = 0")
     return [tuple(r) for r in con.execute(QUERY).fetchall()]
 
@@ -72,17 +75,20 @@ def test_connections_of_a_lake_share_what_was_read(
 def test_a_small_bound_evicts_and_reads_again(
     tmp_path: Path, s3_server: S3Server, s3_bucket: str
 ) -> None:
-    with _lake(tmp_path, s3_server, s3_bucket, s3_read_cache_bytes=64 * 1024) as lake:
-        want = _fill(lake.connect())
+    bound = 1 << 20  # one block; the table's files are several MiB
+    with _lake(tmp_path, s3_server, s3_bucket, s3_read_cache_bytes=bound) as lake:
+        want = _fill(lake.connect(), rows=600_000)
         cache = _cache(lake)
-        cache.block_size = 4096  # many blocks per file, so the bound is reached
-        for _ in range(3):
-            con = lake.connect()  # each a cold engine: every read reaches the cache
-            assert [tuple(r) for r in con.execute(QUERY).fetchall()] == want
-            assert cache.held_bytes <= 64 * 1024
-            con.close()
+        assert cache.fetched_bytes > bound
+        for _ in range(2):
+            fetches = cache.fetches
+            with lake.connect() as con:  # a cold engine: every read reaches the cache
+                assert [tuple(r) for r in con.execute(QUERY).fetchall()] == want
+            assert cache.fetches > fetches  # evicted blocks were fetched again
+            assert 0 < cache.held_bytes <= bound
         cache.clear()  # a cold read after everything was dropped
-        assert [tuple(r) for r in lake.connect().execute(QUERY).fetchall()] == want
+        with lake.connect() as con:
+            assert [tuple(r) for r in con.execute(QUERY).fetchall()] == want
 
 
 def test_a_bound_of_zero_reads_without_a_cache(

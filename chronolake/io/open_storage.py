@@ -75,6 +75,14 @@ def s3_settings(options: Mapping[str, Any]) -> dict[str, str | None]:
 def _open_s3(
     parsed: urllib.parse.SplitResult, options: Mapping[str, Any], read_cache_bytes: int
 ) -> FileIO:
+    if isinstance(read_cache_bytes, bool) or not isinstance(read_cache_bytes, int):
+        raise ProgrammingError(
+            f"s3_read_cache_bytes must be a whole number of bytes, not {read_cache_bytes!r}."
+        )
+    if read_cache_bytes < 0:
+        raise ProgrammingError(
+            f"s3_read_cache_bytes must be 0 (no cache) or more, not {read_cache_bytes}."
+        )
     bucket, prefix = parsed.netloc, parsed.path.strip("/")
     if not bucket:
         raise ProgrammingError("The storage URL names no bucket: use s3://bucket/prefix.")

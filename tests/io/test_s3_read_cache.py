@@ -122,3 +122,15 @@ def test_another_tenant_is_never_handed_cached_bytes(
         with pytest.raises(duckdb.Error, match=r"disabled by configuration|outside this"):
             other._session.duck.execute(f"SELECT * FROM read_parquet('{theirs}')").fetchall()
         assert cache.hits == hits
+
+
+@pytest.mark.parametrize(
+    ("bound", "message"),
+    [(-1, "must be 0 \\(no cache\\) or more, not -1"), ("1GB", "a whole number of bytes")],
+)
+def test_a_bad_bound_is_refused_and_creates_nothing(
+    tmp_path: Path, s3_server: S3Server, s3_bucket: str, bound: Any, message: str
+) -> None:
+    with pytest.raises(chronolake.ProgrammingError, match=message):
+        _lake(tmp_path, s3_server, s3_bucket, s3_read_cache_bytes=bound)
+    assert list(tmp_path.iterdir()) == []

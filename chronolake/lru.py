@@ -47,6 +47,11 @@ class LRU(Generic[V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def total(self) -> int:
+        """The summed weight of the entries held."""
+        return self._total
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

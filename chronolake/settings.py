@@ -28,6 +28,8 @@ class Settings:
     duckdb_temp_limit: str | None = None
     # where connections spill (one folder each, removed at close); None: the system temp dir
     spill_dir: str | None = None
+    # memory for blocks of files read from S3, shared by a Lake's connections; 0: no cache
+    s3_read_cache_bytes: int = 256 * 1024 * 1024
     statement_timeout_s: int = 172_800  # STATEMENT_TIMEOUT_IN_SECONDS unless SQL sets it
     cleanup_grace_s: float = 86_400.0  # expired files are deleted this long after expiry
     orphan_grace_s: float = 86_400.0  # unreferenced files older than this (mtime) are orphans

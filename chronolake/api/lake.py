@@ -83,7 +83,9 @@ class Lake:
     ) -> None:
         self.settings = _settings(settings, clock)
         self.read_only = bool(read_only)
-        self.layout, url = lake_address(location, storage, storage_options)
+        self.layout, url = lake_address(
+            location, storage, storage_options, self.settings.s3_read_cache_bytes
+        )
         self.catalog_url = url
         self.catalog: Catalog = create_catalog(self.layout, self.settings, self.read_only, url)
         self._lock = threading.Lock()

@@ -56,9 +56,13 @@ def _is_url(location: object) -> bool:
 
 
 def lake_address(
-    location: object, storage: object, storage_options: Mapping[str, Any] | None = None
+    location: object,
+    storage: object,
+    storage_options: Mapping[str, Any] | None = None,
+    read_cache_bytes: int = 0,
 ) -> tuple[LakeLayout, str | None]:
-    """(where the files live, the catalog URL or None for the folder's own SQLite file).
+    """(where the files live, the catalog URL or None for the folder's own SQLite file);
+    S3 reads go through a block cache of at most ``read_cache_bytes``.
 
     S3 storage is opened (and its bucket checked) here, before any catalog is touched, so
     that a wrong bucket, credential or endpoint creates nothing."""
@@ -82,7 +86,8 @@ def lake_address(
                 f"Storage {str(storage).split('://')[0]}:// is not supported: give a local "
                 "folder or s3://bucket/prefix."
             )
-        return LakeLayout(None, open_storage(str(storage), storage_options)), str(location)
+        files = open_storage(str(storage), storage_options, read_cache_bytes)
+        return LakeLayout(None, files), str(location)
     text = str(storage).removeprefix("file://") if isinstance(storage, str) else storage
     return LakeLayout(lake_root(text)), str(location)
 

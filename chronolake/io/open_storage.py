@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from chronolake.errors import NotFound, OperationalError, ProgrammingError
-from chronolake.io.duck_fs import tenant_s3fs
+from chronolake.io.duck_fs import TenantFileSystems
 from chronolake.io.file_io import FileIO
 
 S3_OPTIONS = ("endpoint_url", "access_key_id", "secret_access_key", "region")
@@ -31,9 +31,13 @@ _TIMEOUT_S = 10.0
 _DENIED = ("AWS Error ACCESS_DENIED", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
-def open_storage(url: str, options: Mapping[str, Any] | None = None) -> FileIO:
+def open_storage(
+    url: str, options: Mapping[str, Any] | None = None, read_cache_bytes: int = 0
+) -> FileIO:
     """The FileIO of the storage at ``url``: a local folder (``/path``, ``file:///path``) or
-    ``s3://bucket/prefix``. A local folder is not created here (the first write does)."""
+    ``s3://bucket/prefix``. A local folder is not created here (the first write does). On
+    S3, the engine's reads go through one block cache of at most ``read_cache_bytes`` (0:
+    none), shared by every tenant view of this FileIO."""
     if not isinstance(url, str) or not url.strip():
         raise ProgrammingError("The storage URL is empty: give a folder or s3://bucket/prefix.")
     parsed = urllib.parse.urlsplit(url)
@@ -46,7 +50,7 @@ def open_storage(url: str, options: Mapping[str, Any] | None = None) -> FileIO:
         root = os.path.abspath(os.path.expanduser(path))
         return FileIO(pafs.LocalFileSystem(), root, "file")
     if parsed.scheme in ("s3", "s3a"):
-        return _open_s3(parsed, dict(options or {}))
+        return _open_s3(parsed, dict(options or {}), read_cache_bytes)
     raise ProgrammingError(
         f"Unsupported storage URL {url!r}: use a local folder, file:///path or s3://bucket/prefix."
     )
@@ -68,7 +72,17 @@ def s3_settings(options: Mapping[str, Any]) -> dict[str, str | None]:
     return out
 
 
-def _open_s3(parsed: urllib.parse.SplitResult, options: Mapping[str, Any]) -> FileIO:
+def _open_s3(
+    parsed: urllib.parse.SplitResult, options: Mapping[str, Any], read_cache_bytes: int
+) -> FileIO:
+    if isinstance(read_cache_bytes, bool) or not isinstance(read_cache_bytes, int):
+        raise ProgrammingError(
+            f"s3_read_cache_bytes must be a whole number of bytes, not {read_cache_bytes!r}."
+        )
+    if read_cache_bytes < 0:
+        raise ProgrammingError(
+            f"s3_read_cache_bytes must be 0 (no cache) or more, not {read_cache_bytes}."
+        )
     bucket, prefix = parsed.netloc, parsed.path.strip("/")
     if not bucket:
         raise ProgrammingError("The storage URL names no bucket: use s3://bucket/prefix.")
@@ -99,7 +113,7 @@ def _open_s3(parsed: urllib.parse.SplitResult, options: Mapping[str, Any]) -> Fi
     fs = pafs.S3FileSystem(**kwargs)
     root = f"{bucket}/{prefix}" if prefix else bucket
     secrets = (conf["secret_access_key"] or "", conf["access_key_id"] or "")
-    io = FileIO(fs, root, "s3", secrets, lambda at: tenant_s3fs(conf, at))
+    io = FileIO(fs, root, "s3", secrets, TenantFileSystems(conf, read_cache_bytes))
     _check_bucket(io, bucket)
     return io
 

@@ -51,25 +51,37 @@ def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None
     return plan
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` on ``conn``'s transaction."""
-    if not rows:
-        return
+def driver_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, list[Any]] | None:
+    """The driver's INSERT of ``rows`` into ``table`` and its parameters, one per row; None
+    when SQLAlchemy must run it (a default to compute, rows with different keys)."""
     keys = tuple(rows[0])
     plan = _plan(conn, table, keys)
     if plan is None or any(tuple(r) != keys for r in rows):
-        conn.execute(insert(table), list(rows))
-        return
+        return None
     procs = plan.processors
     params: list[Any] = []
     for row in rows:
         values = {k: (procs[k](v) if k in procs else v) for k, v in row.items()}
         params.append(values if plan.order is None else tuple(values[k] for k in plan.order))
+    return plan.sql, params
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` on ``conn``'s transaction."""
+    if not rows:
+        return
+    prepared = driver_rows(conn, table, rows)
+    if prepared is None:
+        conn.execute(insert(table), list(rows))
+        return
+    sql, params = prepared
     cursor = conn.connection.cursor()
     try:
         if len(params) == 1:
-            cursor.execute(plan.sql, params[0])
+            cursor.execute(sql, params[0])
         else:
-            cursor.executemany(plan.sql, params)
+            cursor.executemany(sql, params)
     finally:
         cursor.close()

@@ -557,8 +557,7 @@ def _committed_after_all(catalog: Catalog, tenant: str, req: CommitRequest) -> S
         sn.c.txn_id == req.txn_id,
     )
     try:
-        with catalog.engine.connect() as conn:
-            row = conn.execute(q).first()
+        row = catalog.read(lambda conn: conn.execute(q).first())
     except CATALOG_ERRORS as e:
         raise OperationalError(
             "The connection to the catalog was lost while committing, and the catalog cannot "

@@ -31,7 +31,13 @@ from sqlalchemy import exc as sa_exc
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.backends import backend_of
-from chronolake.catalog.errors import CATALOG_ERRORS, is_duplicate_key
+from chronolake.catalog.errors import (
+    CATALOG_ERRORS,
+    DRIVER_ERRORS,
+    is_connection_lost,
+    is_duplicate_key,
+)
+from chronolake.catalog.fast_insert import first_row
 from chronolake.catalog.model import (
     ColumnInfo,
     DatabaseInfo,
@@ -88,14 +94,23 @@ def visible(table: Any, snapshot_id: int) -> Any:
 def column_from_row(r: Any) -> ColumnInfo:
     """A column as a row of the catalog's columns table describes it."""
     return ColumnInfo(
-        int(r.column_id), r.name, r.type, int(r.position), r.default_sql, bool(r.nullable)
+        int(r.column_id),
+        r.name,
+        r.type,
+        int(r.position),
+        r.default_sql,
+        bool(r.nullable),
     )
 
 
 # Statements of the per-statement hot path, built once (SQLAlchemy caches their compiled
 # form; building them anew costs more than running them).
 LATEST = (
-    select(s.snapshots.c.snapshot_id, s.snapshots.c.commit_time, s.snapshots.c.schema_snapshot)
+    select(
+        s.snapshots.c.snapshot_id,
+        s.snapshots.c.commit_time,
+        s.snapshots.c.schema_snapshot,
+    )
     .where(s.snapshots.c.tenant_id == bindparam("tenant"))
     .order_by(s.snapshots.c.snapshot_id.desc())
     .limit(1)
@@ -156,17 +171,26 @@ class Catalog:
         """``fn`` run on a pooled connection; run again on a new one if that one turned out
         dead (a server restart): a read changes nothing, so it may be repeated, and the
         engine then drops every connection the pool held from before."""
-        try:
+        for attempt in (1, 2):
             with self.engine.connect() as c:
-                return fn(c)
-        except sa_exc.DBAPIError as e:
-            if not e.connection_invalidated:
-                raise
-        with self.engine.connect() as c:
-            return fn(c)
+                try:
+                    return fn(c)
+                except sa_exc.DBAPIError as e:  # SQLAlchemy invalidated the pool already
+                    if attempt == 2 or not e.connection_invalidated:
+                        raise
+                except DRIVER_ERRORS as e:  # from the DBAPI cursor (first_row)
+                    if attempt == 2 or not is_connection_lost(e):
+                        raise
+                    c.invalidate()
+                    self.engine.dispose(close=False)  # the pool's others died with it
+        raise AssertionError("unreachable")
 
     def _first(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         return self.read(lambda c: c.execute(statement, params).first())
+
+    def _first_fast(self, statement: Executable, params: dict[str, Any]) -> Any:
+        """``_first`` through the DBAPI cursor, for statements built once (``first_row``)."""
+        return self.read(lambda c: first_row(c, statement, params))
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -253,7 +277,10 @@ class Catalog:
             db_id, schema_id = new_id(), new_id()
             conn.execute(
                 insert(s.databases).values(
-                    tenant_id=tenant, database_id=db_id, begin_snapshot=0, name=DEFAULT_DATABASE
+                    tenant_id=tenant,
+                    database_id=db_id,
+                    begin_snapshot=0,
+                    name=DEFAULT_DATABASE,
                 )
             )
             conn.execute(
@@ -270,7 +297,11 @@ class Catalog:
 
     def latest_snapshot(self, tenant: str, conn: Connection | None = None) -> Snapshot:
         params = {"tenant": tenant}
-        row = self._first(LATEST, params) if conn is None else conn.execute(LATEST, params).first()
+        row = (
+            self._first_fast(LATEST, params)
+            if conn is None
+            else conn.execute(LATEST, params).first()
+        )
         if row is None:
             return Snapshot(0, 0, 0)
         snap = Snapshot(int(row[0]), int(row[1]), int(row[2]))
@@ -292,7 +323,7 @@ class Catalog:
         found = self._snapshots.get(key)
         if found is not None:
             return found
-        row = self._first(_SNAPSHOT, {"tenant": tenant, "snapshot_id": snapshot_id})
+        row = self._first_fast(_SNAPSHOT, {"tenant": tenant, "snapshot_id": snapshot_id})
         if row is None:
             return None
         found = Snapshot(int(row[0]), int(row[1]), int(row[2]))
@@ -351,7 +382,10 @@ class Catalog:
             }
             scs = {
                 int(r.schema_id): SchemaInfo(
-                    int(r.schema_id), int(r.database_id), r.name, _days(r.retention_days)
+                    int(r.schema_id),
+                    int(r.database_id),
+                    r.name,
+                    _days(r.retention_days),
                 )
                 for r in c.execute(
                     select(s.schemas).where(
@@ -404,7 +438,7 @@ class Catalog:
         with self._lock:
             final = snapshot_id <= self._committed.get(tenant, 0)
         params = {"tenant": tenant, "table_id": table_id, "snapshot_id": snapshot_id}
-        row = self._first(_TABLE_VERSION, params)
+        row = self._first_fast(_TABLE_VERSION, params)
         version = int(row[0]) if row and row[0] is not None else 0
         if final:
             self._versions.put(key, version)
@@ -542,7 +576,11 @@ class Catalog:
             )
             .select_from(
                 tc.join(
-                    sn, and_(sn.c.tenant_id == tc.c.tenant_id, sn.c.snapshot_id == tc.c.snapshot_id)
+                    sn,
+                    and_(
+                        sn.c.tenant_id == tc.c.tenant_id,
+                        sn.c.snapshot_id == tc.c.snapshot_id,
+                    ),
                 )
             )
             .where(tc.c.tenant_id == tenant, tc.c.table_id == table_id)
@@ -558,7 +596,10 @@ class Catalog:
         if not rows:
             return
         # write="commit": the backend may send BEGIN, the rows and COMMIT in one round trip
-        with self.engine.connect().execution_options(write="commit") as conn, conn.begin():
+        with (
+            self.engine.connect().execution_options(write="commit") as conn,
+            conn.begin(),
+        ):
             w = backend_of(conn).writes(conn)
             w.insert(s.statements, rows)
             w.insert(s.access, access)

@@ -1,4 +1,5 @@
-"""INSERTs of catalog rows through the DBAPI cursor, compiled once per (dialect, table, keys).
+"""INSERTs of catalog rows (and the hot path's reads) through the DBAPI cursor, compiled once
+per (dialect, table, keys).
 
 SQLAlchemy's per-execution work (cache key, execution context, result set-up) costs more
 than SQLite's own insert of a few rows, and every commit and statement log write runs
@@ -49,6 +50,47 @@ def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None
     with _lock:
         _plans[key] = plan
     return plan
+
+
+@dataclass(frozen=True)
+class _Query:
+    statement: Any  # kept so that the id used as key is never reused
+    sql: str
+    order: tuple[str, ...] | None  # parameter order of a positional paramstyle
+    defaults: Mapping[str, Any]  # values bound in the statement itself (a LIMIT)
+
+
+_queries: dict[tuple[type, str, int], _Query] = {}
+
+
+def _query(conn: Connection, statement: Any) -> _Query:
+    dialect = conn.dialect
+    key = (type(dialect), dialect.paramstyle, id(statement))
+    with _lock:
+        found = _queries.get(key)
+    if found is not None and found.statement is statement:
+        return found
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if dialect.positional else None
+    defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
+    found = _Query(statement, compiled.string, order, defaults)
+    with _lock:
+        _queries[key] = found
+    return found
+
+
+def first_row(conn: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
+    """The first row of a SELECT (built once, at module level, its parameters plain integers
+    and strings) run on the DBAPI cursor: a read of every statement's hot path, where
+    SQLAlchemy's own execution costs several times the query."""
+    q = _query(conn, statement)
+    values = {**q.defaults, **params}
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(q.sql, values if q.order is None else tuple(values[k] for k in q.order))
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
 def driver_rows(

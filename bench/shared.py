@@ -3,7 +3,8 @@
 * one-row commits: median latency and commits/s of one tenant, on each catalog;
 * per-query catalog cost after those commits: a count at the latest state and an as-of count
   (AT(VERSION => mid)) on each catalog; the difference is what the PostgreSQL round trips
-  add to a query;
+  add to a query; then the same once the tenant's history has grown to 10,000 snapshots
+  (full scale; 500 at the quick scale);
 * tenants apart: one tenant's commit rate alone, then while two other tenants (processes of
   their own) commit as fast as they can, on each catalog;
 * reads over S3: W1's Q1 and Q2 at the latest state on a lake whose files are on an
@@ -33,6 +34,8 @@ from bench.measure import Mismatch, check, timed_interleaved
 Result = dict[str, Any]
 FORMS = ("embedded", "shared")
 DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+# the tenant's history when the catalog cost is measured a second time, by scale name
+HISTORY = {"full": 10_000, "quick": 500}
 
 
 def _spec(form: str, root: Path, catalog: str) -> tuple[str, str | None]:
@@ -68,6 +71,15 @@ def _flat_out(location: str, storage: str | None, tenant: str, ready: Any, stop:
         while not stop.is_set():
             con.execute("INSERT INTO events VALUES (?, ?)", [i, "load"])
             i += 1
+
+
+def _grow(location: str, storage: str | None, first: int, count: int) -> None:
+    """``count`` more one-row INSERT commits into tenant w2's events (ids from ``first``)."""
+    import chronolake
+
+    with chronolake.connect(location, storage, tenant="w2") as con:
+        for i in range(first, first + count):
+            con.execute("INSERT INTO events VALUES (?, ?)", [i, f"payload-{i}"])
 
 
 def _rate_with_load(
@@ -122,6 +134,18 @@ def _queries(location: str, storage: str | None, n: int) -> tuple[Any, Any]:
     sql = "SELECT count(*) FROM events AT(VERSION => ?)"
     asof = (lambda: con.execute(sql, [mid + 1]).fetchall(), [(mid,)])
     return con, (latest, asof)
+
+
+def _catalog_cost(forms: Result, runs: list[Any], reps: int, suffix: str) -> None:
+    """Time each form's latest and as-of count in turns; store them as latest_ms / asof_ms
+    (with ``suffix``) in ``forms``."""
+    for i, what in enumerate(("latest_ms", "asof_ms")):
+        fns = [r[i] for r in runs]
+        timed = timed_interleaved([f for f, _ in fns], reps)
+        for form, (med, _, got), (_, want) in zip(FORMS, timed, fns, strict=True):
+            if [tuple(r) for r in got] != want:
+                raise Mismatch(f"shared lake {what}{suffix} {form}: {got} != {want}")
+            forms[form][what + suffix] = med * 1000
 
 
 def _rows(con: Any, sql: str) -> list[tuple[Any, ...]]:
@@ -202,11 +226,13 @@ def run_shared(scale: wl.Scale, root: Path, progress: Progress) -> Result:
         catalog = server.create_database("bench").url
         control_catalog = server.create_database("bench_control").url
         out: Result = {"commits": n, "forms": {}}
-        task = progress.add_task("shared lake", total=len(FORMS) * 3 + 1)
+        task = progress.add_task("shared lake", total=len(FORMS) * 4 + 1)
         cons = []
         runs: list[Any] = []
+        specs = []
         for form in FORMS:
             location, storage = _spec(form, root / "shared", catalog)
+            specs.append((location, storage))
             times = _commits(location, storage, "w2", n)
             out["forms"][form] = {
                 "commit_ms": statistics.median(times) * 1000,
@@ -220,14 +246,20 @@ def run_shared(scale: wl.Scale, root: Path, progress: Progress) -> Result:
             rates = _rate_under_load(location, storage, control, max(n // 4, 50), scale.load_rounds)
             out["forms"][form].update(rates)
             progress.advance(task)
-        for i, what in enumerate(("latest_ms", "asof_ms")):
-            fns = [r[i] for r in runs]
-            timed = timed_interleaved([f for f, _ in fns], scale.reps)
-            for form, (med, _, got), (_, want) in zip(FORMS, timed, fns, strict=True):
-                if [tuple(r) for r in got] != want:
-                    raise Mismatch(f"shared lake {what} {form}: {got} != {want}")
-                out["forms"][form][what] = med * 1000
+        _catalog_cost(out["forms"], runs, scale.reps, "")
         progress.advance(task, len(FORMS))
+        for con in cons:
+            con.close()
+        history = HISTORY.get(scale.name, 10_000)
+        out["history"] = history
+        cons, runs = [], []
+        for location, storage in specs:  # snapshot 1 created the table, k + 1 holds k rows
+            _grow(location, storage, n, history - n - 1)
+            con, fns = _queries(location, storage, history - 1)
+            cons.append(con)
+            runs.append(fns)
+            progress.advance(task)
+        _catalog_cost(out["forms"], runs, scale.reps, "_history")
         for con in cons:
             con.close()
         out["postgres"] = server_version(catalog)
@@ -274,10 +306,16 @@ def rows(res: Result) -> list[tuple[str, str, str, str, str]]:
             ">= 300/s (shared)",
         ),
     ]
-    for key, label in (("latest_ms", "count(*) latest"), ("asof_ms", "count(*) AT(VERSION)")):
+    measured = [("latest_ms", "count(*) latest", n), ("asof_ms", "count(*) AT(VERSION)", n)]
+    if "history" in res:
+        measured += [
+            ("latest_ms_history", "count(*) latest", res["history"] - 1),
+            ("asof_ms_history", "count(*) AT(VERSION)", res["history"] - 1),
+        ]
+    for key, label, commits in measured:
         out.append(
             (
-                f"{label} after {n:,} commits",
+                f"{label} after {commits:,} commits",
                 f"{e[key]:.1f} ms",
                 f"{s[key]:.1f} ms",
                 f"+{s[key] - e[key]:.1f} ms",

@@ -7,7 +7,50 @@ here are the portable behaviour.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Table
+
+from chronolake.catalog.fast_insert import insert_rows
+from chronolake.catalog.model import Snapshot
+
+
+@dataclass(frozen=True)
+class CommitStart:
+    """What a commit reads once it holds its tenant's lock."""
+
+    latest: Snapshot  # the tenant's latest snapshot (Snapshot(0, 0, 0): none yet)
+    clock_us: int | None  # the database's clock, if asked for and it has one
+    first_row_ids: dict[int, int]  # table id -> first of the row ids taken for it
+
+
+class Writes:
+    """The catalog writes of one write transaction, in order.
+
+    This portable form sends each at once; a backend may hold them back and send them
+    together (``flush``), as long as every read that follows sees them."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """INSERT ``rows`` (dicts with the same keys) into ``table``."""
+        insert_rows(self.conn, table, rows)
+
+    def execute(self, statement: Executable, params: Any = None) -> None:
+        """Run a statement whose result is not needed (an UPDATE, an INSERT ... SELECT)."""
+        self.flush()
+        self.conn.execute(statement, params)
+
+    def flush(self) -> None:
+        """Send what is held back (before a read on the same transaction)."""
+
+    def finish(self, commit: bool) -> None:
+        """Send what is held back and, with ``commit``, the transaction's COMMIT with it when
+        the backend can (the caller's transaction then ends with nothing left to send)."""
+        self.flush()
 
 
 class CatalogBackend:
@@ -35,3 +78,21 @@ class CatalogBackend:
         stood before; None: no single statement for it here, use the portable read-then-write
         (safe while the transaction holds the tenant's lock)."""
         return None
+
+    def start_commit(
+        self,
+        conn: Connection,
+        tenant: str,
+        latest: Executable,
+        row_ids: Mapping[int, int],
+        clock: bool,
+    ) -> CommitStart | None:
+        """Lock ``tenant``, run ``latest`` (its latest snapshot, parameter ``tenant``), read
+        the clock if ``clock`` and take ``row_ids`` (table id -> count) at once, on a
+        transaction opened with ``write="commit"``; None: take the portable steps one by one
+        (``lock_tenant``, ``latest``, ``clock_us``, ``take_row_ids``)."""
+        return None
+
+    def writes(self, conn: Connection) -> Writes:
+        """The writer of a write transaction on ``conn``."""
+        return Writes(conn)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Executable,
     and_,
     bindparam,
     func,
@@ -26,11 +27,17 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import exc as sa_exc
 
 from chronolake.catalog import schema as s
 from chronolake.catalog.backends import backend_of
-from chronolake.catalog.errors import CATALOG_ERRORS, is_duplicate_key
-from chronolake.catalog.fast_insert import insert_rows
+from chronolake.catalog.errors import (
+    CATALOG_ERRORS,
+    DRIVER_ERRORS,
+    is_connection_lost,
+    is_duplicate_key,
+)
+from chronolake.catalog.fast_insert import first_row
 from chronolake.catalog.model import (
     ColumnInfo,
     DatabaseInfo,
@@ -44,6 +51,7 @@ from chronolake.catalog.model import (
 from chronolake.errors import NotFound, OperationalError
 from chronolake.lru import LRU
 
+T = TypeVar("T")
 DEFAULT_DATABASE = "MAIN"
 DEFAULT_SCHEMA = "PUBLIC"
 
@@ -86,17 +94,32 @@ def visible(table: Any, snapshot_id: int) -> Any:
 def column_from_row(r: Any) -> ColumnInfo:
     """A column as a row of the catalog's columns table describes it."""
     return ColumnInfo(
-        int(r.column_id), r.name, r.type, int(r.position), r.default_sql, bool(r.nullable)
+        int(r.column_id),
+        r.name,
+        r.type,
+        int(r.position),
+        r.default_sql,
+        bool(r.nullable),
     )
 
 
 # Statements of the per-statement hot path, built once (SQLAlchemy caches their compiled
 # form; building them anew costs more than running them).
-_LATEST = (
-    select(s.snapshots.c.snapshot_id, s.snapshots.c.commit_time, s.snapshots.c.schema_snapshot)
+LATEST = (
+    select(
+        s.snapshots.c.snapshot_id,
+        s.snapshots.c.commit_time,
+        s.snapshots.c.schema_snapshot,
+    )
     .where(s.snapshots.c.tenant_id == bindparam("tenant"))
     .order_by(s.snapshots.c.snapshot_id.desc())
     .limit(1)
+)
+_SNAPSHOT = select(
+    s.snapshots.c.snapshot_id, s.snapshots.c.commit_time, s.snapshots.c.schema_snapshot
+).where(
+    s.snapshots.c.tenant_id == bindparam("tenant"),
+    s.snapshots.c.snapshot_id == bindparam("snapshot_id"),
 )
 _TABLE_VERSION = select(func.max(s.table_changes.c.snapshot_id)).where(
     s.table_changes.c.tenant_id == bindparam("tenant"),
@@ -137,9 +160,37 @@ class Catalog:
         # (tenant, table, snapshot) -> table version, for committed snapshots only: the
         # changes up to a committed snapshot are final (ids grow, and rows come in one commit)
         self._versions: LRU[int] = LRU(4096)
+        self._snapshots: LRU[Snapshot] = LRU(4096)  # (tenant, id) -> a committed snapshot
         self._committed: dict[str, int] = {}  # tenant -> latest snapshot seen committed
         # (tenant, query id) -> points of a committed statement (final)
         self._statements: LRU[tuple[int | None, int, int]] = LRU(4096)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` run on a pooled connection; run again on a new one if that one turned out
+        dead (a server restart): a read changes nothing, so it may be repeated, and the
+        engine then drops every connection the pool held from before."""
+        for attempt in (1, 2):
+            with self.engine.connect() as c:
+                try:
+                    return fn(c)
+                except sa_exc.DBAPIError as e:  # SQLAlchemy invalidated the pool already
+                    if attempt == 2 or not e.connection_invalidated:
+                        raise
+                except DRIVER_ERRORS as e:  # from the DBAPI cursor (first_row)
+                    if attempt == 2 or not is_connection_lost(e):
+                        raise
+                    c.invalidate()
+                    self.engine.dispose(close=False)  # the pool's others died with it
+        raise AssertionError("unreachable")
+
+    def _first(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
+        return self.read(lambda c: c.execute(statement, params).first())
+
+    def _first_fast(self, statement: Executable, params: dict[str, Any]) -> Any:
+        """``_first`` through the DBAPI cursor, for statements built once (``first_row``)."""
+        return self.read(lambda c: first_row(c, statement, params))
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -226,7 +277,10 @@ class Catalog:
             db_id, schema_id = new_id(), new_id()
             conn.execute(
                 insert(s.databases).values(
-                    tenant_id=tenant, database_id=db_id, begin_snapshot=0, name=DEFAULT_DATABASE
+                    tenant_id=tenant,
+                    database_id=db_id,
+                    begin_snapshot=0,
+                    name=DEFAULT_DATABASE,
                 )
             )
             conn.execute(
@@ -243,43 +297,45 @@ class Catalog:
 
     def latest_snapshot(self, tenant: str, conn: Connection | None = None) -> Snapshot:
         params = {"tenant": tenant}
-        if conn is None:
-            with self.engine.connect() as c:
-                row = c.execute(_LATEST, params).first()
-        else:
-            row = conn.execute(_LATEST, params).first()
+        row = (
+            self._first_fast(LATEST, params)
+            if conn is None
+            else conn.execute(LATEST, params).first()
+        )
         if row is None:
             return Snapshot(0, 0, 0)
         snap = Snapshot(int(row[0]), int(row[1]), int(row[2]))
-        with self._lock:
-            if snap.snapshot_id > self._committed.get(tenant, 0):
-                self._committed[tenant] = snap.snapshot_id
+        self.saw_committed(tenant, snap.snapshot_id)
         return snap
+
+    def saw_committed(self, tenant: str, snapshot_id: int) -> None:
+        """Note that ``snapshot_id`` of ``tenant`` is committed (what it reads is final)."""
+        with self._lock:
+            if snapshot_id > self._committed.get(tenant, 0):
+                self._committed[tenant] = snapshot_id
 
     def snapshot(self, tenant: str, snapshot_id: int) -> Snapshot | None:
         if snapshot_id == 0:
             return Snapshot(0, 0, 0)
         if not 0 < snapshot_id <= INT64_MAX:  # no such id; SQLite cannot even bind it
             return None
-        with self.engine.connect() as c:
-            row = c.execute(
-                select(
-                    s.snapshots.c.snapshot_id,
-                    s.snapshots.c.commit_time,
-                    s.snapshots.c.schema_snapshot,
-                ).where(s.snapshots.c.tenant_id == tenant, s.snapshots.c.snapshot_id == snapshot_id)
-            ).first()
-        return None if row is None else Snapshot(int(row[0]), int(row[1]), int(row[2]))
+        key = (tenant, snapshot_id)
+        found = self._snapshots.get(key)
+        if found is not None:
+            return found
+        row = self._first_fast(_SNAPSHOT, {"tenant": tenant, "snapshot_id": snapshot_id})
+        if row is None:
+            return None
+        found = Snapshot(int(row[0]), int(row[1]), int(row[2]))
+        self._snapshots.put(key, found)  # a committed snapshot's row never changes
+        return found
 
     def snapshot_at_time(self, tenant: str, time_us: int, inclusive: bool) -> int:
         """The latest snapshot committed at (or, not inclusive, before) a time; 0 if none."""
         t = s.snapshots
         time_us = max(-INT64_MAX, min(time_us, INT64_MAX))  # SQLite binds 64-bit integers only
         cond = t.c.commit_time <= time_us if inclusive else t.c.commit_time < time_us
-        with self.engine.connect() as c:
-            row = c.execute(
-                select(func.max(t.c.snapshot_id)).where(t.c.tenant_id == tenant, cond)
-            ).first()
+        row = self._first(select(func.max(t.c.snapshot_id)).where(t.c.tenant_id == tenant, cond))
         return int(row[0]) if row and row[0] is not None else 0
 
     def statement_points(self, tenant: str, query_id: str) -> tuple[int | None, int, int] | None:
@@ -291,12 +347,11 @@ class Catalog:
         if found is not None:
             return found
         t = s.statements
-        with self.engine.connect() as c:
-            row = c.execute(
-                select(t.c.produced_snapshot, t.c.visible_snapshot, t.c.start_time).where(
-                    t.c.tenant_id == tenant, t.c.query_id == query_id
-                )
-            ).first()
+        row = self._first(
+            select(t.c.produced_snapshot, t.c.visible_snapshot, t.c.start_time).where(
+                t.c.tenant_id == tenant, t.c.query_id == query_id
+            )
+        )
         if row is None:
             return None
         points = (None if row[0] is None else int(row[0])), int(row[1]), int(row[2])
@@ -313,7 +368,8 @@ class Catalog:
         if cached is not None:
             return cached
         sid = snap.schema_snapshot
-        with self.engine.connect() as c:
+
+        def load(c: Connection) -> Namespace:
             dbs = {
                 int(r.database_id): DatabaseInfo(
                     int(r.database_id), r.name, _days(r.retention_days)
@@ -326,7 +382,10 @@ class Catalog:
             }
             scs = {
                 int(r.schema_id): SchemaInfo(
-                    int(r.schema_id), int(r.database_id), r.name, _days(r.retention_days)
+                    int(r.schema_id),
+                    int(r.database_id),
+                    r.name,
+                    _days(r.retention_days),
                 )
                 for r in c.execute(
                     select(s.schemas).where(
@@ -362,7 +421,9 @@ class Catalog:
                     select(ts.c.name, ts.c.value).where(ts.c.tenant_id == tenant, visible(ts, sid))
                 )
             }
-        ns = Namespace(dbs, scs, tbls, settings)
+            return Namespace(dbs, scs, tbls, settings)
+
+        ns = self.read(load)
         self._namespaces.put(key, ns)
         return ns
 
@@ -377,8 +438,7 @@ class Catalog:
         with self._lock:
             final = snapshot_id <= self._committed.get(tenant, 0)
         params = {"tenant": tenant, "table_id": table_id, "snapshot_id": snapshot_id}
-        with self.engine.connect() as c:
-            row = c.execute(_TABLE_VERSION, params).first()
+        row = self._first_fast(_TABLE_VERSION, params)
         version = int(row[0]) if row and row[0] is not None else 0
         if final:
             self._versions.put(key, version)
@@ -427,47 +487,46 @@ class Catalog:
             .order_by(f.c.begin_snapshot, f.c.file_id)
         )
         out = []
-        with self.engine.connect() as c:
-            # unpacked by position: with thousands of small files, access by name shows
-            for (
-                fid,
-                path,
-                rows,
-                size,
-                first,
-                has_ids,
-                qid,
-                cloned,
-                did,
-                dpath,
-                dcount,
-                dsize,
-                dpart,
-            ) in c.execute(q):
-                dl = (
-                    DeleteFile(
-                        int(did),
-                        dpath,
-                        int(dcount),
-                        int(dsize),
-                        None if dpart is None else int(dpart),
-                    )
-                    if did is not None
-                    else None
+        # unpacked by position: with thousands of small files, access by name shows
+        for (
+            fid,
+            path,
+            rows,
+            size,
+            first,
+            has_ids,
+            qid,
+            cloned,
+            did,
+            dpath,
+            dcount,
+            dsize,
+            dpart,
+        ) in self.read(lambda c: c.execute(q).all()):
+            dl = (
+                DeleteFile(
+                    int(did),
+                    dpath,
+                    int(dcount),
+                    int(dsize),
+                    None if dpart is None else int(dpart),
                 )
-                out.append(
-                    DataFile(
-                        int(fid),
-                        path,
-                        int(rows),
-                        int(size),
-                        int(first),
-                        bool(has_ids),
-                        dl,
-                        query_id=qid,
-                        cloned_from=None if cloned is None else int(cloned),
-                    )
+                if did is not None
+                else None
+            )
+            out.append(
+                DataFile(
+                    int(fid),
+                    path,
+                    int(rows),
+                    int(size),
+                    int(first),
+                    bool(has_ids),
+                    dl,
+                    query_id=qid,
+                    cloned_from=None if cloned is None else int(cloned),
                 )
+            )
         files = tuple(out)
         self._files.put(key, files)
         return version, files
@@ -517,14 +576,17 @@ class Catalog:
             )
             .select_from(
                 tc.join(
-                    sn, and_(sn.c.tenant_id == tc.c.tenant_id, sn.c.snapshot_id == tc.c.snapshot_id)
+                    sn,
+                    and_(
+                        sn.c.tenant_id == tc.c.tenant_id,
+                        sn.c.snapshot_id == tc.c.snapshot_id,
+                    ),
                 )
             )
             .where(tc.c.tenant_id == tenant, tc.c.table_id == table_id)
             .order_by(tc.c.snapshot_id)
         )
-        with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
+        return [dict(r._mapping) for r in self.read(lambda c: c.execute(q).all())]
 
     def insert_statements(
         self, rows: Iterable[dict[str, Any]], access: Iterable[dict[str, Any]] = ()
@@ -533,6 +595,12 @@ class Catalog:
         rows, access = list(rows), list(access)
         if not rows:
             return
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            insert_rows(conn, s.statements, rows)
-            insert_rows(conn, s.access, access)
+        # write="commit": the backend may send BEGIN, the rows and COMMIT in one round trip
+        with (
+            self.engine.connect().execution_options(write="commit") as conn,
+            conn.begin(),
+        ):
+            w = backend_of(conn).writes(conn)
+            w.insert(s.statements, rows)
+            w.insert(s.access, access)
+            w.finish(commit=True)

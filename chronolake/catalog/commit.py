@@ -25,10 +25,10 @@ from sqlalchemy import (
 )
 
 from chronolake.catalog import schema as s
+from chronolake.catalog.backend import CommitStart, Writes
 from chronolake.catalog.backends import backend_of
-from chronolake.catalog.base import Catalog
+from chronolake.catalog.base import LATEST, Catalog
 from chronolake.catalog.errors import CATALOG_ERRORS, catalog_error, is_lost_race
-from chronolake.catalog.fast_insert import insert_rows
 from chronolake.catalog.model import (
     ColumnInfo,
     DataFile,
@@ -95,8 +95,12 @@ def _end_statement(table: Any, column: str) -> Any:
 
 
 class _Apply:
-    def __init__(self, conn: Connection, tenant: str, req: CommitRequest, snap: int) -> None:
+    def __init__(
+        self, conn: Connection, tenant: str, req: CommitRequest, snap: int, start: CommitStart
+    ) -> None:
         self.conn, self.tenant, self.req, self.snap = conn, tenant, req, snap
+        self.first_row_ids = start.first_row_ids
+        self.w: Writes = backend_of(conn).writes(conn)  # reads come first (validate)
 
     # -- validation -----------------------------------------------------------------------
 
@@ -283,12 +287,12 @@ class _Apply:
         """End the open rows of ``table`` whose ``column`` is one of ``keys``."""
         if keys:
             params = [{"tenant": self.tenant, "key": k, "end_snap": self.snap} for k in keys]
-            self.conn.execute(_end_statement(table, column), params)
+            self.w.execute(_end_statement(table, column), params)
 
     def _end(self, table: Any, **key: Any) -> None:
         conds = [table.c.tenant_id == self.tenant, table.c.end_snapshot.is_(None)]
         conds += [table.c[k] == v for k, v in key.items()]
-        self.conn.execute(update(table).where(and_(*conds)).values(end_snapshot=self.snap))
+        self.w.execute(update(table).where(and_(*conds)).values(end_snapshot=self.snap))
 
     def apply_namespace(self) -> set[int]:
         """Write DDL differences; return ids of tables whose definition changed."""
@@ -298,30 +302,28 @@ class _Apply:
                 self._end(s.databases, database_id=oid)
         for oid, db in req.new_ns.databases.items():
             if req.base_ns.databases.get(oid) != db:
-                self.conn.execute(
-                    insert(s.databases).values(
-                        tenant_id=tenant,
-                        database_id=oid,
-                        begin_snapshot=snap,
-                        name=db.name,
-                        retention_days=db.retention_days,
-                    )
-                )
+                row = {
+                    "tenant_id": tenant,
+                    "database_id": oid,
+                    "begin_snapshot": snap,
+                    "name": db.name,
+                    "retention_days": db.retention_days,
+                }
+                self.w.insert(s.databases, [row])
         for oid, sc in req.base_ns.schemas.items():
             if req.new_ns.schemas.get(oid) != sc:
                 self._end(s.schemas, schema_id=oid)
         for oid, sc in req.new_ns.schemas.items():
             if req.base_ns.schemas.get(oid) != sc:
-                self.conn.execute(
-                    insert(s.schemas).values(
-                        tenant_id=tenant,
-                        schema_id=oid,
-                        begin_snapshot=snap,
-                        database_id=sc.database_id,
-                        name=sc.name,
-                        retention_days=sc.retention_days,
-                    )
-                )
+                row = {
+                    "tenant_id": tenant,
+                    "schema_id": oid,
+                    "begin_snapshot": snap,
+                    "database_id": sc.database_id,
+                    "name": sc.name,
+                    "retention_days": sc.retention_days,
+                }
+                self.w.insert(s.schemas, [row])
         self._apply_settings()
         changed: set[int] = set()
         for tid, old in req.base_ns.tables.items():
@@ -364,11 +366,11 @@ class _Apply:
             for name, value in new.items()
             if base.get(name) != value
         ]
-        if rows:
-            self.conn.execute(insert(s.tenant_settings), rows)
+        self.w.insert(s.tenant_settings, rows)
 
     def _open_table(self, t: TableInfo) -> TableInfo:
         """A dropped table's definition from its open column rows (a drop never ends them)."""
+        self.w.flush()
         c = s.columns
         cols = tuple(
             ColumnInfo(
@@ -385,20 +387,19 @@ class _Apply:
         return replace(t, columns=cols)
 
     def _insert_table(self, t: TableInfo, created: int) -> None:
-        self.conn.execute(
-            insert(s.tables).values(
-                tenant_id=self.tenant,
-                table_id=t.table_id,
-                begin_snapshot=self.snap,
-                schema_id=t.schema_id,
-                name=t.name,
-                created_snapshot=created,
-                next_column_id=t.next_column_id,
-                view_sql=t.view_sql,
-                retention_days=t.retention_days,
-                transient=t.transient or None,
-            )
-        )
+        row = {
+            "tenant_id": self.tenant,
+            "table_id": t.table_id,
+            "begin_snapshot": self.snap,
+            "schema_id": t.schema_id,
+            "name": t.name,
+            "created_snapshot": created,
+            "next_column_id": t.next_column_id,
+            "view_sql": t.view_sql,
+            "retention_days": t.retention_days,
+            "transient": t.transient or None,
+        }
+        self.w.insert(s.tables, [row])
 
     def _apply_columns(self, old: TableInfo | None, new: TableInfo) -> None:
         before = {c.column_id: c for c in (old.columns if old else ())}
@@ -421,17 +422,15 @@ class _Apply:
             for cid, c in after.items()
             if before.get(cid) != c
         ]
-        if rows:
-            self.conn.execute(insert(s.columns), rows)
+        self.w.insert(s.columns, rows)
 
     def apply_files(self) -> dict[int, tuple[int, int, int]]:
         """Write file differences; return per table (rows added, rows removed, bytes added)."""
-        req, tenant, snap, conn = self.req, self.tenant, self.snap, self.conn
+        req, tenant, snap = self.req, self.tenant, self.snap
         out: dict[int, tuple[int, int, int]] = {}
         for tid, delta in req.deltas.items():
             added = removed = nbytes = 0
-            need_ids = sum(f.row_count for f in delta.added if f.first_row_id is None)
-            next_rid = Catalog.take_row_ids(conn, tenant, tid, need_ids) if need_ids else 0
+            next_rid = self.first_row_ids.get(tid, 0)
             file_rows, stat_rows, del_rows = [], [], []
             del_bytes: dict[str, int] = {}  # delete file path -> bytes
             for f in delta.added:
@@ -486,16 +485,16 @@ class _Apply:
             self._end_many(s.data_files, "file_id", gone)
             self._end_many(s.delete_files, "data_file_id", gone)
             removed += sum(old.live_rows for old in delta.removed)
-            insert_rows(conn, s.data_files, file_rows)
-            insert_rows(conn, s.file_column_stats, stat_rows)
-            insert_rows(conn, s.delete_files, del_rows)
+            self.w.insert(s.data_files, file_rows)
+            self.w.insert(s.file_column_stats, stat_rows)
+            self.w.insert(s.delete_files, del_rows)
             out[tid] = (added, removed, nbytes)
         return out
 
     def _copy_stats(self, source: int, file_id: int) -> None:
         """A clone's file row shares its file, so it shares the file's column statistics."""
         st = s.file_column_stats
-        self.conn.execute(
+        self.w.execute(
             insert(st).from_select(
                 ["tenant_id", "file_id", "column_id", "min_value", "max_value", "null_count"],
                 select(
@@ -558,8 +557,7 @@ def _committed_after_all(catalog: Catalog, tenant: str, req: CommitRequest) -> S
         sn.c.txn_id == req.txn_id,
     )
     try:
-        with catalog.engine.connect() as conn:
-            row = conn.execute(q).first()
+        row = catalog.read(lambda conn: conn.execute(q).first())
     except CATALOG_ERRORS as e:
         raise OperationalError(
             "The connection to the catalog was lost while committing, and the catalog cannot "
@@ -569,21 +567,41 @@ def _committed_after_all(catalog: Catalog, tenant: str, req: CommitRequest) -> S
     return None if row is None else Snapshot(int(row[0]), int(row[1]), int(row[2]))
 
 
+def _start(catalog: Catalog, conn: Connection, tenant: str, req: CommitRequest) -> CommitStart:
+    """Take the tenant's lock, then read its latest snapshot, the clock and the row ids the
+    new files need: in one round trip where the backend can, else one step at a time."""
+    needs = {
+        tid: n
+        for tid, delta in req.deltas.items()
+        if (n := sum(f.row_count for f in delta.added if f.first_row_id is None))
+    }
+    backend = backend_of(conn)
+    started = backend.start_commit(conn, tenant, LATEST, needs, catalog.db_clock)
+    if started is not None:
+        catalog.saw_committed(tenant, started.latest.snapshot_id)
+        return started
+    backend.lock_tenant(conn, tenant)  # taken first: what follows sees every earlier commit
+    latest = catalog.latest_snapshot(tenant, conn)
+    clock = backend.clock_us(conn) if catalog.db_clock else None
+    first = {tid: Catalog.take_row_ids(conn, tenant, tid, n) for tid, n in needs.items()}
+    return CommitStart(latest, clock, first)
+
+
 def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
     step = catalog.on_step
     if step is not None:
         step("commit.begin")  # the transaction's files are written; the catalog is untouched
-    with catalog.engine.connect().execution_options(write=True) as conn, conn.begin():
-        backend = backend_of(conn)
-        backend.lock_tenant(conn, tenant)  # taken first: what follows sees every earlier commit
-        latest = catalog.latest_snapshot(tenant, conn)
+    # write="commit": the backend may send BEGIN with the commit's first statements
+    with catalog.engine.connect().execution_options(write="commit") as conn, conn.begin():
+        start = _start(catalog, conn, tenant, req)
+        latest = start.latest
         snap_id = latest.snapshot_id + 1
-        applier = _Apply(conn, tenant, req, snap_id)
+        applier = _Apply(conn, tenant, req, snap_id, start)
         if latest.snapshot_id > req.read_snapshot:
             applier.validate()
-        db_now = backend.clock_us(conn) if catalog.db_clock else None
         # strictly increasing per tenant, whatever the clocks of the nodes say
-        commit_us = max(req.now_us if db_now is None else db_now, latest.commit_time_us + 1)
+        now = req.now_us if start.clock_us is None else start.clock_us
+        commit_us = max(now, latest.commit_time_us + 1)
         ddl_changed = applier.apply_namespace()
         file_stats = applier.apply_files()
         if req.operation in MAINTENANCE_OPERATIONS:  # rows moved, none inserted or deleted
@@ -591,8 +609,8 @@ def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
         schema_snapshot = snap_id if req.base_ns != req.new_ns else latest.schema_snapshot
         total_added = sum(a for a, _, _ in file_stats.values())
         total_removed = sum(r for _, r, _ in file_stats.values())
-        insert_rows(
-            conn,
+        w = applier.w
+        w.insert(
             s.snapshots,
             [
                 {
@@ -623,31 +641,31 @@ def _commit(catalog: Catalog, tenant: str, req: CommitRequest) -> Snapshot:
                     "rows_removed": removed,
                 }
             )
-        insert_rows(conn, s.table_changes, change_rows)
-        insert_rows(
-            conn, s.statements, [dict(r, produced_snapshot=snap_id) for r in req.statements]
-        )
+        w.insert(s.table_changes, change_rows)
+        w.insert(s.statements, [dict(r, produced_snapshot=snap_id) for r in req.statements])
         if req.explicit:  # earlier statements of the transaction were logged already
-            conn.execute(
+            w.execute(
                 update(s.statements)
                 .where(s.statements.c.tenant_id == tenant, s.statements.c.txn_id == req.txn_id)
                 .values(produced_snapshot=snap_id)
             )
-        _write_access(conn, tenant, req, snap_id)
+        _write_access(w, tenant, req, snap_id)
+        # the COMMIT goes with the writes, unless the crash tests stop between the two
+        w.finish(commit=step is None)
         if step is not None:
             step("commit.write")  # every catalog row is written, the transaction not committed
     return Snapshot(snap_id, commit_us, schema_snapshot)
 
 
-def _write_access(conn: Connection, tenant: str, req: CommitRequest, snap_id: int) -> None:
+def _write_access(w: Writes, tenant: str, req: CommitRequest, snap_id: int) -> None:
     """Lineage rows of the committing statement; writes get the snapshot they produced."""
     if req.access:
         rows = [dict(r, snapshot_id=snap_id) if r["access"] == "WRITE" else r for r in req.access]
-        insert_rows(conn, s.access, rows)
+        w.insert(s.access, rows)
     if req.explicit:  # writes of earlier statements of the transaction, logged without one
         st, a = s.statements, s.access
         mine = select(st.c.query_id).where(st.c.tenant_id == tenant, st.c.txn_id == req.txn_id)
-        conn.execute(
+        w.execute(
             update(a)
             .where(
                 a.c.tenant_id == tenant,

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import psycopg
 from sqlalchemy import exc as sa_exc
 
+from chronolake.catalog.postgres import is_connection_lost as _pg_lost
 from chronolake.catalog.postgres import postgres_error
 from chronolake.errors import CatalogBusy, Error, IntegrityError, OperationalError
 
@@ -22,6 +23,12 @@ _CATALOG = "the lake's catalog (catalog.sqlite)"
 # what the catalog's driver raises itself (rows inserted through the DBAPI cursor)
 DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 CATALOG_ERRORS: tuple[type[Exception], ...] = (sa_exc.SQLAlchemyError, *DRIVER_ERRORS)
+
+
+def is_connection_lost(e: Exception) -> bool:
+    """True when a driver error says the catalog server went away (PostgreSQL only: an
+    embedded catalog has no connection to lose)."""
+    return isinstance(e, psycopg.Error) and _pg_lost(e)
 
 
 def _driver_error(e: Exception) -> Exception | None:

@@ -1,4 +1,5 @@
-"""INSERTs of catalog rows through the DBAPI cursor, compiled once per (dialect, table, keys).
+"""INSERTs of catalog rows (and the hot path's reads) through the DBAPI cursor, compiled once
+per (dialect, table, keys).
 
 SQLAlchemy's per-execution work (cache key, execution context, result set-up) costs more
 than SQLite's own insert of a few rows, and every commit and statement log write runs
@@ -51,25 +52,78 @@ def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None
     return plan
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` on ``conn``'s transaction."""
-    if not rows:
-        return
+@dataclass(frozen=True)
+class _Query:
+    statement: Any  # kept so that the id used as key is never reused
+    sql: str
+    order: tuple[str, ...] | None  # parameter order of a positional paramstyle
+    defaults: Mapping[str, Any]  # values bound in the statement itself (a LIMIT)
+
+
+_queries: dict[tuple[type, str, int], _Query] = {}
+
+
+def _query(conn: Connection, statement: Any) -> _Query:
+    dialect = conn.dialect
+    key = (type(dialect), dialect.paramstyle, id(statement))
+    with _lock:
+        found = _queries.get(key)
+    if found is not None and found.statement is statement:
+        return found
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if dialect.positional else None
+    defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
+    found = _Query(statement, compiled.string, order, defaults)
+    with _lock:
+        _queries[key] = found
+    return found
+
+
+def first_row(conn: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
+    """The first row of a SELECT (built once, at module level, its parameters plain integers
+    and strings) run on the DBAPI cursor: a read of every statement's hot path, where
+    SQLAlchemy's own execution costs several times the query."""
+    q = _query(conn, statement)
+    values = {**q.defaults, **params}
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(q.sql, values if q.order is None else tuple(values[k] for k in q.order))
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
+def driver_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, list[Any]] | None:
+    """The driver's INSERT of ``rows`` into ``table`` and its parameters, one per row; None
+    when SQLAlchemy must run it (a default to compute, rows with different keys)."""
     keys = tuple(rows[0])
     plan = _plan(conn, table, keys)
     if plan is None or any(tuple(r) != keys for r in rows):
-        conn.execute(insert(table), list(rows))
-        return
+        return None
     procs = plan.processors
     params: list[Any] = []
     for row in rows:
         values = {k: (procs[k](v) if k in procs else v) for k, v in row.items()}
         params.append(values if plan.order is None else tuple(values[k] for k in plan.order))
+    return plan.sql, params
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` on ``conn``'s transaction."""
+    if not rows:
+        return
+    prepared = driver_rows(conn, table, rows)
+    if prepared is None:
+        conn.execute(insert(table), list(rows))
+        return
+    sql, params = prepared
     cursor = conn.connection.cursor()
     try:
         if len(params) == 1:
-            cursor.execute(plan.sql, params[0])
+            cursor.execute(sql, params[0])
         else:
-            cursor.executemany(plan.sql, params)
+            cursor.executemany(sql, params)
     finally:
         cursor.close()

@@ -9,14 +9,29 @@ translation of PostgreSQL's errors (by SQLSTATE, never by message text).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
+from chronolake.catalog import pipeline
 from chronolake.catalog import schema as s
-from chronolake.catalog.backend import CatalogBackend
+from chronolake.catalog.backend import CatalogBackend, CommitStart, Writes
+from chronolake.catalog.fast_insert import driver_rows, insert_rows
+from chronolake.catalog.model import Snapshot
 from chronolake.errors import (
     CatalogBusy,
     CatalogUnavailable,
@@ -31,6 +46,9 @@ DRIVER = "postgresql+psycopg"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # key of the transaction-level advisory lock that serialises catalog creation and migrations
 _MIGRATION_LOCK = 0x636C6B6C616B65  # "clklake"
+# Connection.info key: a transaction begun with write="commit" whose BEGIN is still to be
+# sent, with the first statements of the transaction (one round trip fewer)
+_BEGIN_PENDING = "chronolake.begin_pending"
 
 _LOCK_TENANT = (
     select(s.tenants.c.tenant_id)
@@ -60,12 +78,83 @@ class PostgresBackend(CatalogBackend):
         conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
 
     def clock_us(self, conn: Connection) -> int | None:
-        now = conn.execute(_CLOCK).scalar_one()
-        return (now - _EPOCH) // dt.timedelta(microseconds=1)
+        return _us(conn.execute(_CLOCK).scalar_one())
 
     def take_row_ids(self, conn: Connection, tenant: str, table_id: int, count: int) -> int | None:
         params = {"tenant": tenant, "table_id": table_id, "count": count}
         return int(conn.execute(_UPSERT_ROW_IDS, params).scalar_one()) - count
+
+    def start_commit(
+        self,
+        conn: Connection,
+        tenant: str,
+        latest: Executable,
+        row_ids: Mapping[int, int],
+        clock: bool,
+    ) -> CommitStart | None:
+        """BEGIN, the tenant's row lock, the latest snapshot, the clock and the row id
+        counters in one round trip; each statement runs after the one before, so the latest
+        snapshot is read once the lock is held."""
+        ops: list[pipeline.Op] = [("BEGIN", None)] if conn.info.pop(_BEGIN_PENDING, False) else []
+        ops += [pipeline.op(conn, _LOCK_TENANT, {"tenant": tenant})]
+        head = len(ops)  # statements whose results are not needed
+        ops.append(pipeline.op(conn, latest, {"tenant": tenant}))
+        if clock:
+            ops.append(pipeline.op(conn, _CLOCK))
+        tables = list(row_ids)
+        for tid in tables:
+            params = {"tenant": tenant, "table_id": tid, "count": row_ids[tid]}
+            ops.append(pipeline.op(conn, _UPSERT_ROW_IDS, params))
+        found, *rest = pipeline.run(conn, ops)[head:]
+        snap = Snapshot(*(int(v) for v in found[0])) if found else Snapshot(0, 0, 0)
+        now = _us(rest.pop(0)[0][0]) if clock else None
+        counters = zip(tables, rest, strict=True)
+        first = {tid: int(rows[0][0]) - row_ids[tid] for tid, rows in counters}
+        return CommitStart(snap, now, first)
+
+    def writes(self, conn: Connection) -> Writes:
+        return _PipelinedWrites(conn)
+
+
+def _us(now: dt.datetime) -> int:
+    return (now - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+class _PipelinedWrites(Writes):
+    """Holds a transaction's INSERTs back and sends them (with its BEGIN if still pending,
+    and its COMMIT when finished) in one round trip."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._held: list[pipeline.Op] = []
+
+    def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        prepared = driver_rows(self.conn, table, rows)
+        if prepared is None:  # SQLAlchemy must run it: after what is held, in order
+            self.flush()
+            insert_rows(self.conn, table, rows)
+            return
+        sql, params = prepared
+        self._held.append((sql, params if len(params) > 1 else params[0]))
+
+    def flush(self) -> None:
+        self._send(commit=False)
+
+    def finish(self, commit: bool) -> None:
+        self._send(commit)
+
+    def _send(self, commit: bool) -> None:
+        ops: list[pipeline.Op] = []
+        if self.conn.info.pop(_BEGIN_PENDING, False):
+            ops.append(("BEGIN", None))
+        ops += self._held
+        self._held = []
+        if commit:
+            ops.append(("COMMIT", None))
+        if ops:
+            pipeline.run(self.conn, ops)
 
 
 def where(url: URL) -> str:
@@ -95,7 +184,8 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
         # reads need no transaction (rows visible at a committed snapshot never change), and
         # without one a read is one round trip instead of three (BEGIN, the read, ROLLBACK)
         isolation_level="AUTOCOMMIT",
-        pool_pre_ping=True,  # a connection dropped by a server restart is replaced, not reused
+        # no ping per checkout (a round trip per transaction): the catalog retries a read once
+        # on a connection found dead, and a commit asks whether it landed
         connect_args={"connect_timeout": 10, "application_name": "chronolake", "options": options},
     )
 
@@ -103,8 +193,22 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
     def _on_begin(conn: Connection) -> None:
         # a write (a commit, a migration) is one transaction: psycopg then sends COMMIT or
         # ROLLBACK when SQLAlchemy ends it, as the transaction is open on the server
-        if conn.get_execution_options().get("write"):
+        write = conn.get_execution_options().get("write")
+        if write == "commit":  # sent with the transaction's first statements
+            conn.info[_BEGIN_PENDING] = True
+        elif write:
             conn.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(conn: Connection, cursor: Any, *_: Any) -> None:
+        if conn.info.pop(_BEGIN_PENDING, False):  # a statement not sent with the BEGIN
+            cursor.connection.execute("BEGIN")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Connection) -> None:
+        if not conn.invalidated:  # an invalidated connection's info goes with it
+            conn.info.pop(_BEGIN_PENDING, None)
 
     try:
         with engine.connect() as conn:

@@ -93,6 +93,9 @@ class CatalogBackend:
         (``lock_tenant``, ``latest``, ``clock_us``, ``take_row_ids``)."""
         return None
 
-    def writes(self, conn: Connection) -> Writes:
-        """The writer of a write transaction on ``conn``."""
+    def writes(self, conn: Connection, durable: bool = True) -> Writes:
+        """The writer of a write transaction on ``conn``. ``durable=False``: the transaction
+        holds only statement history, which the backend may commit without waiting for its
+        log to reach the disk (a crash of the catalog server may then lose the last moments
+        of history, never data: a later durable commit makes the earlier ones durable)."""
         return Writes(conn)

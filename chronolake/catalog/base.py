@@ -600,7 +600,7 @@ class Catalog:
             self.engine.connect().execution_options(write="commit") as conn,
             conn.begin(),
         ):
-            w = backend_of(conn).writes(conn)
+            w = backend_of(conn).writes(conn, durable=False)  # history of statements only
             w.insert(s.statements, rows)
             w.insert(s.access, access)
             w.finish(commit=True)

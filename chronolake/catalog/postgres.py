@@ -46,6 +46,7 @@ DRIVER = "postgresql+psycopg"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # key of the transaction-level advisory lock that serialises catalog creation and migrations
 _MIGRATION_LOCK = 0x636C6B6C616B65  # "clklake"
+_NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 # Connection.info key: a transaction begun with write="commit" whose BEGIN is still to be
 # sent, with the first statements of the transaction (one round trip fewer)
 _BEGIN_PENDING = "chronolake.begin_pending"
@@ -112,8 +113,8 @@ class PostgresBackend(CatalogBackend):
         first = {tid: int(rows[0][0]) - row_ids[tid] for tid, rows in counters}
         return CommitStart(snap, now, first)
 
-    def writes(self, conn: Connection) -> Writes:
-        return _PipelinedWrites(conn)
+    def writes(self, conn: Connection, durable: bool = True) -> Writes:
+        return _PipelinedWrites(conn, durable)
 
 
 def _us(now: dt.datetime) -> int:
@@ -124,9 +125,10 @@ class _PipelinedWrites(Writes):
     """Holds a transaction's INSERTs back and sends them (with its BEGIN if still pending,
     and its COMMIT when finished) in one round trip."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, durable: bool) -> None:
         super().__init__(conn)
-        self._held: list[pipeline.Op] = []
+        # history only: its COMMIT need not wait for the log flush (sent with the first rows)
+        self._held: list[pipeline.Op] = [] if durable else [(_NOT_DURABLE, None)]
 
     def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

@@ -19,6 +19,7 @@ from services.postgres import Database, PostgresServer, free_port
 import chronolake
 from chronolake.catalog.errors import catalog_error, is_lost_race
 from chronolake.catalog.schema import CATALOG_SCHEMA_VERSION
+from chronolake.maintenance import remove_orphans
 
 SAFETY_TIMEOUT_S = 120.0  # only ends a hung test; never decides what it checks
 
@@ -395,5 +396,23 @@ def test_a_server_restart_between_statements(tmp_path: Path) -> None:
             # the pooled connections died with the server; the next statements get new ones
             con.execute("INSERT INTO t VALUES (2)")
             assert con.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,)]
+    finally:
+        server.stop()
+
+
+def test_maintenance_and_metrics_after_a_server_restart(tmp_path: Path) -> None:
+    """Calls outside SQL statements (storage metrics, orphan removal) get live connections
+    after a restart: the first catalog read of each replaces the pool's dead connections."""
+    server = PostgresServer.start()
+    try:
+        url = server.create_database().url
+        with connect(tmp_path, url) as con:
+            con.execute("CREATE TABLE t (id INT)")
+            con.execute("INSERT INTO t VALUES (1)")
+            server.restart()
+            assert [t.name for t in con.storage_metrics().tables] == ["T"]
+            server.restart()
+            assert remove_orphans(con, grace=3600).files == 0
+            assert con.execute("SELECT id FROM t").fetchall() == [(1,)]
     finally:
         server.stop()

@@ -9,6 +9,7 @@ translation of PostgreSQL's errors (by SQLSTATE, never by message text).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
@@ -47,6 +49,9 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # key of the transaction-level advisory lock that serialises catalog creation and migrations
 _MIGRATION_LOCK = 0x636C6B6C616B65  # "clklake"
 _NOT_DURABLE = "SET LOCAL synchronous_commit = off"
+# pool record key: when a connection went back to the pool; one idle longer is pinged
+_LAST_USED = "chronolake.last_used"
+_IDLE_PING_S = 1.0
 # Connection.info key: a transaction begun with write="commit" whose BEGIN is still to be
 # sent, with the first statements of the transaction (one round trip fewer)
 _BEGIN_PENDING = "chronolake.begin_pending"
@@ -186,10 +191,31 @@ def create_postgres_engine(url: URL, busy_timeout_s: float, read_only: bool = Fa
         # reads need no transaction (rows visible at a committed snapshot never change), and
         # without one a read is one round trip instead of three (BEGIN, the read, ROLLBACK)
         isolation_level="AUTOCOMMIT",
-        # no ping per checkout (a round trip per transaction): the catalog retries a read once
-        # on a connection found dead, and a commit asks whether it landed
+        # no ping per checkout (a round trip per transaction): a connection idle for a while
+        # is pinged (below), the catalog retries a read once on a connection found dead, and
+        # a commit asks whether it landed
         connect_args={"connect_timeout": 10, "application_name": "chronolake", "options": options},
     )
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        # a connection idle for a while may have outlived a server restart: ping it, and let
+        # the pool replace it if it is dead (connections in steady use are never pinged)
+        last = record.info.get(_LAST_USED)
+        if last is None or time.monotonic() - last < _IDLE_PING_S:
+            return
+        try:
+            dbapi.execute("SELECT 1")
+            if not dbapi.autocommit:  # leave no transaction open behind the ping
+                dbapi.rollback()
+        except psycopg.Error as e:
+            if is_connection_lost(e):
+                raise sa_exc.DisconnectionError() from e
+            raise
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

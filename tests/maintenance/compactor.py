@@ -1,7 +1,7 @@
 """Child process of test_kill_compaction.py: writes and compacts a lake, one step at a time,
 until it is killed.
 
-Usage: python compactor.py LAKE FIRST_BATCH SEED
+Usage: python compactor.py LAKE_SPEC FIRST_BATCH SEED   (LAKE_SPEC: a lake_forms.LakeSpec as JSON)
 
 Reports one JSON object per line and waits for a line on stdin after each (child_events.step),
 so the parent kills it at a step it chose:
@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from child_events import step
+from lake_forms import LakeSpec
 
 import chronolake
 from chronolake.maintenance import compact_table
@@ -35,7 +36,7 @@ def on_step(name: str) -> None:
 def main() -> None:
     lake, first_batch, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
-    con = chronolake.connect(lake, settings=chronolake.Settings(on_step=on_step))
+    con = LakeSpec.from_arg(lake).connect(settings=chronolake.Settings(on_step=on_step))
     live = sorted(b for (b,) in con.execute("SELECT DISTINCT batch FROM T").fetchall())
     batch = first_batch
     step({"ready": True})

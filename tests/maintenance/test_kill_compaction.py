@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from child_events import kill_at
+from lake_forms import LakeSpec
 
-import chronolake
 from chronolake.maintenance import compact_table
 
 HERE = Path(__file__).resolve().parent
@@ -38,21 +36,19 @@ CHILD = HERE / "compactor.py"
 ROWS = 20
 
 
-def _catalog(lake: Path, sql: str) -> list[tuple[Any, ...]]:
-    cat = sqlite3.connect(f"file:{lake / 'catalog.sqlite'}?mode=ro", uri=True)
-    try:
-        return cat.execute(sql).fetchall()
-    finally:
-        cat.close()
+def _catalog(lake: LakeSpec, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    return lake.catalog_rows(sql, **params)
 
 
-def _latest(lake: Path) -> int:
+def _latest(lake: LakeSpec) -> int:
     return int(_catalog(lake, "SELECT max(snapshot_id) FROM cl_snapshots")[0][0])
 
 
-def _snapshot_reads(lake: Path, versions: list[int]) -> dict[int, tuple[Counter[Any], list[Any]]]:
+def _snapshot_reads(
+    lake: LakeSpec, versions: list[int]
+) -> dict[int, tuple[Counter[Any], list[Any]]]:
     out = {}
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         for v in versions:
             rows = Counter(con.execute("SELECT * FROM T AT(VERSION => ?)", [v]).fetchall())
             ids = sorted(
@@ -92,15 +88,15 @@ def _point(event: dict[str, Any]) -> str:
 
 
 def _round(
-    lake: Path, first: int, seed: int, target: tuple[str, str], skip: int, log: Path
+    lake: LakeSpec, first: int, seed: int, target: tuple[str, str], skip: int, log: Path
 ) -> list[dict[str, Any]]:
     """Run a compactor and kill it at the ``skip``+1-th step ``target`` = (kind, where)."""
-    return kill_at(CHILD, [str(lake), str(first), str(seed)], log, target, skip, _point)
+    return kill_at(CHILD, [lake.to_arg(), str(first), str(seed)], log, target, skip, _point)
 
 
-def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    with chronolake.connect(lake) as con:
+def test_sigkill_during_compaction_loses_nothing(lake_spec: LakeSpec, tmp_path: Path) -> None:
+    lake = lake_spec
+    with lake.connect() as con:
         con.execute("CREATE TABLE T (batch INT, i INT, v VARCHAR)")
     model: dict[int, str] = {}
     seed0 = int(os.environ.get("CHRONOLAKE_CRASH_SEED", "7"))
@@ -128,26 +124,27 @@ def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
                     compacted += 1
                     ((op,),) = _catalog(
                         lake,
-                        f"SELECT operation FROM cl_snapshots WHERE snapshot_id = {ev['snapshot']}",
+                        "SELECT operation FROM cl_snapshots WHERE snapshot_id = :s",
+                        s=ev["snapshot"],
                     )
                     assert op == "COMPACT", ctx
                 in_flight = None
         kinds[f"{kind}@{where}"] += 1
-        with chronolake.connect(lake) as con:
+        with lake.connect() as con:
             now = Counter(con.execute("SELECT * FROM T").fetchall())
         assert now == _model_rows(model), f"lost, partial or unexpected rows {ctx} {in_flight}"
         # every snapshot made before the round, or a sample of them once there are many
         check = sorted(known) if len(known) <= 20 else rng.sample(sorted(known), 20)
         for v, read in _snapshot_reads(lake, check).items():
             assert read == known[v], f"snapshot {v} reads differently after the round {ctx}"
+        files = lake.list_files()
         for path, count in _catalog(lake, "SELECT path, row_count FROM cl_data_files"):
-            file = lake / "data" / "default" / path
-            assert pq.read_metadata(file).num_rows == count, f"{path} {ctx}"
+            assert lake.parquet_metadata(path).num_rows == count, f"{path} {ctx}"
         for (path,) in _catalog(lake, "SELECT path FROM cl_delete_files"):
-            assert (lake / "data" / "default" / path).exists(), f"{path} {ctx}"
+            assert path in files, f"{path} {ctx}"
     print("killed during", dict(kinds), compacted, "compactions committed")
     assert compacted, "no compaction ever committed"
-    with chronolake.connect(lake) as con:
+    with lake.connect() as con:
         con.execute("INSERT INTO T VALUES (-1, 0, 'x')")
         assert compact_table(con, "T", min_age_s=0).snapshot_id is not None
         model = {**model, -1: "x"}

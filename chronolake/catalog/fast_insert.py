@@ -58,6 +58,7 @@ class _Query:
     sql: str
     order: tuple[str, ...] | None  # parameter order of a positional paramstyle
     defaults: Mapping[str, Any]  # values bound in the statement itself (a LIMIT)
+    processors: Mapping[str, Callable[[Any], Any]]  # what SQLAlchemy applies to each value
 
 
 _queries: dict[tuple[type, str, int], _Query] = {}
@@ -73,21 +74,38 @@ def _query(conn: Connection, statement: Any) -> _Query:
     compiled = statement.compile(dialect=dialect)
     order = tuple(compiled.positiontup or ()) if dialect.positional else None
     defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
-    found = _Query(statement, compiled.string, order, defaults)
+    processors = {}
+    for name, bind in compiled.binds.items():
+        proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None:
+            processors[name] = proc
+    found = _Query(statement, compiled.string, order, defaults, processors)
     with _lock:
         _queries[key] = found
     return found
 
 
-def first_row(conn: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
-    """The first row of a SELECT (built once, at module level, its parameters plain integers
-    and strings) run on the DBAPI cursor: a read of every statement's hot path, where
-    SQLAlchemy's own execution costs several times the query."""
+def driver_query(
+    conn: Connection, statement: Any, params: Mapping[str, Any] | None = None
+) -> tuple[str, Any]:
+    """``statement`` (built once, at module level) as the driver runs it with ``params``:
+    its SQL and its parameters, bind processors applied, in the dialect's paramstyle."""
     q = _query(conn, statement)
-    values = {**q.defaults, **params}
+    values = {**q.defaults, **(params or {})}
+    for name, proc in q.processors.items():
+        if name in values:
+            values[name] = proc(values[name])
+    return q.sql, values if q.order is None else tuple(values[k] for k in q.order)
+
+
+def first_row(conn: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
+    """The first row of a SELECT built once, at module level, run on the DBAPI cursor: a read
+    of every statement's hot path, where SQLAlchemy's own execution costs several times the
+    query."""
+    sql, values = driver_query(conn, statement, params)
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(q.sql, values if q.order is None else tuple(values[k] for k in q.order))
+        cursor.execute(sql, values)
         return cursor.fetchone()
     finally:
         cursor.close()

@@ -17,16 +17,19 @@ from chronolake.errors import Error as Error
 from chronolake.errors import IntegrityError as IntegrityError
 from chronolake.errors import InterfaceError as InterfaceError
 from chronolake.errors import InternalError as InternalError
+from chronolake.errors import LimitExceeded as LimitExceeded
 from chronolake.errors import NotFound as NotFound
 from chronolake.errors import NotSupportedError as NotSupportedError
 from chronolake.errors import OperationalError as OperationalError
 from chronolake.errors import PermissionDenied as PermissionDenied
 from chronolake.errors import ProgrammingError as ProgrammingError
 from chronolake.errors import ReadOnlyError as ReadOnlyError
+from chronolake.errors import RequestTooLarge as RequestTooLarge
 from chronolake.errors import SqlError as SqlError
 from chronolake.errors import StatementCanceled as StatementCanceled
 from chronolake.errors import StatementTimeout as StatementTimeout
 from chronolake.errors import TimeTravelError as TimeTravelError
+from chronolake.errors import Unauthenticated as Unauthenticated
 from chronolake.errors import Warning as Warning
 from chronolake.settings import Settings as Settings
 

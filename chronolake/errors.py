@@ -134,3 +134,25 @@ class ConflictError(OperationalError):
         super().__init__(message)
         self.table = table
         self.snapshot = snapshot
+
+
+class Unauthenticated(OperationalError):
+    """A request to a server without a valid token (missing, malformed, unknown, revoked or
+    expired): nothing ran."""
+
+    http_status = 401
+
+
+class LimitExceeded(OperationalError):
+    """A server limit was hit (concurrent statements, requests per second, ...): nothing ran;
+    retrying later may succeed. The message names the limit."""
+
+    http_status = 429
+    retryable = True
+
+
+class RequestTooLarge(LimitExceeded):
+    """A request body (statement and bindings) larger than the server accepts: nothing ran."""
+
+    http_status = 413
+    retryable = False

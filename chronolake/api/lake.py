@@ -22,6 +22,7 @@ from chronolake.catalog.base import Catalog
 from chronolake.errors import InterfaceError, ProgrammingError
 from chronolake.maintenance.task import open_folders_with
 from chronolake.settings import Settings
+from chronolake.sql.roles import check_role_name
 from chronolake.storage.layout import check_tenant
 
 if TYPE_CHECKING:
@@ -112,10 +113,12 @@ class Lake:
         autocommit: bool = True,
         database: str | None = None,
         schema: str | None = None,
+        role: str | None = None,
     ) -> Connection:
         """A new connection on ``tenant`` (created on first use unless the lake is read-only),
         as ``user`` (default: the settings' user), starting in ``database``.``schema``
-        (default MAIN.PUBLIC).
+        (default MAIN.PUBLIC). ``role`` ('reader', 'writer' or 'admin') limits what it may
+        run, as a server token's role does; None allows everything.
 
         >>> import chronolake
         >>> shared = chronolake.Lake(lake)
@@ -128,6 +131,7 @@ class Lake:
 
         self._check_open()
         check_tenant(tenant)
+        role = check_role_name(role)
         settings = self.settings
         name = _user(user)
         if name is not None:
@@ -136,6 +140,7 @@ class Lake:
         con = Connection._open(
             self, tenant, settings, autocommit=autocommit, database=database, schema=schema
         )
+        con.session.role = role
         with self._lock:
             self._connections.add(con)
         return con

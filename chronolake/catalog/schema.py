@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 
 # 2: retention_days, cl_tenant_settings; 3: cl_delete_files.part; 4: history lookup indexes,
-# cl_tables.transient
-CATALOG_SCHEMA_VERSION = 4
+# cl_tables.transient; 5: cl_tokens, cl_leases (the server)
+CATALOG_SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -264,4 +264,33 @@ expired_files = Table(
     Column("byte_size", BigInteger, nullable=False),
     Column("expired_time", BigInteger, nullable=False),  # microseconds since the epoch, UTC
     Column("deleted_time", BigInteger, nullable=True),  # set once cleanup removed the file
+)
+
+# The server's access tokens (chronolake/server/tokens.py): only a hash of the secret is kept.
+# A token belongs to one tenant and one user and carries one role; the tenant a request works
+# on comes from its token alone.
+tokens = Table(
+    "cl_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),  # public id (shown in lists, revocable)
+    Column("tenant_id", String(128), nullable=False),
+    Column("user_name", String(255), nullable=False),
+    Column("role", String(16), nullable=False),  # 'reader' | 'writer' | 'admin'
+    Column("secret_hash", String(128), nullable=False),  # sha256 hex of the secret
+    Column("created_time", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("expires_time", BigInteger, nullable=True),
+    Column("revoked_time", BigInteger, nullable=True),
+    Column("comment", Text, nullable=True),
+    Index("cl_tokens_tenant", "tenant_id", "user_name"),
+)
+
+# Leases: one holder at a time for a named job (a tenant's background maintenance), across
+# every server process sharing the catalog. A lease past ``expires_time`` may be taken over.
+leases = Table(
+    "cl_leases",
+    metadata,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_time", BigInteger, nullable=False),  # microseconds since the epoch, UTC
 )

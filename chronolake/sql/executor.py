@@ -34,6 +34,7 @@ from chronolake.sql.binding.sandbox import check, refuse_engine_statement
 from chronolake.sql.binding.substitute import substitute as _substitute
 from chronolake.sql.grammar.literals import to_literal
 from chronolake.sql.grammar.parse import AlterParameters, Restore, Revert, Unset, parse_statement
+from chronolake.sql.roles import check_role
 from chronolake.sql.session import Ctx, Session, to_us
 from chronolake.sql.statements import ddl, dml, restore, temp_undo, temporary
 from chronolake.sql.statements.parameters import (
@@ -182,6 +183,7 @@ class Executor:
         writes = not isinstance(
             tree, (*_READS, exp.Set, Unset, exp.Use, exp.Describe, exp.Show)
         ) and not (isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "SESSION")
+        check_role(s.role, tree, writes, qtype)
         if writes and s.read_only:
             raise ReadOnlyError(
                 f"This connection is read-only: {qtype.replace('_', ' ')} is not allowed. "

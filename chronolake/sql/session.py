@@ -47,6 +47,7 @@ class Session:
     ) -> None:
         self.layout = layout
         self.read_only = read_only
+        self.role: str | None = None  # sql/roles.py: None allows everything (embedded use)
         self.catalog = catalog
         self.tenant = tenant
         self.settings = settings

@@ -1,0 +1,1 @@
+"""The server: a lake behind HTTP for many tenants (docs/server.md)."""

@@ -1,0 +1,17 @@
+"""Who a request acts as: resolved from its token, never from the request itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("reader", "writer", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A token's owner: the tenant it works on, the user recorded in QUERY_HISTORY, its role."""
+
+    tenant: str
+    user: str
+    role: str  # one of ROLES
+    token_id: str

@@ -21,7 +21,7 @@ _RETENTION = {DATA_RETENTION, MIN_DATA_RETENTION}
 def check_role_name(role: object) -> str | None:
     """``role`` as given to ``Lake.connect``: None or one of ROLES."""
     if role is None or role in ROLES:
-        return role  # type: ignore[return-value]
+        return role
     raise InterfaceError(f"role must be one of {', '.join(ROLES)} (or None), not {role!r}.")
 
 

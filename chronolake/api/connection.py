@@ -355,7 +355,9 @@ class Connection:
         (3,)
         """
         from chronolake.maintenance.compaction import compact_table
+        from chronolake.sql.roles import require
 
+        require(self._session.role, "admin", "table compaction")
         return compact_table(self, name, **options)
 
     def storage_metrics(self) -> Any:

@@ -10,6 +10,7 @@ import click
 import chronolake
 from chronolake.sql.translate import to_error
 
+from .admin import admin
 from .copy_lake import copy_lake
 from .history import history
 from .maintain import maintain
@@ -49,6 +50,7 @@ cli.add_command(diff)
 cli.add_command(maintain)
 cli.add_command(storage)
 cli.add_command(copy_lake)
+cli.add_command(admin)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("reader", "writer", "admin")
+from chronolake.sql.roles import ROLES as ROLES
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,13 @@ def required_role(tree: exp.Expr, writes: bool) -> str:
 
 def check_role(role: str | None, tree: exp.Expr, writes: bool, query_type: str) -> None:
     """Raise PermissionDenied when ``role`` may not run ``tree``."""
-    if role is None:
-        return
-    needed = required_role(tree, writes)
-    if ROLES.index(role) < ROLES.index(needed):
-        what = query_type.replace("_", " ")
+    if role is not None:
+        require(role, required_role(tree, writes), query_type.replace("_", " "))
+
+
+def require(role: str | None, needed: str, what: str) -> None:
+    """Raise PermissionDenied unless ``role`` (None: any) is at least ``needed`` for ``what``."""
+    if role is not None and ROLES.index(role) < ROLES.index(needed):
         raise PermissionDenied(
             f"Your role '{role}' may not run {what}: it needs the '{needed}' role. "
             "Ask an admin of your tenant for a token with that role."
